@@ -1,0 +1,171 @@
+//! The standalone allocator: `RingPtr`s from any thread, without the ring.
+//!
+//! It claims a free slot with one CAS on its metadata word (refcount 0 → 1,
+//! generation + 1), which is safe against the writer because the writer only
+//! ever claims free slots with a CAS too, and reuses its own (`RING`) slots,
+//! which the allocator never touches (see `pool.rs`). When a pool has no free
+//! slot, the allocator raises the class's "want" flag; the writer then hands
+//! back the slots it keeps for reuse on its next publish of that class.
+
+use crate::error::{AllocError, UpgradeError};
+use crate::event::SizeClass;
+use crate::pool;
+use crate::ring_ptr::{Handle, RingPtr, check_view};
+use crate::runtime::{Anchor, Shared};
+use crate::sync::{Arc, AtomicU64, Ordering::*};
+use bytemuck::Pod;
+use std::fmt;
+
+/// Hands out [`RingPtr`]s to pool slots from any thread, with no ring in
+/// between: the actor use case. Allocate and fill a slot, send clones to
+/// several actors; the slot returns to its pool when the last clone drops.
+///
+/// `Allocator` is `Clone + Send + Sync`; allocation is lock-free (one CAS on
+/// the slot found). Pool exhaustion is an error, never a panic or a wait.
+///
+/// ```
+/// use slotcast::{Runtime, SizeClass};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let rt = Runtime::new()?;
+/// let alloc = rt.allocator();
+/// let msg = alloc.try_alloc_bytes(9, b"to every actor")?;
+/// let copies: Vec<_> = (0..3).map(|_| msg.clone()).collect();
+/// let handles: Vec<_> = copies
+///     .into_iter()
+///     .map(|m| std::thread::spawn(move || m.len()))
+///     .collect();
+/// for h in handles {
+///     assert_eq!(h.join().unwrap(), 14);
+/// }
+/// drop(msg); // the last reference: the slot is free again
+/// assert_eq!(rt.stats().pool(SizeClass::XS).in_use, 0);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Allocator {
+    shared: Anchor,
+}
+
+/// Releases a freshly claimed slot if filling it panics or fails.
+struct ClaimGuard<'a>(&'a AtomicU64);
+
+impl Drop for ClaimGuard<'_> {
+    fn drop(&mut self) {
+        // The runtime is alive (the allocator holds it): never the last
+        // reference of an orphaned slot.
+        let _ = pool::release(self.0);
+    }
+}
+
+impl Allocator {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared: Anchor::new(shared) }
+    }
+
+    /// Allocates a slot of `class`, lets `fill` write the payload in place
+    /// (it gets the whole slot and returns the length it wrote), and returns
+    /// the only pointer to it.
+    ///
+    /// # Errors
+    ///
+    /// [`AllocError::Exhausted`] if the pool has no free slot;
+    /// [`AllocError::TooLarge`] if `fill` returns a length beyond the slot
+    /// (the slot goes back to the pool).
+    pub fn try_alloc_with<F: FnOnce(&mut [u8]) -> usize>(
+        &self,
+        class: SizeClass,
+        event_type: u32,
+        fill: F,
+    ) -> Result<RingPtr, AllocError> {
+        let (slot, generation) = self.claim(class)?;
+        let arena = &self.shared.arena;
+        let guard = ClaimGuard(&arena.metas(class)[slot as usize]);
+        let len = {
+            // SAFETY: the slot is in range, and ours alone: we took it free
+            // with a refcount of 1 that no one else knows about yet.
+            let mut payload = unsafe { arena.payload_mut(class, slot as usize) };
+            fill(payload.bytes_mut())
+        };
+        if len > class.capacity() {
+            return Err(AllocError::TooLarge { len });
+        }
+        std::mem::forget(guard);
+        // SAFETY: the arena is alive, the slot in range, and the claim's
+        // reference (refcount 1, `generation`) moves into the pointer.
+        Ok(unsafe { RingPtr::from_parts(self.shared.ctl_ptr(), class, slot, generation, len as u32, event_type) })
+    }
+
+    /// Allocates a slot of the smallest class that holds `bytes` and copies
+    /// them in.
+    ///
+    /// # Errors
+    ///
+    /// [`AllocError::TooLarge`] over 16 KB, [`AllocError::Exhausted`].
+    pub fn try_alloc_bytes(&self, event_type: u32, bytes: &[u8]) -> Result<RingPtr, AllocError> {
+        let class = SizeClass::for_len(bytes.len()).ok_or(AllocError::TooLarge { len: bytes.len() })?;
+        self.try_alloc_with(class, event_type, |buf| {
+            buf[..bytes.len()].copy_from_slice(bytes);
+            bytes.len()
+        })
+    }
+
+    /// Allocates a copy of a plain-old-data value, as a typed pointer.
+    ///
+    /// # Errors
+    ///
+    /// [`AllocError::TooLarge`] if `T` is over 16 KB or needs more than
+    /// 64-byte alignment, [`AllocError::Exhausted`].
+    pub fn try_alloc_pod<T: Pod>(&self, event_type: u32, value: &T) -> Result<RingPtr<T>, AllocError> {
+        let too_large = AllocError::TooLarge { len: size_of::<T>() };
+        check_view::<T>(size_of::<T>()).map_err(|_| too_large)?;
+        let ptr = self.try_alloc_bytes(event_type, bytemuck::bytes_of(value))?;
+        ptr.cast().map_err(|_| too_large)
+    }
+
+    /// The event `handle` refers to, if still alive; see
+    /// [`Runtime::upgrade`](crate::Runtime::upgrade).
+    ///
+    /// # Errors
+    ///
+    /// [`UpgradeError::Invalid`] or [`UpgradeError::Stale`].
+    pub fn upgrade(&self, handle: Handle) -> Result<RingPtr, UpgradeError> {
+        RingPtr::upgrade(self.shared.shared(), handle)
+    }
+
+    /// Claims a free slot of `class`: `(slot, generation)`.
+    fn claim(&self, class: SizeClass) -> Result<(u32, u32), AllocError> {
+        let arena = &self.shared.arena;
+        let header = arena.header();
+        let metas = arena.metas(class);
+        let n = metas.len();
+        let hint = &header.alloc_hint[class.index()].value;
+        if n > 0 {
+            // ORDERING: Relaxed; a hint where to start looking. Any value is
+            // safe: it is reduced modulo the pool size.
+            let start = (hint.load(Relaxed) % n as u64) as usize;
+            let (tail, head) = metas.split_at(start);
+            for (i, word) in head.iter().chain(tail).enumerate() {
+                if let Some(generation) = pool::claim_for_alloc(word) {
+                    let slot = (start + i) % n;
+                    hint.store(slot as u64 + 1, Relaxed);
+                    return Ok((slot as u32, generation));
+                }
+            }
+        }
+        // ORDERING: Relaxed; a request flag for the writer (see module docs).
+        header.want.want[class.index()].store(1, Relaxed);
+        Err(AllocError::Exhausted(class))
+    }
+}
+
+impl Clone for Allocator {
+    fn clone(&self) -> Self {
+        Self::new(Arc::clone(self.shared.shared_arc()))
+    }
+}
+
+impl fmt::Debug for Allocator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Allocator").finish_non_exhaustive()
+    }
+}

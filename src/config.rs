@@ -1,0 +1,238 @@
+//! Runtime configuration and its builder.
+
+use crate::error::BuildError;
+use crate::event::SizeClass;
+use crate::layout::{ArenaLayout, MAX_SLOTS_PER_CLASS};
+use crate::runtime::Runtime;
+use crate::wait::WaitStrategy;
+
+/// Where an in-process runtime keeps its arena.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Backing {
+    /// An anonymous memory mapping (the default, except under Miri).
+    #[cfg_attr(not(miri), default)]
+    Anonymous,
+    /// Heap memory from the global allocator (the default under Miri, which
+    /// cannot map memory).
+    #[cfg_attr(miri, default)]
+    Heap,
+}
+
+/// A validated runtime configuration. Build one with [`Runtime::builder`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub(crate) slots: [u32; SizeClass::COUNT],
+    pub(crate) ring_capacity: u32,
+    pub(crate) max_readers: u32,
+    pub(crate) wait: WaitStrategy,
+    pub(crate) backing: Backing,
+}
+
+impl Config {
+    /// Default slot counts per class: 2000 XS, 1000 S, 300 M, 60 L, 15 XL.
+    pub const DEFAULT_SLOTS: [u32; SizeClass::COUNT] = [2000, 1000, 300, 60, 15];
+    /// Default descriptor ring capacity.
+    pub const DEFAULT_RING_CAPACITY: u32 = 4096;
+    /// Default maximum number of readers joined at once.
+    pub const DEFAULT_MAX_READERS: u32 = 16;
+    /// Largest accepted ring capacity.
+    pub const MAX_RING_CAPACITY: u32 = 1 << 30;
+    /// Largest accepted number of reader entries.
+    pub const MAX_READERS: u32 = 4096;
+    /// Largest accepted number of slots in one class.
+    pub const MAX_SLOTS_PER_CLASS: u32 = MAX_SLOTS_PER_CLASS;
+
+    /// Slots in the pool of `class`.
+    pub fn slots(&self, class: SizeClass) -> usize {
+        self.slots[class.index()] as usize
+    }
+
+    /// Capacity of the descriptor ring (a power of two).
+    pub fn ring_capacity(&self) -> usize {
+        self.ring_capacity as usize
+    }
+
+    /// Maximum number of readers joined at once.
+    pub fn max_readers(&self) -> usize {
+        self.max_readers as usize
+    }
+
+    /// How readers wait for events and the writer for room.
+    pub fn wait_strategy(&self) -> WaitStrategy {
+        self.wait
+    }
+
+    /// Where the arena lives.
+    pub fn backing(&self) -> Backing {
+        self.backing
+    }
+
+    /// Bytes of memory the arena of this configuration occupies, all of it
+    /// fixed at creation.
+    ///
+    /// ```
+    /// // 2000 x 64 B + 1000 x 256 B + 300 x 1 KB + 60 x 4 KB + 15 x 16 KB of
+    /// // slots, their metadata words, a 4096-entry ring and 16 reader lines.
+    /// let config = slotcast::Runtime::builder().config().unwrap();
+    /// assert_eq!(config.arena_len(), 1_282_048);
+    /// ```
+    pub fn arena_len(&self) -> usize {
+        self.layout().len
+    }
+
+    pub(crate) fn layout(&self) -> ArenaLayout {
+        ArenaLayout::new(self.ring_capacity(), self.max_readers(), self.slots.map(|n| n as usize))
+            .expect("a validated Config always has a layout")
+    }
+
+    fn validate(&self) -> Result<(), BuildError> {
+        let cap = self.ring_capacity;
+        if !cap.is_power_of_two() || !(2..=Self::MAX_RING_CAPACITY).contains(&cap) {
+            return Err(BuildError::RingCapacity { requested: cap as usize });
+        }
+        if !(1..=Self::MAX_READERS).contains(&self.max_readers) {
+            return Err(BuildError::MaxReaders { requested: self.max_readers as usize });
+        }
+        for class in SizeClass::ALL {
+            let n = self.slots[class.index()];
+            if n > Self::MAX_SLOTS_PER_CLASS {
+                return Err(BuildError::TooManySlots { class, requested: n as usize });
+            }
+        }
+        if self.slots.iter().all(|&n| n == 0) {
+            return Err(BuildError::NoSlots);
+        }
+        ArenaLayout::new(self.ring_capacity(), self.max_readers(), self.slots.map(|n| n as usize))
+            .map_err(|_| BuildError::ArenaTooLarge)?;
+        Ok(())
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            slots: Self::DEFAULT_SLOTS,
+            ring_capacity: Self::DEFAULT_RING_CAPACITY,
+            max_readers: Self::DEFAULT_MAX_READERS,
+            wait: WaitStrategy::default(),
+            backing: Backing::default(),
+        }
+    }
+}
+
+/// Builds a [`Runtime`]: slot counts, ring capacity, reader limit, wait
+/// strategy, backing memory.
+///
+/// ```
+/// use slotcast::{Runtime, SizeClass, WaitStrategy};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let rt = Runtime::builder()
+///     .slots(SizeClass::XS, 4096)
+///     .slots(SizeClass::XL, 0)
+///     .ring_capacity(8192)
+///     .max_readers(4)
+///     .wait_strategy(WaitStrategy::Yield)
+///     .build()?;
+/// assert_eq!(rt.config().slots(SizeClass::XS), 4096);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct Builder {
+    config: Config,
+    slots_overflow: Option<(SizeClass, usize)>,
+}
+
+impl Builder {
+    /// Number of slots in the pool of `class` (0 removes the class).
+    pub fn slots(mut self, class: SizeClass, count: usize) -> Self {
+        match u32::try_from(count) {
+            Ok(n) => self.config.slots[class.index()] = n,
+            Err(_) => self.slots_overflow = Some((class, count)),
+        }
+        self
+    }
+
+    /// Capacity of the descriptor ring: a power of two, at least 2. It bounds
+    /// how far the slowest reader may fall behind the writer.
+    pub fn ring_capacity(mut self, capacity: usize) -> Self {
+        self.config.ring_capacity = u32::try_from(capacity).unwrap_or(u32::MAX);
+        self
+    }
+
+    /// Maximum number of readers joined at once.
+    pub fn max_readers(mut self, readers: usize) -> Self {
+        self.config.max_readers = u32::try_from(readers).unwrap_or(u32::MAX);
+        self
+    }
+
+    /// How readers wait for events and the writer waits for room.
+    pub fn wait_strategy(mut self, wait: WaitStrategy) -> Self {
+        self.config.wait = wait;
+        self
+    }
+
+    /// Where the arena lives.
+    pub fn backing(mut self, backing: Backing) -> Self {
+        self.config.backing = backing;
+        self
+    }
+
+    /// Validates the configuration.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] naming the first setting out of range.
+    pub fn config(self) -> Result<Config, BuildError> {
+        if let Some((class, requested)) = self.slots_overflow {
+            return Err(BuildError::TooManySlots { class, requested });
+        }
+        self.config.validate()?;
+        Ok(self.config)
+    }
+
+    /// Validates the configuration and creates the runtime's arena.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] for a setting out of range, or if the memory cannot
+    /// be mapped.
+    pub fn build(self) -> Result<Runtime, BuildError> {
+        Runtime::with_config(self.config()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_settings_are_named() {
+        let b = Builder::default;
+        // Each case: the builder and the error it must produce.
+        assert!(matches!(b().ring_capacity(1000).config(), Err(BuildError::RingCapacity { requested: 1000 })));
+        assert!(matches!(b().ring_capacity(1).config(), Err(BuildError::RingCapacity { .. })));
+        assert!(matches!(b().ring_capacity(1 << 31).config(), Err(BuildError::RingCapacity { .. })));
+        assert!(matches!(b().max_readers(0).config(), Err(BuildError::MaxReaders { requested: 0 })));
+        assert!(matches!(b().max_readers(5000).config(), Err(BuildError::MaxReaders { .. })));
+        assert!(matches!(
+            b().slots(SizeClass::M, 1 << 28).config(),
+            Err(BuildError::TooManySlots { class: SizeClass::M, .. })
+        ));
+        assert!(matches!(
+            b().slots(SizeClass::L, usize::MAX).config(),
+            Err(BuildError::TooManySlots { class: SizeClass::L, .. })
+        ));
+        let none = SizeClass::ALL.iter().fold(b(), |b, &c| b.slots(c, 0));
+        assert!(matches!(none.config(), Err(BuildError::NoSlots)));
+    }
+
+    #[test]
+    fn defaults_are_the_classic_table() {
+        let c = Builder::default().config().unwrap();
+        assert_eq!(c.slots, [2000, 1000, 300, 60, 15]);
+        assert_eq!(c.ring_capacity(), 4096);
+    }
+}

@@ -1,0 +1,295 @@
+//! Errors, one enum per operation.
+
+use crate::event::SizeClass;
+use std::{error::Error, fmt, io};
+
+/// Why a runtime could not be built.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The ring capacity must be a power of two between 2 and 2^30.
+    RingCapacity {
+        /// The capacity asked for.
+        requested: usize,
+    },
+    /// The reader limit must be between 1 and 4096.
+    MaxReaders {
+        /// The limit asked for.
+        requested: usize,
+    },
+    /// A class may have at most 2^28 − 1 slots.
+    TooManySlots {
+        /// The class.
+        class: SizeClass,
+        /// The count asked for.
+        requested: usize,
+    },
+    /// Every class has 0 slots: nothing could ever be published.
+    NoSlots,
+    /// The arena would not fit in the address space.
+    ArenaTooLarge,
+    /// The memory for the arena could not be mapped or allocated.
+    Map(io::Error),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RingCapacity { requested } => {
+                write!(f, "ring capacity {requested} is not a power of two between 2 and 2^30")
+            }
+            Self::MaxReaders { requested } => write!(f, "max readers {requested} is not between 1 and 4096"),
+            Self::TooManySlots { class, requested } => {
+                write!(f, "{requested} slots of class {class} exceed the limit of 2^28 - 1")
+            }
+            Self::NoSlots => f.write_str("every size class has 0 slots"),
+            Self::ArenaTooLarge => f.write_str("the arena for this configuration does not fit in memory"),
+            Self::Map(e) => write!(f, "cannot map the arena: {e}"),
+        }
+    }
+}
+
+impl Error for BuildError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            Self::Map(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why the writer role could not be taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriterError {
+    /// Another writer holds the role.
+    Taken {
+        /// Process id of the holder.
+        owner: u64,
+    },
+}
+
+impl fmt::Display for WriterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Taken { owner } => write!(f, "the writer role is held by process {owner}"),
+        }
+    }
+}
+
+impl Error for WriterError {}
+
+/// Why a reader could not join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JoinError {
+    /// Every reader entry is in use.
+    TooManyReaders {
+        /// The runtime's reader limit.
+        max: usize,
+    },
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooManyReaders { max } => write!(f, "all {max} reader entries are in use"),
+        }
+    }
+}
+
+impl Error for JoinError {}
+
+/// What was full when the writer could not publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FullKind {
+    /// The slowest reader is a whole ring behind.
+    Ring,
+    /// Every slot of this class is in the ring or retained.
+    Pool(SizeClass),
+}
+
+impl fmt::Display for FullKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ring => f.write_str("the ring is full (a reader is a whole ring behind)"),
+            Self::Pool(c) => write!(f, "the {c} pool is full (every slot is unread or retained)"),
+        }
+    }
+}
+
+impl Error for FullKind {}
+
+/// Nothing was published because the ring or a pool was full; the value
+/// handed in (a closure, or `()`) is returned so nothing is lost.
+pub struct Full<T = ()> {
+    kind: FullKind,
+    value: T,
+}
+
+impl<T> Full<T> {
+    pub(crate) fn new(kind: FullKind, value: T) -> Self {
+        Self { kind, value }
+    }
+
+    /// What was full.
+    pub fn kind(&self) -> FullKind {
+        self.kind
+    }
+
+    /// The value handed in, unused.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+}
+
+impl<T> fmt::Debug for Full<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Full").field(&self.kind).finish()
+    }
+}
+
+impl<T> fmt::Display for Full<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl<T> Error for Full<T> {}
+
+/// Why an event was not published. The caller still has the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The payload exceeds [`SizeClass::MAX_PAYLOAD`] bytes.
+    TooLarge {
+        /// Its length.
+        len: usize,
+    },
+    /// The ring or the class's pool was full (and stayed full until the
+    /// timeout, for the waiting variants).
+    Full(FullKind),
+}
+
+impl fmt::Display for PublishError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge { len } => {
+                write!(f, "a {len}-byte payload exceeds the {}-byte maximum", SizeClass::MAX_PAYLOAD)
+            }
+            Self::Full(kind) => kind.fmt(f),
+        }
+    }
+}
+
+impl Error for PublishError {}
+
+impl<T> From<Full<T>> for PublishError {
+    fn from(full: Full<T>) -> Self {
+        Self::Full(full.kind)
+    }
+}
+
+/// A reader met a descriptor or cursor that cannot be valid: only a
+/// corrupted shared mapping produces one. The reader's cursor stays on the
+/// offending sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The event at `sequence` is malformed.
+    Corrupt {
+        /// Sequence of the bad event.
+        sequence: u64,
+        /// What is wrong with it.
+        what: &'static str,
+    },
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Corrupt { sequence, what } => write!(f, "corrupted event at sequence {sequence}: {what}"),
+        }
+    }
+}
+
+impl Error for ReadError {}
+
+/// Why a handle could not be upgraded to a `RingPtr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpgradeError {
+    /// The handle names no slot of this runtime, or a length beyond its
+    /// class.
+    Invalid,
+    /// The slot was freed or recycled since the handle was made.
+    Stale,
+}
+
+impl fmt::Display for UpgradeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Invalid => f.write_str("the handle names no slot of this runtime"),
+            Self::Stale => f.write_str("the handle's event is gone (its slot was freed or recycled)"),
+        }
+    }
+}
+
+impl Error for UpgradeError {}
+
+/// Why an event cannot be viewed as a typed value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ViewError {
+    /// The event's length is not the type's size.
+    Size {
+        /// `size_of` the type.
+        expected: usize,
+        /// The event's length.
+        actual: usize,
+    },
+    /// The type needs more alignment than a slot's 64 bytes.
+    Align {
+        /// `align_of` the type.
+        required: usize,
+    },
+}
+
+impl fmt::Display for ViewError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Size { expected, actual } => {
+                write!(f, "a {actual}-byte event cannot be viewed as a {expected}-byte type")
+            }
+            Self::Align { required } => write!(f, "slots are 64-byte aligned; the type needs {required}"),
+        }
+    }
+}
+
+impl Error for ViewError {}
+
+/// Why the standalone allocator could not hand out a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AllocError {
+    /// The payload exceeds [`SizeClass::MAX_PAYLOAD`] bytes.
+    TooLarge {
+        /// Its length.
+        len: usize,
+    },
+    /// Every slot of the class is in use.
+    Exhausted(SizeClass),
+}
+
+impl fmt::Display for AllocError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge { len } => {
+                write!(f, "a {len}-byte payload exceeds the {}-byte maximum", SizeClass::MAX_PAYLOAD)
+            }
+            Self::Exhausted(c) => write!(f, "every slot of the {c} pool is in use"),
+        }
+    }
+}
+
+impl Error for AllocError {}

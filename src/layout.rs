@@ -1,0 +1,443 @@
+//! The arena's memory format, defined in one place.
+//!
+//! Everything of one runtime lives in one contiguous region. Every offset is
+//! a multiple of [`LINE`] (128 bytes: two cache lines, because x86_64 and
+//! aarch64 prefetch the adjacent line, as `crossbeam_utils::CachePadded`
+//! assumes) and every cross-reference is an offset or an index, never a
+//! pointer, so the same bytes are valid in every process that maps them.
+//!
+//! ```text
+//! offset 0            Header                     11 lines (1408 B)
+//!   line 0              IdentityLine: magic, version, layout hash, arena length, config image
+//!   line 1              WriterLine:   writer owner, writer epoch
+//!   line 2              published cursor
+//!   line 3              gate word (writer's gating recompute / reader join handshake)
+//!   line 4              WakeLine:     sleeping-reader count, futex word
+//!   line 5              WantLine:     per class, "an allocator found the pool empty"
+//!   lines 6..11         allocator scan hint, one line per class
+//! readers             ReaderEntry x max_readers, one line each: cursor, state, pid, heartbeat
+//! ring                Descriptor x ring_capacity (16 B each): slot word, header word
+//! pool XS             metadata words (u64 x slots), padded to a line, then PooledEvent<64> x slots
+//! pool S .. pool XL   the same (a class with 0 slots takes no room)
+//! ```
+//!
+//! Two 64-bit words carry all per-event state:
+//!
+//! * the descriptor's **slot word**: `generation << 32 | class << 28 | slot index`
+//!   and **header word**: `event_type << 32 | len`;
+//! * each slot's **metadata word**: `generation << 32 | RING << 31 | ORPHAN << 30 | refcount`
+//!   (see [`meta`]).
+//!
+//! [`LAYOUT_HASH`] hashes the format version, the size, alignment and field
+//! offsets of every `repr(C)` type here, the line size, each class's payload
+//! size and the bit positions of both words, so two builds that disagree on
+//! any of them refuse each other's files.
+
+use crate::event::{PooledEvent, SizeClass};
+use crate::sync::{AtomicU32, AtomicU64};
+
+/// Alignment and padding unit of every shared line.
+pub(crate) const LINE: usize = 128;
+
+/// First word of every arena: `b"SLOTCAST"` read as a little-endian u64.
+pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"SLOTCAST");
+
+/// Bumped whenever the format below changes meaning.
+pub(crate) const FORMAT_VERSION: u64 = 1;
+
+/// Slot indices occupy 28 bits of the descriptor's slot word.
+pub(crate) const MAX_SLOTS_PER_CLASS: u32 = (1 << 28) - 1;
+
+/// Identity and configuration of the arena. Written once by the creator,
+/// `magic` last.
+#[repr(C, align(128))]
+pub(crate) struct IdentityLine {
+    pub(crate) magic: AtomicU64,
+    pub(crate) version: AtomicU64,
+    pub(crate) layout_hash: AtomicU64,
+    pub(crate) arena_len: AtomicU64,
+    pub(crate) ring_capacity: AtomicU64,
+    pub(crate) max_readers: AtomicU64,
+    pub(crate) slots: [AtomicU64; SizeClass::COUNT],
+    pub(crate) wait_strategy: AtomicU64,
+}
+
+/// Who holds the writer role.
+#[repr(C, align(128))]
+pub(crate) struct WriterLine {
+    /// 0 when free, otherwise the owner's token (its process id).
+    pub(crate) owner: AtomicU64,
+    /// Number of times the writer role has been taken.
+    pub(crate) epoch: AtomicU64,
+}
+
+/// One 64-bit word alone on its line.
+#[repr(C, align(128))]
+pub(crate) struct WordLine {
+    pub(crate) value: AtomicU64,
+}
+
+/// Sleeping readers and the word they sleep on.
+#[repr(C, align(128))]
+pub(crate) struct WakeLine {
+    /// Readers that registered to sleep; the writer wakes only if non-zero.
+    pub(crate) waiters: AtomicU32,
+    /// Bumped by the writer before every wake; readers sleep while it holds
+    /// the value they read.
+    pub(crate) futex: AtomicU32,
+}
+
+/// Per class: set by an allocator that found no free slot, so the writer
+/// hands back the slots it keeps for reuse.
+#[repr(C, align(128))]
+pub(crate) struct WantLine {
+    pub(crate) want: [AtomicU64; SizeClass::COUNT],
+}
+
+/// The arena header.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) identity: IdentityLine,
+    pub(crate) writer: WriterLine,
+    pub(crate) published: WordLine,
+    pub(crate) gate: WordLine,
+    pub(crate) wake: WakeLine,
+    pub(crate) want: WantLine,
+    pub(crate) alloc_hint: [WordLine; SizeClass::COUNT],
+}
+
+/// One reader's entry in the reader table.
+#[repr(C, align(128))]
+pub(crate) struct ReaderEntry {
+    /// Next sequence this reader will read; everything below is released.
+    pub(crate) cursor: AtomicU64,
+    /// [`reader_state::FREE`], [`reader_state::CLAIMED`] or [`reader_state::ACTIVE`].
+    pub(crate) state: AtomicU64,
+    /// Process id of the reader's process.
+    pub(crate) pid: AtomicU64,
+    /// Liveness counter, for readers in other processes.
+    pub(crate) heartbeat: AtomicU64,
+}
+
+/// Values of [`ReaderEntry::state`].
+pub(crate) mod reader_state {
+    /// Nobody uses the entry.
+    pub(crate) const FREE: u64 = 0;
+    /// Taken by a joining reader, not yet gating the writer.
+    pub(crate) const CLAIMED: u64 = 1;
+    /// Gates the writer with its cursor.
+    pub(crate) const ACTIVE: u64 = 2;
+}
+
+/// What the ring carries per sequence.
+#[repr(C, align(16))]
+pub(crate) struct Descriptor {
+    /// `generation << 32 | class << 28 | slot index`.
+    pub(crate) slot: AtomicU64,
+    /// `event_type << 32 | len`.
+    pub(crate) header: AtomicU64,
+}
+
+/// The descriptor's slot word.
+pub(crate) mod slot_word {
+    const INDEX_MASK: u64 = (1 << 28) - 1;
+
+    #[inline]
+    pub(crate) const fn pack(class: usize, slot: u32, generation: u32) -> u64 {
+        ((generation as u64) << 32) | ((class as u64 & 0xF) << 28) | (slot as u64 & INDEX_MASK)
+    }
+
+    /// `(class index, slot index, generation)`, unvalidated.
+    #[inline]
+    pub(crate) const fn unpack(word: u64) -> (usize, u32, u32) {
+        (((word >> 28) & 0xF) as usize, (word & INDEX_MASK) as u32, (word >> 32) as u32)
+    }
+}
+
+/// The descriptor's header word.
+pub(crate) mod header_word {
+    #[inline]
+    pub(crate) const fn pack(len: u32, event_type: u32) -> u64 {
+        ((event_type as u64) << 32) | len as u64
+    }
+
+    /// `(len, event_type)`, unvalidated.
+    #[inline]
+    pub(crate) const fn unpack(word: u64) -> (u32, u32) {
+        (word as u32, (word >> 32) as u32)
+    }
+}
+
+/// A slot's metadata word: `generation << 32 | RING | ORPHAN | refcount`.
+///
+/// * `refcount` counts `RingPtr`s only; the ring's own hold on a slot is
+///   implied by sequences and costs no atomic.
+/// * `RING`: the writer owns the slot and reuses it, with plain stores, once
+///   the readers have passed it and the refcount is 0. Slots without it and
+///   with refcount 0 are free for anyone, claimed with one CAS.
+/// * `ORPHAN`: the runtime is gone; the last `RingPtr` of the slot helps free
+///   the arena.
+/// * `generation`: bumped at every allocation; handles and `RingPtr`s carry
+///   it, and upgrading checks it in the same CAS that checks the refcount.
+///   32 bits survive 2^32 reuses of one slot before a stale handle could
+///   match again: at 20 million reuses a second of a single slot, 3.5 minutes
+///   of continuous recycling of that one slot; with the default 2000 XS slots
+///   at 20 million events a second, about five days.
+pub(crate) mod meta {
+    pub(crate) const RC_MASK: u64 = (1 << 30) - 1;
+    pub(crate) const ORPHAN: u64 = 1 << 30;
+    pub(crate) const RING: u64 = 1 << 31;
+    pub(crate) const GEN_SHIFT: u32 = 32;
+    /// Abort when an increment finds the count at this value: leaves 2^29
+    /// racing increments of headroom before a carry could reach `ORPHAN`.
+    pub(crate) const RC_LIMIT: u64 = 1 << 29;
+
+    #[inline]
+    pub(crate) const fn refcount(word: u64) -> u64 {
+        word & RC_MASK
+    }
+
+    #[inline]
+    pub(crate) const fn generation(word: u64) -> u32 {
+        (word >> GEN_SHIFT) as u32
+    }
+
+    #[inline]
+    pub(crate) const fn is_ring(word: u64) -> bool {
+        word & RING != 0
+    }
+
+    /// Free for anyone: not owned by the writer, no `RingPtr`, runtime alive.
+    #[inline]
+    pub(crate) const fn is_free(word: u64) -> bool {
+        word & (RING | ORPHAN | RC_MASK) == 0
+    }
+
+    /// `generation + 1` with the same flags and a refcount of `refcount`.
+    #[inline]
+    pub(crate) const fn next_generation(word: u64, flags: u64, refcount: u64) -> u64 {
+        ((generation(word).wrapping_add(1) as u64) << GEN_SHIFT) | flags | refcount
+    }
+}
+
+/// Where one class's pool lies in the arena.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct PoolLayout {
+    /// Offset of the metadata words.
+    pub(crate) metas: usize,
+    /// Offset of the first slot.
+    pub(crate) slots: usize,
+    /// Number of slots.
+    pub(crate) count: usize,
+}
+
+/// Offsets of every part of an arena, computed from a configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ArenaLayout {
+    pub(crate) readers: usize,
+    pub(crate) max_readers: usize,
+    pub(crate) ring: usize,
+    pub(crate) ring_capacity: usize,
+    pub(crate) pools: [PoolLayout; SizeClass::COUNT],
+    /// Total length, a multiple of 4096.
+    pub(crate) len: usize,
+}
+
+/// The layout arithmetic overflowed `usize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LayoutOverflow;
+
+const fn round_up(x: usize, to: usize) -> Option<usize> {
+    match x.checked_add(to - 1) {
+        Some(v) => Some(v / to * to),
+        None => None,
+    }
+}
+
+impl ArenaLayout {
+    /// Lays out an arena for `ring_capacity` descriptors, `max_readers`
+    /// reader entries and `slots[c]` slots of each class.
+    pub(crate) fn new(
+        ring_capacity: usize,
+        max_readers: usize,
+        slots: [usize; SizeClass::COUNT],
+    ) -> Result<Self, LayoutOverflow> {
+        fn add(a: usize, b: usize) -> Result<usize, LayoutOverflow> {
+            a.checked_add(b).ok_or(LayoutOverflow)
+        }
+        fn mul(a: usize, b: usize) -> Result<usize, LayoutOverflow> {
+            a.checked_mul(b).ok_or(LayoutOverflow)
+        }
+        fn line(x: usize) -> Result<usize, LayoutOverflow> {
+            round_up(x, LINE).ok_or(LayoutOverflow)
+        }
+
+        let mut at = line(size_of::<Header>())?;
+        let readers = at;
+        at = line(add(at, mul(max_readers, size_of::<ReaderEntry>())?)?)?;
+        let ring = at;
+        at = line(add(at, mul(ring_capacity, size_of::<Descriptor>())?)?)?;
+        let mut pools = [PoolLayout::default(); SizeClass::COUNT];
+        for class in SizeClass::ALL {
+            let count = slots[class.index()];
+            let metas = at;
+            at = line(add(at, mul(count, size_of::<u64>())?)?)?;
+            let first = at;
+            at = line(add(at, mul(count, class.capacity())?)?)?;
+            pools[class.index()] = PoolLayout { metas, slots: first, count };
+        }
+        let len = round_up(at, 4096).ok_or(LayoutOverflow)?;
+        if len > isize::MAX as usize {
+            return Err(LayoutOverflow);
+        }
+        Ok(Self { readers, max_readers, ring, ring_capacity, pools, len })
+    }
+}
+
+/// FNV-1a over 64-bit words, usable in a `const`.
+struct Fnv(u64);
+
+impl Fnv {
+    const fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+
+    const fn word(self, w: u64) -> Self {
+        let bytes = w.to_le_bytes();
+        let mut h = self.0;
+        let mut i = 0;
+        while i < 8 {
+            h ^= bytes[i] as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            i += 1;
+        }
+        Self(h)
+    }
+
+    const fn ty<T>(self) -> Self {
+        self.word(size_of::<T>() as u64).word(align_of::<T>() as u64)
+    }
+}
+
+/// Hash of everything two processes must agree on to share an arena.
+pub(crate) const LAYOUT_HASH: u64 = {
+    use std::mem::offset_of;
+    let h = Fnv::new()
+        .word(FORMAT_VERSION)
+        .word(LINE as u64)
+        .ty::<Header>()
+        .ty::<IdentityLine>()
+        .word(offset_of!(IdentityLine, magic) as u64)
+        .word(offset_of!(IdentityLine, version) as u64)
+        .word(offset_of!(IdentityLine, layout_hash) as u64)
+        .word(offset_of!(IdentityLine, arena_len) as u64)
+        .word(offset_of!(IdentityLine, ring_capacity) as u64)
+        .word(offset_of!(IdentityLine, max_readers) as u64)
+        .word(offset_of!(IdentityLine, slots) as u64)
+        .word(offset_of!(IdentityLine, wait_strategy) as u64)
+        .ty::<WriterLine>()
+        .word(offset_of!(WriterLine, owner) as u64)
+        .word(offset_of!(WriterLine, epoch) as u64)
+        .ty::<WordLine>()
+        .ty::<WakeLine>()
+        .word(offset_of!(WakeLine, waiters) as u64)
+        .word(offset_of!(WakeLine, futex) as u64)
+        .ty::<WantLine>()
+        .word(offset_of!(Header, identity) as u64)
+        .word(offset_of!(Header, writer) as u64)
+        .word(offset_of!(Header, published) as u64)
+        .word(offset_of!(Header, gate) as u64)
+        .word(offset_of!(Header, wake) as u64)
+        .word(offset_of!(Header, want) as u64)
+        .word(offset_of!(Header, alloc_hint) as u64)
+        .ty::<ReaderEntry>()
+        .word(offset_of!(ReaderEntry, cursor) as u64)
+        .word(offset_of!(ReaderEntry, state) as u64)
+        .word(offset_of!(ReaderEntry, pid) as u64)
+        .word(offset_of!(ReaderEntry, heartbeat) as u64)
+        .ty::<Descriptor>()
+        .word(offset_of!(Descriptor, slot) as u64)
+        .word(offset_of!(Descriptor, header) as u64)
+        .ty::<PooledEvent<64>>()
+        .ty::<PooledEvent<256>>()
+        .ty::<PooledEvent<1024>>()
+        .ty::<PooledEvent<4096>>()
+        .ty::<PooledEvent<16384>>()
+        .word(slot_word::pack(0xF, MAX_SLOTS_PER_CLASS, u32::MAX))
+        .word(header_word::pack(u32::MAX, 0))
+        .word(meta::RC_MASK)
+        .word(meta::ORPHAN)
+        .word(meta::RING)
+        .word(meta::GEN_SHIFT as u64)
+        .word(reader_state::FREE)
+        .word(reader_state::CLAIMED)
+        .word(reader_state::ACTIVE);
+    h.0
+};
+
+// The fixed parts of the format, checked at compile time. Under loom the
+// atomics are loom's handles, not bytes, and the arena is built from typed
+// values instead, so these hold for the real build only.
+#[cfg(not(loom))]
+const _: () = {
+    assert!(size_of::<IdentityLine>() == LINE);
+    assert!(size_of::<WriterLine>() == LINE);
+    assert!(size_of::<WordLine>() == LINE);
+    assert!(size_of::<WakeLine>() == LINE);
+    assert!(size_of::<WantLine>() == LINE);
+    assert!(size_of::<Header>() == 11 * LINE);
+    assert!(align_of::<Header>() == LINE);
+    assert!(size_of::<ReaderEntry>() == LINE);
+    assert!(size_of::<Descriptor>() == 16);
+    assert!(size_of::<crate::sync::AtomicU64>() == 8);
+    assert!(align_of::<crate::sync::AtomicU64>() == 8);
+    assert!(align_of::<PooledEvent<64>>() <= LINE);
+};
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptor_words_round_trip() {
+        // (class, slot, generation): the extremes of each field.
+        for (class, slot, generation) in [(0, 0, 0), (4, MAX_SLOTS_PER_CLASS, u32::MAX), (2, 12345, 7)] {
+            assert_eq!(slot_word::unpack(slot_word::pack(class, slot, generation)), (class, slot, generation));
+        }
+        for (len, ty) in [(0, 0), (16384, u32::MAX), (u32::MAX, 1)] {
+            assert_eq!(header_word::unpack(header_word::pack(len, ty)), (len, ty));
+        }
+    }
+
+    #[test]
+    fn offsets_are_line_aligned_and_disjoint() {
+        let l = ArenaLayout::new(1024, 16, [2000, 1000, 300, 60, 15]).unwrap();
+        let mut parts = vec![(0, size_of::<Header>()), (l.readers, 16 * LINE), (l.ring, 1024 * 16)];
+        for (c, p) in l.pools.iter().enumerate() {
+            parts.push((p.metas, p.count * 8));
+            parts.push((p.slots, p.count * SizeClass::ALL[c].capacity()));
+        }
+        for (i, &(off, len)) in parts.iter().enumerate() {
+            assert_eq!(off % LINE, 0, "part {i} at {off}");
+            assert!(off + len <= l.len);
+            if let Some(&(next, _)) = parts.get(i + 1) {
+                assert!(off + len <= next, "part {i} overlaps the next");
+            }
+        }
+        assert_eq!(l.len % 4096, 0);
+    }
+
+    #[test]
+    fn empty_classes_take_no_room() {
+        let a = ArenaLayout::new(64, 1, [10, 0, 0, 0, 0]).unwrap();
+        let b = ArenaLayout::new(64, 1, [10, 0, 0, 0, 1]).unwrap();
+        assert_eq!(a.pools[1].metas, a.pools[4].slots);
+        assert!(b.len > a.len);
+    }
+
+    #[test]
+    fn overflow_is_an_error() {
+        assert_eq!(ArenaLayout::new(usize::MAX / 2, 1, [1; 5]), Err(LayoutOverflow));
+        assert_eq!(ArenaLayout::new(64, 1, [usize::MAX / 64, 0, 0, 0, 0]), Err(LayoutOverflow));
+    }
+}

@@ -1,0 +1,130 @@
+//! slotcast: one writer, many readers, zero copies, zero allocations per event.
+//!
+//! A [`Runtime`] owns one arena of fixed-size, cache-aligned slots in five
+//! size classes ([`SizeClass`]: 64 B to 16 KB) and a ring of descriptors.
+//! One [`Writer`] publishes events into the slots, in place; every
+//! [`Reader`] sees every event published while it is joined, in order,
+//! exactly once, by borrowing the slot's bytes: nothing is copied per reader
+//! and nothing is allocated per event. Any reader may [`retain`] an event as
+//! a [`RingPtr`], an `Arc`-like pointer that keeps the slot alive past the
+//! reader's cursor; a [`Handle`] names a retained event as plain data that
+//! can cross threads, processes or a C boundary and be upgraded back. The
+//! standalone [`Allocator`] hands out `RingPtr`s without the ring, for actor
+//! systems that pass messages by pointer.
+//!
+//! # The model
+//!
+//! * **Publish.** The writer claims a slot and the next sequence number,
+//!   fills the payload in place, writes a descriptor (class, slot,
+//!   generation, length, type) and stores the published cursor with Release,
+//!   once per event or once per [`Batch`].
+//! * **Consume.** A reader loads the published cursor with Acquire, reads the
+//!   descriptors and payloads below it in place, and stores its own cursor
+//!   with Release, once per event or once per batch. Readers never perform an
+//!   atomic read-modify-write on this path.
+//! * **Gating.** The writer never overwrites a position an active reader has
+//!   not passed: when the slowest reader is a whole ring behind, `try_*`
+//!   publishing returns [`Full`], and the waiting forms wait.
+//! * **Slot lifetime.** A slot is free when no reader can still see its event
+//!   and no `RingPtr` holds it. The ring's hold is implied by sequence
+//!   numbers; only `RingPtr`s are counted, so an event nobody retains costs
+//!   no atomic read-modify-write from publish to reuse.
+//! * **Generations.** Each reuse of a slot bumps its generation; a handle of
+//!   an older generation no longer upgrades, and a `RingPtr` never sees a
+//!   later event's bytes.
+//! * **Waiting.** Readers and the writer wait with the runtime's
+//!   [`WaitStrategy`]: busy-spin, spin-then-yield, or blocking on a futex word
+//!   in the arena (the writer pays for a wake-up only when a reader sleeps).
+//!
+//! # Memory layout
+//!
+//! Everything of one runtime is one contiguous, line-aligned region; every
+//! cross-reference in it is an offset or an index, so the same bytes are
+//! valid in every process that maps them.
+//!
+//! ```text
+//! +------------------------------------------------------------+ offset 0
+//! | Header: magic, format version, layout hash, config,        |
+//! |         writer owner, published cursor (own line),         |
+//! |         gate word, waiter count + futex word (own lines)   |
+//! +------------------------------------------------------------+
+//! | Reader table: max_readers entries, one 128-byte line each: |
+//! |   cursor, state (free/active), owner pid, heartbeat        |
+//! +------------------------------------------------------------+
+//! | Descriptor ring: capacity x 16 B (a power of two)          |
+//! +------------------------------------------------------------+
+//! | Pool XS: one u64 metadata word per slot, then the slots    |
+//! | Pool S ... Pool XL (a class with 0 slots takes no room)    |
+//! +------------------------------------------------------------+
+//! ```
+//!
+//! A slot is pure payload ([`PooledEvent<N>`]): the event's length and type
+//! travel in the descriptor, so a full 64-byte event is exactly one cache
+//! line. The default configuration (2000 XS, 1000 S, 300 M, 60 L and 15 XL
+//! slots, a 4096-entry ring, 16 readers) occupies 1,282,048 bytes
+//! (1.22 MiB, see [`Config::arena_len`]), fixed at creation.
+//!
+//! # Example
+//!
+//! ```
+//! use slotcast::{Publish, Runtime, SizeClass};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let rt = Runtime::builder().ring_capacity(1024).build()?;
+//! let mut reader = rt.reader()?;
+//! let mut writer = rt.writer()?;
+//!
+//! writer.try_publish_bytes(1, b"tick")?;
+//! writer.try_publish_with(SizeClass::S, |ev| {
+//!     ev.buf_mut()[..3].copy_from_slice(&[1, 2, 3]);
+//!     ev.set_len(3);
+//! }).map_err(|full| full.kind())?;
+//!
+//! let first = reader.try_next()?.expect("published");
+//! assert_eq!(first.data(), b"tick");
+//! let kept = first.retain()?; // outlives the reader's cursor
+//! drop(first);
+//!
+//! let n = reader.try_read(|ev, end_of_batch| {
+//!     assert_eq!(ev.data(), [1, 2, 3]);
+//!     assert!(end_of_batch);
+//! })?;
+//! assert_eq!((n, &kept[..]), (1, &b"tick"[..]));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`retain`]: EventRef::retain
+#![doc(test(attr(deny(warnings))))]
+
+mod alloc;
+mod arena;
+mod config;
+mod error;
+mod event;
+mod layout;
+mod pool;
+mod reader;
+mod ring_ptr;
+mod runtime;
+mod stats;
+mod sync;
+mod wait;
+mod writer;
+
+pub use alloc::Allocator;
+pub use config::{Backing, Builder, Config};
+pub use error::{
+    AllocError, BuildError, Full, FullKind, JoinError, PublishError, ReadError, UpgradeError, ViewError, WriterError,
+};
+pub use event::{PooledEvent, SizeClass};
+pub use reader::{BatchIter, EventGuard, EventRef, ReadBatch, Reader};
+pub use ring_ptr::{Handle, RingPtr};
+pub use runtime::Runtime;
+pub use stats::{PoolStats, ReaderStats, Stats};
+pub use wait::WaitStrategy;
+pub use writer::{Batch, Claim, Publish, Writer};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

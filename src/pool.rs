@@ -1,0 +1,295 @@
+//! Slot lifetime: every transition of a slot's metadata word.
+//!
+//! The word is `generation << 32 | RING | ORPHAN | refcount` (see
+//! [`layout::meta`](crate::layout::meta)). The transitions, and who makes
+//! them:
+//!
+//! ```text
+//!                  writer: claim_for_ring (CAS)
+//!   FREE (g,0) ─────────────────────────────────────▶ RING (g,0)
+//!      │  ▲                                          │  ▲   │
+//!      │  │ last RingPtr drops (fetch_sub)           │  │   │ writer: reuse (load + store, no RMW)
+//!      │  │                                          │  └───┘ (g+1), only when no reader can see
+//!      │  │        writer: hand_off (CAS)            │        the old event and refcount is 0
+//!      │  └──────── (g,n) ◀──────────────────────────┘ when refcount > 0: RING cleared,
+//!      │                                              the last RingPtr frees the slot
+//!      │ allocator: claim_for_alloc (CAS) (g+1, 1)
+//!      ▼
+//!   ALLOCATED (g+1, n) ── clone/retain/upgrade +1, drop −1 ──▶ FREE when 0
+//! ```
+//!
+//! The writer reuses its own slots with a plain store because nobody else can
+//! write the word of a `RING` slot whose refcount is 0 and that no reader can
+//! see any more: the allocator's CAS only takes slots without `RING`; clone
+//! and drop need a live `RingPtr` (refcount > 0); upgrade's CAS refuses a
+//! refcount of 0; and retain needs a reader whose cursor still covers the
+//! slot's sequence. An event nobody retains therefore costs no atomic
+//! read-modify-write from publish to reuse.
+//!
+//! Every function returns what happened; none panics on a corrupted word.
+
+use crate::layout::meta::{self, ORPHAN, RC_LIMIT, RING};
+use crate::sync::{self, AtomicU64, Ordering::*};
+
+/// Aborts the process: a refcount about to overflow, as `Arc` does.
+#[cold]
+#[inline(never)]
+fn refcount_overflow() -> ! {
+    std::process::abort()
+}
+
+/// Writer: takes a free slot into its ring-owned set. Generation unchanged;
+/// [`reuse`] bumps it when the slot is filled.
+#[inline]
+pub(crate) fn claim_for_ring(word: &AtomicU64) -> bool {
+    let m = word.load(Relaxed);
+    // ORDERING(slot-free): Acquire on success; pairs with the Release
+    // fetch_sub of the slot's last `RingPtr` (or the writer's Release
+    // `give_back` store), so their reads happen before our writes.
+    meta::is_free(m) && word.compare_exchange(m, m | RING, Acquire, Relaxed).is_ok()
+}
+
+/// Allocator: takes a free slot with a refcount of 1 and a new generation.
+/// Returns the generation on success.
+#[inline]
+pub(crate) fn claim_for_alloc(word: &AtomicU64) -> Option<u32> {
+    let m = word.load(Relaxed);
+    if !meta::is_free(m) {
+        return None;
+    }
+    let new = meta::next_generation(m, 0, 1);
+    // ORDERING(slot-free): Acquire on success; as in `claim_for_ring`.
+    word.compare_exchange(m, new, Acquire, Relaxed).ok()?;
+    Some(meta::generation(new))
+}
+
+/// What the writer found when it went to reuse one of its slots.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Reuse {
+    /// The slot is the writer's again, with this new generation.
+    Reused(u32),
+    /// `RingPtr`s still hold it: `RING` was cleared and the last of them
+    /// will free it; the writer must forget the slot.
+    HandedOff,
+    /// The word is not a `RING` slot (corrupted, or taken over): forget it.
+    NotOwned,
+}
+
+/// Writer: reuses a `RING` slot that no reader can see any more.
+///
+/// The caller guarantees that no reader's cursor covers the slot's last
+/// sequence, so no new `RingPtr` can appear except from existing ones.
+#[inline]
+pub(crate) fn reuse(word: &AtomicU64) -> Reuse {
+    // ORDERING(slot-free): Acquire; pairs with the Release fetch_sub of the
+    // slot's last `RingPtr`, so its reads happen before our writes.
+    let mut m = word.load(Acquire);
+    loop {
+        if !meta::is_ring(m) || m & ORPHAN != 0 {
+            return Reuse::NotOwned;
+        }
+        if meta::refcount(m) == 0 {
+            let new = meta::next_generation(m, RING, 0);
+            // ORDERING: Relaxed; only this thread writes a RING word with a
+            // zero refcount (see the module docs), and readers learn the new
+            // generation from the descriptor, published with Release.
+            word.store(new, Relaxed);
+            return Reuse::Reused(meta::generation(new));
+        }
+        // Retained: give the slot to its `RingPtr`s. ORDERING: Relaxed;
+        // nothing is published by clearing the flag, and the last `RingPtr`
+        // drop releases the slot to whoever claims it next.
+        match word.compare_exchange_weak(m, m & !RING, Relaxed, Acquire) {
+            Ok(_) => return Reuse::HandedOff,
+            Err(now) => m = now,
+        }
+    }
+}
+
+/// Writer: returns a `RING` slot that no reader can see any more to the free
+/// set (refcount 0), or hands it to its `RingPtr`s (refcount > 0).
+pub(crate) fn give_back(word: &AtomicU64) {
+    // ORDERING(slot-free): Acquire; as in `reuse`.
+    let mut m = word.load(Acquire);
+    loop {
+        if !meta::is_ring(m) {
+            return;
+        }
+        // ORDERING(slot-free): Release; pairs with the Acquire CAS of the next
+        // claimer, ordering the writer's (and readers') accesses before it.
+        match word.compare_exchange_weak(m, m & !RING, Release, Acquire) {
+            Ok(_) => return,
+            Err(now) => m = now,
+        }
+    }
+}
+
+/// Reader: a new `RingPtr` for a slot the reader's cursor still covers.
+/// Fails (and undoes the increment) if the word's generation is not the
+/// descriptor's, which only a corrupted shared mapping can cause.
+#[inline]
+pub(crate) fn retain(word: &AtomicU64, generation: u32) -> bool {
+    // ORDERING: Relaxed, as `Arc::clone`: the event is already visible to
+    // this thread, and the writer sees the new count through the reader's
+    // later Release cursor store before it can consider the slot.
+    let old = word.fetch_add(1, Relaxed);
+    if meta::refcount(old) >= RC_LIMIT {
+        refcount_overflow();
+    }
+    if meta::generation(old) != generation {
+        release(word);
+        return false;
+    }
+    true
+}
+
+/// `RingPtr::clone`: one more reference to a slot we already reference.
+#[inline]
+pub(crate) fn clone(word: &AtomicU64) {
+    // ORDERING: Relaxed, as `Arc::clone`: a new reference is formed from an
+    // existing one, which keeps the slot alive.
+    let old = word.fetch_add(1, Relaxed);
+    if meta::refcount(old) >= RC_LIMIT {
+        refcount_overflow();
+    }
+}
+
+/// What dropping a reference did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Released {
+    /// Other references remain, or the slot went back to its owner.
+    Done,
+    /// This was the last reference of a slot of a dropped runtime: the caller
+    /// must take part in freeing the arena.
+    LastOrphan,
+}
+
+/// `RingPtr::drop`: one reference fewer.
+#[inline]
+pub(crate) fn release(word: &AtomicU64) -> Released {
+    // ORDERING(slot-free): Release; pairs with the Acquire of whoever reuses
+    // or claims the slot next (`reuse`, `claim_for_*`), so our reads of the
+    // payload happen before their writes.
+    let old = word.fetch_sub(1, Release);
+    if meta::refcount(old) == 1 && old & ORPHAN != 0 {
+        // ORDERING(orphan): Acquire; pairs with the Release CAS in
+        // `mark_orphan`, so this thread sees the arena's orphan count.
+        sync::fence(Acquire);
+        return Released::LastOrphan;
+    }
+    Released::Done
+}
+
+/// `upgrade(handle)`: +1 only if the slot still holds `generation` and has
+/// at least one reference, in one CAS. Never revives a count of 0.
+#[inline]
+pub(crate) fn upgrade(word: &AtomicU64, generation: u32) -> bool {
+    let mut m = word.load(Relaxed);
+    loop {
+        if meta::generation(m) != generation || meta::refcount(m) == 0 || m & ORPHAN != 0 {
+            return false;
+        }
+        if meta::refcount(m) >= RC_LIMIT {
+            refcount_overflow();
+        }
+        // ORDERING: Acquire on success, as `Weak::upgrade`; pairs with the
+        // Release decrements of other references' drops.
+        match word.compare_exchange_weak(m, m + 1, Acquire, Relaxed) {
+            Ok(_) => return true,
+            Err(now) => m = now,
+        }
+    }
+}
+
+/// The runtime is being dropped: flags a slot that `RingPtr`s still hold so
+/// its last drop reports [`Released::LastOrphan`]. Returns whether it did.
+pub(crate) fn mark_orphan(word: &AtomicU64) -> bool {
+    let mut m = word.load(Relaxed);
+    loop {
+        if meta::refcount(m) == 0 {
+            return false;
+        }
+        // ORDERING(orphan): Release; pairs with the Acquire fence in
+        // `release`, publishing the orphan count stored before.
+        match word.compare_exchange_weak(m, m | ORPHAN, Release, Relaxed) {
+            Ok(_) => return true,
+            Err(now) => m = now,
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::layout::meta::{generation, refcount};
+
+    #[test]
+    fn ring_cycle_costs_plain_stores_and_bumps_generations() {
+        let w = AtomicU64::new(0);
+        assert!(claim_for_ring(&w));
+        assert!(!claim_for_ring(&w), "a RING slot is not free");
+        assert_eq!(claim_for_alloc(&w), None, "the allocator never takes a RING slot");
+        assert_eq!(reuse(&w), Reuse::Reused(1));
+        assert_eq!(reuse(&w), Reuse::Reused(2));
+        give_back(&w);
+        assert!(meta::is_free(w.load(Relaxed)));
+    }
+
+    #[test]
+    fn retained_ring_slot_is_handed_off_and_freed_by_its_last_pointer() {
+        let w = AtomicU64::new(0);
+        assert!(claim_for_ring(&w));
+        let Reuse::Reused(g) = reuse(&w) else { panic!() };
+        assert!(retain(&w, g));
+        clone(&w);
+        assert_eq!(reuse(&w), Reuse::HandedOff);
+        assert_eq!(refcount(w.load(Relaxed)), 2);
+        assert!(!meta::is_free(w.load(Relaxed)));
+        assert_eq!(release(&w), Released::Done);
+        assert_eq!(release(&w), Released::Done);
+        assert!(meta::is_free(w.load(Relaxed)));
+        assert_eq!(generation(w.load(Relaxed)), g);
+    }
+
+    #[test]
+    fn upgrade_checks_generation_and_liveness_together() {
+        let w = AtomicU64::new(0);
+        let g = claim_for_alloc(&w).unwrap();
+        assert!(upgrade(&w, g));
+        assert!(!upgrade(&w, g.wrapping_add(1)), "wrong generation");
+        assert_eq!(release(&w), Released::Done);
+        assert_eq!(release(&w), Released::Done);
+        assert!(!upgrade(&w, g), "a count of 0 is never revived");
+        let g2 = claim_for_alloc(&w).unwrap();
+        assert_ne!(g, g2);
+        assert!(!upgrade(&w, g), "a recycled slot refuses the old generation");
+    }
+
+    #[test]
+    fn retain_with_a_foreign_generation_is_refused_and_undone() {
+        let w = AtomicU64::new(0);
+        let g = claim_for_alloc(&w).unwrap();
+        assert!(!retain(&w, g + 7));
+        assert_eq!(refcount(w.load(Relaxed)), 1);
+    }
+
+    #[test]
+    fn orphan_marks_only_referenced_slots_and_the_last_drop_reports_it() {
+        let w = AtomicU64::new(0);
+        assert!(!mark_orphan(&w));
+        claim_for_alloc(&w).unwrap();
+        clone(&w);
+        assert!(mark_orphan(&w));
+        assert_eq!(release(&w), Released::Done);
+        assert_eq!(release(&w), Released::LastOrphan);
+        assert!(!meta::is_free(w.load(Relaxed)), "an orphaned slot is never claimed again");
+    }
+
+    #[test]
+    fn reuse_refuses_words_it_does_not_own() {
+        let w = AtomicU64::new(0);
+        assert_eq!(reuse(&w), Reuse::NotOwned);
+        claim_for_alloc(&w).unwrap();
+        assert_eq!(reuse(&w), Reuse::NotOwned);
+    }
+}

@@ -1,0 +1,616 @@
+//! Readers: join and leave, borrowed events, batches.
+//!
+//! **Consume.** A reader loads `published` with Acquire, reads every
+//! descriptor and payload in `[cursor, published)` in place, then stores its
+//! cursor with Release: once per event with [`Reader::try_next`], once per
+//! batch with [`Reader::try_batch`] and [`Reader::try_read`]. No atomic
+//! read-modify-write on this path. Everything read from the arena is
+//! bounds-checked (class, slot index, length, how far `published` runs
+//! ahead): a corrupted shared mapping yields a [`ReadError`], never undefined
+//! behaviour.
+//!
+//! **Join.** A reader takes a free entry, sets its cursor to the current
+//! `published` and marks it active, then performs an AcqRel RMW on the gate
+//! word, which the writer also performs (a `swap` storing its `published`)
+//! every time it recomputes its gating minimum. The two RMWs are ordered: if
+//! the writer's comes later it sees the new entry; if earlier, the reader
+//! reads the `published` value that computation was based on and starts no
+//! lower, so nothing it reads can have been released to the writer by a
+//! computation that missed it. Either way every event from the reader's
+//! start on is seen completely.
+//!
+//! **Leave.** Storing the entry's state `FREE` (Release); the writer's next
+//! gating computation ignores it.
+
+use crate::error::{JoinError, ReadError, ViewError};
+use crate::event::SizeClass;
+use crate::layout::{ReaderEntry, header_word, reader_state, slot_word};
+use crate::pool;
+use crate::ring_ptr::{Handle, RingPtr, check_view};
+use crate::runtime::{Anchor, Shared};
+use crate::sync::{Arc, Ordering::*, PayloadRef};
+use crate::wait::{self, Deadline, WaitStrategy};
+use bytemuck::Pod;
+use std::cell::Cell;
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
+use std::time::Duration;
+
+/// A reader's position, split from its `Arc<Shared>` so that a guard can
+/// hold both a `&mut` to the position and a `&` to the arena.
+struct Position {
+    index: usize,
+    /// Next sequence to read.
+    cursor: u64,
+    /// `published` as last loaded: events in `[cursor, avail)` are readable.
+    avail: u64,
+    mask: u64,
+    cap: u64,
+    wait: WaitStrategy,
+}
+
+/// One reader of a runtime: sees every event published while it is joined,
+/// in order, exactly once.
+///
+/// Events are borrowed in place, never copied: [`try_next`](Reader::try_next)
+/// gives one event at a time (the cursor advances when the guard drops),
+/// [`try_batch`](Reader::try_batch) and [`try_read`](Reader::try_read) give
+/// everything available and advance the cursor once. Each has a waiting form
+/// (`wait_next`, `wait_batch`, `read`) that uses the runtime's
+/// [`WaitStrategy`]. [`EventRef::retain`] keeps an event past the cursor.
+///
+/// Dropping the reader leaves: the writer stops waiting for it at once.
+///
+/// ```
+/// use slotcast::{Publish, Runtime};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let rt = Runtime::new()?;
+/// let mut reader = rt.reader()?;
+/// let mut writer = rt.writer()?;
+/// for i in 0..3u8 {
+///     writer.try_publish_bytes(0, &[i; 10])?;
+/// }
+/// let batch = reader.try_batch()?;
+/// let mut seen = Vec::new();
+/// for event in &batch {
+///     seen.push(event?.data()[0]);
+/// }
+/// drop(batch); // one cursor store for the three events
+/// assert_eq!(seen, [0, 1, 2]);
+/// assert_eq!(reader.lag(), 0);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Reader {
+    shared: Anchor,
+    pos: Position,
+}
+
+impl Reader {
+    pub(crate) fn join(shared: Arc<Shared>) -> Result<Reader, JoinError> {
+        let arena = &shared.arena;
+        let header = arena.header();
+        let pid = u64::from(std::process::id());
+        let Some((index, entry)) = arena.readers().iter().enumerate().find(|(_, e)| {
+            // ORDERING: Acquire on success; pairs with the Release store of the
+            // entry's previous reader leaving.
+            e.state.compare_exchange(reader_state::FREE, reader_state::CLAIMED, Acquire, Relaxed).is_ok()
+        }) else {
+            return Err(JoinError::TooManyReaders { max: arena.readers().len() });
+        };
+        // ORDERING(publish): Acquire; the sequence we start from.
+        let at = header.published.value.load(Acquire);
+        entry.cursor.store(at, Relaxed);
+        entry.pid.store(pid, Relaxed);
+        // ORDERING(gating): Release; pairs with the writer's Acquire load of
+        // the state, which then sees the cursor above.
+        entry.state.store(reader_state::ACTIVE, Release);
+        // ORDERING(join): AcqRel RMW; pairs with the writer's `swap` in
+        // `WriterCore::recompute_gate` (see the module docs).
+        let gate = header.gate.value.fetch_add(0, AcqRel);
+        let start = at.max(gate);
+        // ORDERING(consume): Release; pairs with the writer's Acquire load.
+        entry.cursor.store(start, Release);
+        let cap = shared.config.ring_capacity() as u64;
+        let wait = shared.config.wait;
+        Ok(Reader {
+            shared: Anchor::new(shared),
+            pos: Position { index, cursor: start, avail: start, mask: cap - 1, cap, wait },
+        })
+    }
+
+    /// The next sequence this reader will read.
+    pub fn cursor(&self) -> u64 {
+        self.pos.cursor
+    }
+
+    /// How many published events this reader has not read yet.
+    pub fn lag(&self) -> u64 {
+        // ORDERING: Relaxed; a statistic.
+        let published = self.shared.arena.header().published.value.load(Relaxed);
+        published.saturating_sub(self.pos.cursor)
+    }
+
+    /// The next event, if one is available. The reader's cursor moves past it
+    /// when the returned guard is dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::Corrupt`] if the next event is malformed (only a
+    /// corrupted shared mapping can do that).
+    pub fn try_next(&mut self) -> Result<Option<EventGuard<'_>>, ReadError> {
+        self.next_until(Deadline::now())
+    }
+
+    /// The next event, waiting for one with the runtime's wait strategy.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_next`](Reader::try_next).
+    pub fn wait_next(&mut self) -> Result<EventGuard<'_>, ReadError> {
+        match self.next_until(Deadline::NEVER)? {
+            Some(event) => Ok(event),
+            None => unreachable!("a wait without deadline returns an event"),
+        }
+    }
+
+    /// The next event, waiting at most `timeout` for one.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_next`](Reader::try_next).
+    pub fn wait_next_timeout(&mut self, timeout: Duration) -> Result<Option<EventGuard<'_>>, ReadError> {
+        self.next_until(Deadline::after(timeout))
+    }
+
+    /// Everything available now, as a batch to iterate; the cursor moves past
+    /// the events iterated when the batch is dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::Corrupt`] if the published cursor is impossible.
+    pub fn try_batch(&mut self) -> Result<ReadBatch<'_>, ReadError> {
+        self.batch_until(Deadline::now())
+    }
+
+    /// As [`try_batch`](Reader::try_batch), waiting for at least one event.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_batch`](Reader::try_batch).
+    pub fn wait_batch(&mut self) -> Result<ReadBatch<'_>, ReadError> {
+        self.batch_until(Deadline::NEVER)
+    }
+
+    /// As [`try_batch`](Reader::try_batch), waiting at most `timeout` for at
+    /// least one event (the batch may be empty).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_batch`](Reader::try_batch).
+    pub fn wait_batch_timeout(&mut self, timeout: Duration) -> Result<ReadBatch<'_>, ReadError> {
+        self.batch_until(Deadline::after(timeout))
+    }
+
+    /// Calls `handler(event, end_of_batch)` for every event available now,
+    /// then stores the cursor once. `end_of_batch` is true for the last
+    /// event of the call. Returns the number of events handled.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::Corrupt`] at a malformed event; the events before it are
+    /// consumed, the cursor stays on it.
+    pub fn try_read<F: FnMut(EventRef<'_>, bool)>(&mut self, handler: F) -> Result<usize, ReadError> {
+        self.read_until(Deadline::now(), handler)
+    }
+
+    /// As [`try_read`](Reader::try_read), waiting for at least one event.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_read`](Reader::try_read).
+    pub fn read<F: FnMut(EventRef<'_>, bool)>(&mut self, handler: F) -> Result<usize, ReadError> {
+        self.read_until(Deadline::NEVER, handler)
+    }
+
+    /// As [`try_read`](Reader::try_read), waiting at most `timeout` for at
+    /// least one event.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_read`](Reader::try_read).
+    pub fn read_timeout<F: FnMut(EventRef<'_>, bool)>(
+        &mut self,
+        timeout: Duration,
+        handler: F,
+    ) -> Result<usize, ReadError> {
+        self.read_until(Deadline::after(timeout), handler)
+    }
+
+    /// Number of events readable without waiting, waiting until `deadline`
+    /// for at least one.
+    fn available(&mut self, deadline: Deadline) -> Result<u64, ReadError> {
+        let pos = &mut self.pos;
+        if pos.cursor < pos.avail {
+            return Ok(pos.avail - pos.cursor);
+        }
+        let arena = &self.shared.arena;
+        // ORDERING(publish): Acquire; pairs with the writer's Release store.
+        let mut published = arena.header().published.value.load(Acquire);
+        if published <= pos.cursor && !deadline.expired() {
+            published = wait::wait_for_event(pos.wait, arena.header(), arena.futex(), pos.cursor, deadline)
+                .unwrap_or(pos.cursor);
+        }
+        if published > pos.cursor + pos.cap {
+            return Err(ReadError::Corrupt {
+                sequence: pos.cursor,
+                what: "the published cursor is more than a ring ahead of the reader",
+            });
+        }
+        // A published cursor behind ours can only be corruption; treat it as
+        // "nothing new" rather than reading released positions.
+        pos.avail = published.max(pos.cursor);
+        Ok(pos.avail - pos.cursor)
+    }
+
+    fn next_until(&mut self, deadline: Deadline) -> Result<Option<EventGuard<'_>>, ReadError> {
+        if self.available(deadline)? == 0 {
+            return Ok(None);
+        }
+        let Reader { shared, pos } = self;
+        let event = decode(shared, pos.mask, pos.cursor)?;
+        Ok(Some(EventGuard { entry: &shared.arena.readers()[pos.index], pos, event: ManuallyDrop::new(event) }))
+    }
+
+    fn batch_until(&mut self, deadline: Deadline) -> Result<ReadBatch<'_>, ReadError> {
+        let n = self.available(deadline)?;
+        let Reader { shared, pos } = self;
+        let start = pos.cursor;
+        Ok(ReadBatch { shared, end: start + n, consumed: Cell::new(start), pos })
+    }
+
+    fn read_until<F: FnMut(EventRef<'_>, bool)>(
+        &mut self,
+        deadline: Deadline,
+        mut handler: F,
+    ) -> Result<usize, ReadError> {
+        let n = self.available(deadline)?;
+        let Reader { shared, pos } = self;
+        let start = pos.cursor;
+        let end = start + n;
+        let mut result = Ok(n as usize);
+        let mut seq = start;
+        while seq < end {
+            match decode(shared, pos.mask, seq) {
+                Ok(event) => handler(event, seq + 1 == end),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+            seq += 1;
+        }
+        commit(&shared.arena.readers()[pos.index], pos, seq);
+        result
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let entry = &self.shared.arena.readers()[self.pos.index];
+        // ORDERING(gating): Release; pairs with the writer's Acquire state
+        // load: our reads happen before it reuses what we read.
+        entry.state.store(reader_state::FREE, Release);
+    }
+}
+
+impl fmt::Debug for Reader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader").field("index", &self.pos.index).field("cursor", &self.pos.cursor).finish()
+    }
+}
+
+/// Moves the cursor to `to`: one Release store.
+#[inline]
+fn commit(entry: &ReaderEntry, pos: &mut Position, to: u64) {
+    if to != pos.cursor {
+        pos.cursor = to;
+        // ORDERING(consume): Release; pairs with the writer's Acquire cursor
+        // load in `recompute_gate`: our reads of everything below `to` happen
+        // before the writer reuses it.
+        entry.cursor.store(to, Release);
+    }
+}
+
+/// Reads and validates the descriptor of `seq`, which is in `[cursor, avail)`.
+#[inline]
+fn decode(shared: &Anchor, mask: u64, seq: u64) -> Result<EventRef<'_>, ReadError> {
+    let arena = &shared.arena;
+    let d = &arena.ring()[(seq & mask) as usize];
+    // ORDERING: Relaxed; ordered after the Acquire load of `published`.
+    let (c, slot, generation) = slot_word::unpack(d.slot.load(Relaxed));
+    let (len, event_type) = header_word::unpack(d.header.load(Relaxed));
+    let corrupt = |what| ReadError::Corrupt { sequence: seq, what };
+    let class = SizeClass::from_index(c).ok_or(corrupt("no such size class"))?;
+    if slot as usize >= arena.slot_count(class) {
+        return Err(corrupt("slot index out of range"));
+    }
+    if len as usize > class.capacity() {
+        return Err(corrupt("length exceeds the slot"));
+    }
+    // SAFETY: the slot index is in range (checked above); the writer does not
+    // write this slot while our cursor is at or below `seq` (gating), and the
+    // event borrows the reader, so the cursor cannot pass `seq` meanwhile.
+    let payload = unsafe { arena.payload(class, slot as usize) };
+    Ok(EventRef { shared, payload, sequence: seq, class, slot, generation, len, event_type })
+}
+
+/// One event, borrowed in place from its slot.
+pub struct EventRef<'a> {
+    shared: &'a Anchor,
+    payload: PayloadRef,
+    sequence: u64,
+    class: SizeClass,
+    slot: u32,
+    generation: u32,
+    len: u32,
+    event_type: u32,
+}
+
+impl EventRef<'_> {
+    /// The payload, `data[..len]`.
+    pub fn data(&self) -> &[u8] {
+        self.payload.bytes(self.len as usize)
+    }
+
+    /// Payload length.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The event type tag.
+    pub fn event_type(&self) -> u32 {
+        self.event_type
+    }
+
+    /// The event's sequence number.
+    pub fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    /// The size class of its slot.
+    pub fn class(&self) -> SizeClass {
+        self.class
+    }
+
+    /// Views the payload as a `T`.
+    ///
+    /// # Errors
+    ///
+    /// [`ViewError::Size`] unless the length is `size_of::<T>()`,
+    /// [`ViewError::Align`] if `T` needs more than 64-byte alignment.
+    pub fn as_pod<T: Pod>(&self) -> Result<&T, ViewError> {
+        check_view::<T>(self.len as usize)?;
+        let ptr = self.payload.as_ptr().cast::<T>();
+        // SAFETY: size and alignment checked above (slots are 64-aligned),
+        // every bit pattern is a `T`, and the slot is not written while this
+        // event is borrowed.
+        Ok(unsafe { ptr.as_ref() })
+    }
+
+    /// A [`RingPtr`] to this event that outlives the reader's cursor: one
+    /// atomic increment of the slot's refcount.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::Corrupt`] if the slot does not hold the event's
+    /// generation, which only a corrupted shared mapping can cause.
+    pub fn retain(&self) -> Result<RingPtr, ReadError> {
+        let word = &self.shared.arena.metas(self.class)[self.slot as usize];
+        if !pool::retain(word, self.generation) {
+            return Err(ReadError::Corrupt {
+                sequence: self.sequence,
+                what: "slot generation differs from the descriptor",
+            });
+        }
+        // SAFETY: the arena is alive (we borrow a handle of it), the slot is in
+        // range (checked when decoded), and `retain` added the reference the
+        // pointer now owns, for this generation.
+        Ok(unsafe {
+            RingPtr::from_parts(
+                self.shared.ctl_ptr(),
+                self.class,
+                self.slot,
+                self.generation,
+                self.len,
+                self.event_type,
+            )
+        })
+    }
+
+    /// Plain-data identity of this event. It upgrades only while a
+    /// [`RingPtr`] holds the event, so [`retain`](EventRef::retain) first.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            class: self.class.index() as u32,
+            slot: self.slot,
+            generation: self.generation,
+            len: self.len,
+            event_type: self.event_type,
+        }
+    }
+}
+
+impl fmt::Debug for EventRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventRef")
+            .field("sequence", &self.sequence)
+            .field("class", &self.class)
+            .field("len", &self.len)
+            .field("event_type", &self.event_type)
+            .finish()
+    }
+}
+
+/// The event returned by [`Reader::try_next`]; the reader's cursor moves past
+/// it when the guard drops.
+///
+/// The event cannot outlive the guard, nor the guard the reader's borrow:
+///
+/// ```compile_fail
+/// # use slotcast::{Publish, Runtime};
+/// let rt = Runtime::new().unwrap();
+/// let mut reader = rt.reader().unwrap();
+/// rt.writer().unwrap().try_publish_bytes(0, b"x").unwrap();
+/// let data: &[u8] = {
+///     let event = reader.try_next().unwrap().unwrap();
+///     event.data()
+/// };
+/// println!("{data:?}");
+/// ```
+pub struct EventGuard<'r> {
+    pos: &'r mut Position,
+    entry: &'r ReaderEntry,
+    event: ManuallyDrop<EventRef<'r>>,
+}
+
+impl<'r> Deref for EventGuard<'r> {
+    type Target = EventRef<'r>;
+
+    fn deref(&self) -> &EventRef<'r> {
+        &self.event
+    }
+}
+
+impl Drop for EventGuard<'_> {
+    fn drop(&mut self) {
+        let next = self.event.sequence + 1;
+        // End the read access before the cursor releases the slot.
+        // SAFETY: `event` is not used again.
+        unsafe { ManuallyDrop::drop(&mut self.event) };
+        commit(self.entry, self.pos, next);
+    }
+}
+
+impl fmt::Debug for EventGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.event.fmt(f)
+    }
+}
+
+/// Events available when the batch was taken, iterated in place; the
+/// reader's cursor moves past the events iterated when the batch drops: one
+/// store for the whole batch.
+///
+/// Events borrow the batch, so none outlives the cursor move:
+///
+/// ```compile_fail
+/// # use slotcast::{Publish, Runtime};
+/// let rt = Runtime::new().unwrap();
+/// let mut reader = rt.reader().unwrap();
+/// rt.writer().unwrap().try_publish_bytes(0, b"x").unwrap();
+/// let kept = {
+///     let batch = reader.try_batch().unwrap();
+///     batch.iter().next().unwrap().unwrap()
+/// };
+/// println!("{:?}", kept.data());
+/// ```
+pub struct ReadBatch<'r> {
+    shared: &'r Anchor,
+    pos: &'r mut Position,
+    end: u64,
+    /// One past the last event handed out.
+    consumed: Cell<u64>,
+}
+
+impl ReadBatch<'_> {
+    /// Number of events in the batch.
+    pub fn len(&self) -> usize {
+        (self.end - self.pos.cursor) as usize
+    }
+
+    /// Whether the batch holds no event.
+    pub fn is_empty(&self) -> bool {
+        self.end == self.pos.cursor
+    }
+
+    /// Iterates the events in order. Each is marked consumed as it is
+    /// handed out; the iteration stops after the first malformed one.
+    pub fn iter(&self) -> BatchIter<'_> {
+        BatchIter {
+            shared: self.shared,
+            consumed: &self.consumed,
+            mask: self.pos.mask,
+            next: self.pos.cursor,
+            end: self.end,
+        }
+    }
+}
+
+impl Drop for ReadBatch<'_> {
+    fn drop(&mut self) {
+        commit(&self.shared.arena.readers()[self.pos.index], self.pos, self.consumed.get());
+    }
+}
+
+impl fmt::Debug for ReadBatch<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadBatch").field("start", &self.pos.cursor).field("end", &self.end).finish()
+    }
+}
+
+impl<'b> IntoIterator for &'b ReadBatch<'_> {
+    type Item = Result<EventRef<'b>, ReadError>;
+    type IntoIter = BatchIter<'b>;
+
+    fn into_iter(self) -> BatchIter<'b> {
+        self.iter()
+    }
+}
+
+/// Iterator over a [`ReadBatch`].
+pub struct BatchIter<'b> {
+    shared: &'b Anchor,
+    consumed: &'b Cell<u64>,
+    mask: u64,
+    next: u64,
+    end: u64,
+}
+
+impl<'b> Iterator for BatchIter<'b> {
+    type Item = Result<EventRef<'b>, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.end {
+            return None;
+        }
+        let seq = self.next;
+        match decode(self.shared, self.mask, seq) {
+            Ok(event) => {
+                self.next = seq + 1;
+                self.consumed.set(self.consumed.get().max(seq + 1));
+                Some(Ok(event))
+            }
+            Err(e) => {
+                self.next = self.end;
+                Some(Err(e))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.end.saturating_sub(self.next) as usize))
+    }
+}
+
+impl fmt::Debug for BatchIter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchIter").field("next", &self.next).finish()
+    }
+}

@@ -1,0 +1,323 @@
+//! [`RingPtr<T>`]: an `Arc`-like pointer into pool memory, and [`Handle`]s.
+
+use crate::error::{UpgradeError, ViewError};
+use crate::event::SizeClass;
+use crate::pool::{self, Released};
+use crate::runtime::{ArenaCtl, Shared};
+use crate::sync::{AtomicU64, PayloadRef};
+use bytemuck::{Pod, Zeroable};
+use std::fmt;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
+use std::ptr::NonNull;
+
+/// A shared pointer to one event in a pool slot, like `Arc<T>`.
+///
+/// Made by [`EventRef::retain`](crate::EventRef::retain) (keep an event past
+/// the reader's cursor), by the standalone [`Allocator`](crate::Allocator),
+/// or by [`Runtime::upgrade`](crate::Runtime::upgrade) from a [`Handle`].
+/// While any `RingPtr` to a slot lives, the slot is not reused and its bytes
+/// do not change. Cloning costs one atomic increment of the slot's refcount,
+/// dropping one decrement, nothing else; the last drop returns the slot to
+/// its pool. A `RingPtr` keeps the arena alive: the runtime and every other
+/// handle may be dropped first.
+///
+/// `RingPtr<[u8]>` (the default) derefs to the payload bytes
+/// (`data[..len]`); `RingPtr<T>` for a [`Pod`] `T` derefs to a `&T`, made by
+/// [`cast`](RingPtr::cast), which checks size and alignment.
+///
+/// ```
+/// use slotcast::{Publish, Runtime, RingPtr};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let rt = Runtime::new()?;
+/// let mut reader = rt.reader()?;
+/// let mut writer = rt.writer()?;
+/// writer.try_publish_pod(1, &[1u32, 2, 3, 4])?;
+/// let kept: RingPtr = reader.try_next()?.expect("an event").retain()?;
+/// drop(reader); // the retained event outlives the reader's cursor
+/// let typed: RingPtr<[u32; 4]> = kept.clone().cast()?;
+/// assert_eq!(*typed, [1, 2, 3, 4]);
+/// assert_eq!(kept.len(), 16);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A `RingPtr<T>` is `Send` and `Sync` only if `T` is:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<slotcast::RingPtr<*const u8>>();
+/// ```
+pub struct RingPtr<T: ?Sized = [u8]> {
+    ctl: NonNull<ArenaCtl>,
+    meta: NonNull<AtomicU64>,
+    payload: ManuallyDrop<PayloadRef>,
+    class: SizeClass,
+    slot: u32,
+    generation: u32,
+    len: u32,
+    event_type: u32,
+    _type: PhantomData<T>,
+}
+
+// SAFETY: like `Arc<T>`: the pointee is only read, shared between threads,
+// and the refcount is atomic, so moving a `RingPtr` needs `T: Send + Sync`.
+unsafe impl<T: ?Sized + Send + Sync> Send for RingPtr<T> {}
+// SAFETY: as for `Send`: `&RingPtr<T>` gives `&T` and allows cloning.
+unsafe impl<T: ?Sized + Send + Sync> Sync for RingPtr<T> {}
+
+impl RingPtr<[u8]> {
+    /// A pointer for one reference the caller has just added to the slot's
+    /// refcount.
+    ///
+    /// # Safety
+    ///
+    /// `ctl` is alive; `slot` is a slot of `class` in it, whose refcount
+    /// includes one reference that this pointer now owns, holding
+    /// `generation`; `len <= class.capacity()`.
+    pub(crate) unsafe fn from_parts(
+        ctl: NonNull<ArenaCtl>,
+        class: SizeClass,
+        slot: u32,
+        generation: u32,
+        len: u32,
+        event_type: u32,
+    ) -> Self {
+        // SAFETY: alive per the contract.
+        let arena = &unsafe { ctl.as_ref() }.arena;
+        let meta = NonNull::from(&arena.metas(class)[slot as usize]);
+        // SAFETY: `slot` is in range, and the reference we own keeps every
+        // writer off the slot until it is released.
+        let payload = unsafe { arena.payload(class, slot as usize) };
+        debug_assert!(len as usize <= class.capacity());
+        RingPtr {
+            ctl,
+            meta,
+            payload: ManuallyDrop::new(payload),
+            class,
+            slot,
+            generation,
+            len,
+            event_type,
+            _type: PhantomData,
+        }
+    }
+
+    /// Upgrades a handle (see [`Runtime::upgrade`](crate::Runtime::upgrade)).
+    pub(crate) fn upgrade(shared: &Shared, handle: Handle) -> Result<Self, UpgradeError> {
+        let class = SizeClass::from_index(handle.class as usize).ok_or(UpgradeError::Invalid)?;
+        if handle.len as usize > class.capacity() {
+            return Err(UpgradeError::Invalid);
+        }
+        let word = shared.arena.meta(class, handle.slot as usize).ok_or(UpgradeError::Invalid)?;
+        if !pool::upgrade(word, handle.generation) {
+            return Err(UpgradeError::Stale);
+        }
+        // SAFETY: the arena is alive (`shared`), the slot is in range, and the
+        // CAS above added the reference this pointer owns, for `generation`.
+        Ok(unsafe {
+            Self::from_parts(shared.ctl_ptr(), class, handle.slot, handle.generation, handle.len, handle.event_type)
+        })
+    }
+
+    /// Views the event as a `T`, if its length is `size_of::<T>()` and `T`
+    /// needs no more than a slot's 64-byte alignment. On failure the pointer
+    /// is dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`ViewError::Size`] or [`ViewError::Align`].
+    pub fn cast<T: Pod>(self) -> Result<RingPtr<T>, ViewError> {
+        check_view::<T>(self.len as usize)?;
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again; each field is read
+        // exactly once, moving ownership of the reference into the new pointer.
+        let payload = unsafe { std::ptr::read(&this.payload) };
+        Ok(RingPtr {
+            ctl: this.ctl,
+            meta: this.meta,
+            payload,
+            class: this.class,
+            slot: this.slot,
+            generation: this.generation,
+            len: this.len,
+            event_type: this.event_type,
+            _type: PhantomData,
+        })
+    }
+}
+
+impl<T: Pod> RingPtr<T> {
+    /// The same event, as bytes.
+    pub fn into_bytes(self) -> RingPtr<[u8]> {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: as in `cast`: ownership moves, `this` is forgotten.
+        let payload = unsafe { std::ptr::read(&this.payload) };
+        RingPtr {
+            ctl: this.ctl,
+            meta: this.meta,
+            payload,
+            class: this.class,
+            slot: this.slot,
+            generation: this.generation,
+            len: this.len,
+            event_type: this.event_type,
+            _type: PhantomData,
+        }
+    }
+}
+
+/// Checks that a `len`-byte event can be viewed as a `T`.
+pub(crate) fn check_view<T: Pod>(len: usize) -> Result<(), ViewError> {
+    if align_of::<T>() > align_of::<crate::event::PooledEvent<64>>() {
+        return Err(ViewError::Align { required: align_of::<T>() });
+    }
+    if len != size_of::<T>() {
+        return Err(ViewError::Size { expected: size_of::<T>(), actual: len });
+    }
+    Ok(())
+}
+
+impl<T: ?Sized> RingPtr<T> {
+    /// The event's type tag, as published.
+    pub fn event_type(&self) -> u32 {
+        self.event_type
+    }
+
+    /// The size class of the event's slot.
+    pub fn class(&self) -> SizeClass {
+        self.class
+    }
+
+    /// The payload bytes, `data[..len]`.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.payload.bytes(self.len as usize)
+    }
+
+    /// Plain-data identity of this event, for crossing threads, processes or
+    /// an FFI boundary; see [`Runtime::upgrade`](crate::Runtime::upgrade).
+    pub fn handle(&self) -> Handle {
+        Handle {
+            class: self.class.index() as u32,
+            slot: self.slot,
+            generation: self.generation,
+            len: self.len,
+            event_type: self.event_type,
+        }
+    }
+
+    /// Whether two pointers refer to the same event.
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        a.meta == b.meta && a.generation == b.generation
+    }
+
+    fn ctl(&self) -> &ArenaCtl {
+        // SAFETY: our reference keeps the arena alive (see `runtime.rs`).
+        unsafe { self.ctl.as_ref() }
+    }
+}
+
+impl Deref for RingPtr<[u8]> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl<T: Pod> Deref for RingPtr<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        let ptr = self.payload.as_ptr().cast::<T>();
+        // SAFETY: `cast` checked `len == size_of::<T>()` (so the bytes lie in
+        // the slot) and `align_of::<T>() <= 64` (slots are 64-aligned); every
+        // bit pattern is a valid `T` (`Pod`); the slot does not change while
+        // our reference lives.
+        unsafe { ptr.as_ref() }
+    }
+}
+
+impl<T: ?Sized> Clone for RingPtr<T> {
+    fn clone(&self) -> Self {
+        let ctl = self.ctl();
+        // SAFETY: the meta word lives as long as the arena, which our
+        // reference keeps alive.
+        pool::clone(unsafe { self.meta.as_ref() });
+        // SAFETY: the slot is in range (it was when `self` was made) and the
+        // reference just added keeps writers off it.
+        let payload = unsafe { ctl.arena.payload(self.class, self.slot as usize) };
+        RingPtr {
+            ctl: self.ctl,
+            meta: self.meta,
+            payload: ManuallyDrop::new(payload),
+            class: self.class,
+            slot: self.slot,
+            generation: self.generation,
+            len: self.len,
+            event_type: self.event_type,
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T: ?Sized> Drop for RingPtr<T> {
+    fn drop(&mut self) {
+        // End the read access first: once the count drops, the slot may be
+        // rewritten (under loom the guard's drop is the end of a tracked read).
+        // SAFETY: `payload` is not used again.
+        unsafe { ManuallyDrop::drop(&mut self.payload) };
+        // SAFETY: our reference keeps the meta word alive until this call.
+        let released = pool::release(unsafe { self.meta.as_ref() });
+        if released == Released::LastOrphan {
+            // SAFETY: this was the last reference of a slot the runtime's drop
+            // marked; we touch nothing of the arena afterwards.
+            unsafe { ArenaCtl::orphan_released(self.ctl) };
+        }
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for RingPtr<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RingPtr")
+            .field("class", &self.class)
+            .field("slot", &self.slot)
+            .field("generation", &self.generation)
+            .field("len", &self.len)
+            .field("event_type", &self.event_type)
+            .finish()
+    }
+}
+
+/// Plain-data identity of a retained event: `(class, slot, generation, len,
+/// event_type)`.
+///
+/// A handle can be copied anywhere (another thread, another process mapping
+/// the same arena, a C host) and turned back into a [`RingPtr`] with
+/// [`Runtime::upgrade`](crate::Runtime::upgrade), which succeeds only while
+/// some `RingPtr` still holds that generation of the slot: a recycled slot
+/// refuses old handles. A handle holds no reference by itself. Send it
+/// through something that synchronises (a channel, a lock, the ring), as any
+/// data the receiver will read through it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Pod, Zeroable)]
+pub struct Handle {
+    /// Index of the size class in [`SizeClass::ALL`].
+    pub class: u32,
+    /// Slot index within the class's pool.
+    pub slot: u32,
+    /// Generation of the slot when the handle was made.
+    pub generation: u32,
+    /// Payload length.
+    pub len: u32,
+    /// Event type tag.
+    pub event_type: u32,
+}
+
+impl Handle {
+    /// The size class, if the index names one.
+    pub fn size_class(&self) -> Option<SizeClass> {
+        SizeClass::from_index(self.class as usize)
+    }
+}

@@ -1,0 +1,127 @@
+//! Snapshots of cursors, lags and pool occupancy.
+//!
+//! Collecting reads the arena with relaxed loads while the writer and
+//! readers run: a snapshot, consistent only when they are quiet. It touches
+//! no hot-path state (only loads), so it costs the writer and readers
+//! nothing but the cache lines it reads.
+
+use crate::event::SizeClass;
+use crate::layout::{header_word, meta, reader_state, slot_word};
+use crate::runtime::Shared;
+use crate::sync::Ordering::*;
+
+/// A snapshot of a runtime. See [`Runtime::stats`](crate::Runtime::stats).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Number of events published so far.
+    pub published: u64,
+    /// The joined readers.
+    pub readers: Vec<ReaderStats>,
+    /// One entry per size class, in [`SizeClass::ALL`] order.
+    pub pools: Vec<PoolStats>,
+}
+
+impl Stats {
+    /// The entry of `class`.
+    pub fn pool(&self, class: SizeClass) -> &PoolStats {
+        &self.pools[class.index()]
+    }
+
+    /// The largest lag of any reader (0 without readers).
+    pub fn max_lag(&self) -> u64 {
+        self.readers.iter().map(|r| r.lag).max().unwrap_or(0)
+    }
+}
+
+/// One joined reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReaderStats {
+    /// Index of its entry in the reader table.
+    pub entry: usize,
+    /// Process id of its process.
+    pub pid: u64,
+    /// Next sequence it will read.
+    pub cursor: u64,
+    /// Published events it has not read.
+    pub lag: u64,
+}
+
+/// Occupancy of one pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// The class.
+    pub class: SizeClass,
+    /// Slots in the pool.
+    pub slots: usize,
+    /// Slots holding an event some reader has not read yet.
+    pub in_ring: usize,
+    /// Slots held by at least one `RingPtr`.
+    pub retained: usize,
+    /// Slots in use: in the ring, retained, or both.
+    pub in_use: usize,
+    /// Slots the writer keeps for reuse (includes its in-ring slots).
+    pub writer_owned: usize,
+}
+
+impl Stats {
+    pub(crate) fn collect(shared: &Shared) -> Stats {
+        let arena = &shared.arena;
+        // ORDERING: Acquire; pairs with the writer's Release store, so the
+        // descriptors below the value read are the ones it published.
+        let published = arena.header().published.value.load(Acquire);
+        let mut readers = Vec::new();
+        for (entry, e) in arena.readers().iter().enumerate() {
+            // ORDERING: Relaxed; a snapshot.
+            if e.state.load(Relaxed) == reader_state::ACTIVE {
+                let cursor = e.cursor.load(Relaxed);
+                let pid = e.pid.load(Relaxed);
+                readers.push(ReaderStats { entry, pid, cursor, lag: published.saturating_sub(cursor) });
+            }
+        }
+        let cap = arena.ring().len() as u64;
+        let oldest = readers.iter().map(|r| r.cursor).min().unwrap_or(published);
+        let oldest = oldest.max(published.saturating_sub(cap));
+
+        let mut used: Vec<Vec<bool>> = SizeClass::ALL.iter().map(|&c| vec![false; arena.slot_count(c)]).collect();
+        let mut in_ring = [0usize; SizeClass::COUNT];
+        for seq in oldest..published {
+            let d = &arena.ring()[(seq % cap) as usize];
+            let (c, slot, _) = slot_word::unpack(d.slot.load(Relaxed));
+            let (len, _) = header_word::unpack(d.header.load(Relaxed));
+            let Some(class) = SizeClass::from_index(c) else { continue };
+            if len as usize > class.capacity() {
+                continue;
+            }
+            if let Some(flag) = used[c].get_mut(slot as usize) {
+                if !*flag {
+                    *flag = true;
+                    in_ring[c] += 1;
+                }
+            }
+        }
+        let pools = SizeClass::ALL
+            .iter()
+            .map(|&class| {
+                let c = class.index();
+                let (mut retained, mut in_use, mut writer_owned) = (0, in_ring[c], 0);
+                for (slot, word) in arena.metas(class).iter().enumerate() {
+                    let m = word.load(Relaxed);
+                    if meta::is_ring(m) {
+                        writer_owned += 1;
+                    }
+                    if meta::refcount(m) > 0 {
+                        retained += 1;
+                        if !used[c][slot] {
+                            in_use += 1;
+                        }
+                    }
+                }
+                PoolStats { class, slots: arena.slot_count(class), in_ring: in_ring[c], retained, in_use, writer_owned }
+            })
+            .collect();
+        Stats { published, readers, pools }
+    }
+}

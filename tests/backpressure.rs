@@ -1,0 +1,234 @@
+//! Wrap-around and backpressure: the writer never overwrites an event a
+//! joined reader has not read, reports `Full` (ring or pool) instead, gives
+//! the payload back, and resumes as soon as readers make room.
+
+mod common;
+
+use common::pattern;
+use slotcast::{Backing, FullKind, Publish, PublishError, Reader, Runtime, SizeClass, WaitStrategy};
+use std::cell::Cell;
+use std::time::Duration;
+
+fn small(backing: Backing, ring: usize, xs: usize, s: usize) -> Runtime {
+    let mut b = common::builder(backing).ring_capacity(ring).slots(SizeClass::XS, xs).slots(SizeClass::S, s);
+    for class in [SizeClass::M, SizeClass::L, SizeClass::XL] {
+        b = b.slots(class, 0);
+    }
+    b.build().unwrap()
+}
+
+/// Reads everything available and checks it continues the sequence.
+fn drain(reader: &mut Reader, next: &mut u64) -> usize {
+    reader
+        .try_read(|ev, _| {
+            assert_eq!(pattern::check(ev.data()), Ok(*next), "event out of order or corrupted");
+            *next += 1;
+        })
+        .unwrap()
+}
+
+fn publish(w: &mut impl Publish, seq: u64, len: usize) -> Result<u64, PublishError> {
+    let mut buf = vec![0u8; len];
+    pattern::fill(seq, &mut buf);
+    w.try_publish_bytes(0, &buf)
+}
+
+/// Two readers at different paces over a 4-entry ring and 3 + 6 slots:
+/// positions and slots wrap thousands of times, `Full` shows up whenever the
+/// slow reader is a ring behind or the pools run out, and both readers still
+/// see the exact sequence.
+fn wrap_around_many_times(backing: Backing) {
+    let events = common::scaled(100_000, 500);
+    let rt = small(backing, 4, 3, 6);
+    let mut fast = rt.reader().unwrap();
+    let mut slow = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    let (mut seq, mut fast_next, mut slow_next) = (0u64, 0u64, 0u64);
+    let (mut ring_full, mut pool_full) = (0, 0);
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut step = 0u64;
+    while slow_next < events {
+        step += 1;
+        if seq < events {
+            let len = if rng.u8(..) < 200 { 16 + rng.usize(..48) } else { 65 + rng.usize(..191) };
+            match publish(&mut w, seq, len) {
+                Ok(s) => {
+                    assert_eq!(s, seq);
+                    seq += 1;
+                }
+                Err(PublishError::Full(FullKind::Ring)) => ring_full += 1,
+                Err(PublishError::Full(FullKind::Pool(_))) => pool_full += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        drain(&mut fast, &mut fast_next);
+        if step % 5 == 0 || seq == events {
+            drain(&mut slow, &mut slow_next);
+        }
+    }
+    assert_eq!((fast_next, slow_next), (events, events));
+    assert!(ring_full > 0 && pool_full > 0, "both kinds of Full must occur: {ring_full} {pool_full}");
+    for pool in rt.stats().pools {
+        assert_eq!(pool.in_use, 0, "{pool:?}");
+    }
+}
+
+/// A reader that stops reading makes the writer report `Full` after one
+/// ring's worth, and every unread event is still intact afterwards.
+fn stalled_reader_fills_the_ring(backing: Backing) {
+    let rt = small(backing, 8, 100, 0);
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    for seq in 0..8 {
+        publish(&mut w, seq, 64).unwrap();
+    }
+    for _ in 0..3 {
+        assert_eq!(publish(&mut w, 8, 64), Err(PublishError::Full(FullKind::Ring)));
+    }
+    let mut next = 0;
+    assert_eq!(drain(&mut reader, &mut next), 8, "all 8 unread events survive intact");
+    publish(&mut w, 8, 64).unwrap();
+    assert_eq!(drain(&mut reader, &mut next), 1);
+}
+
+/// With more ring than slots, the pool runs out first; other classes go on.
+fn stalled_reader_fills_a_pool(backing: Backing) {
+    let rt = small(backing, 64, 4, 4);
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    for seq in 0..4 {
+        publish(&mut w, seq, 64).unwrap();
+    }
+    assert_eq!(publish(&mut w, 4, 64), Err(PublishError::Full(FullKind::Pool(SizeClass::XS))));
+    publish(&mut w, 4, 200).unwrap();
+    assert_eq!(publish(&mut w, 5, 16 * 1024), Err(PublishError::Full(FullKind::Pool(SizeClass::XL))));
+    let mut next = 0;
+    assert_eq!(drain(&mut reader, &mut next), 5);
+    publish(&mut w, 5, 64).unwrap();
+}
+
+every_backing! {
+    wrap_around => super::wrap_around_many_times;
+    stalled_ring => super::stalled_reader_fills_the_ring;
+    stalled_pool => super::stalled_reader_fills_a_pool;
+}
+
+#[test]
+fn a_full_publish_with_hands_the_closure_back_uncalled() {
+    let rt = small(Backing::Heap, 2, 8, 0);
+    let _reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    w.try_publish_bytes(0, b"a").unwrap();
+    w.try_publish_bytes(0, b"b").unwrap();
+    let called = Cell::new(false);
+    let owned_payload = b"kept by the closure".to_vec();
+    let full = w
+        .try_publish_with(SizeClass::XS, |ev| {
+            called.set(true);
+            ev.copy_from_slice(&owned_payload).unwrap();
+        })
+        .unwrap_err();
+    assert_eq!(full.kind(), FullKind::Ring);
+    assert!(!called.get(), "the closure must not run when nothing can be published");
+    let closure = full.into_inner();
+    drop(_reader);
+    w.try_publish_with(SizeClass::XS, closure).expect("room once the reader left");
+    assert!(called.get());
+}
+
+#[test]
+fn timeouts_give_up_with_full() {
+    let rt = small(Backing::Heap, 2, 8, 0);
+    let _reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    w.try_publish_bytes(0, b"a").unwrap();
+    w.try_publish_bytes(0, b"b").unwrap();
+    let t = Duration::from_millis(20);
+    assert_eq!(w.publish_bytes_timeout(0, b"c", t), Err(PublishError::Full(FullKind::Ring)));
+    assert_eq!(w.publish_pod_timeout(0, &1u64, t), Err(PublishError::Full(FullKind::Ring)));
+    assert_eq!(w.claim_timeout(SizeClass::XS, t).unwrap_err().kind(), FullKind::Ring);
+    assert!(w.publish_with_timeout(SizeClass::XS, t, |_| ()).is_err());
+}
+
+#[test]
+fn leaving_releases_gating_at_once() {
+    let rt = small(Backing::Heap, 4, 8, 0);
+    let stalled = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    for _ in 0..4 {
+        w.try_publish_bytes(0, b"x").unwrap();
+    }
+    assert!(w.try_publish_bytes(0, b"x").is_err());
+    drop(stalled);
+    for _ in 0..100 {
+        w.try_publish_bytes(0, b"x").expect("no reader gates the writer any more");
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "sleeps; covered by the loom model of gating")]
+fn blocking_publish_waits_until_a_reader_makes_room() {
+    for strategy in [WaitStrategy::BusySpin, WaitStrategy::Yield, WaitStrategy::Blocking] {
+        let rt = Runtime::builder().ring_capacity(4).wait_strategy(strategy).build().unwrap();
+        let mut reader = rt.reader().unwrap();
+        let mut w = rt.writer().unwrap();
+        let consumer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            let mut next = 0;
+            while next < 50 {
+                reader
+                    .read_timeout(Duration::from_secs(10), |ev, _| {
+                        assert_eq!(ev.as_pod::<u64>(), Ok(&next));
+                        next += 1;
+                    })
+                    .unwrap();
+            }
+        });
+        for i in 0..50u64 {
+            w.publish_pod(0, &i).unwrap();
+        }
+        consumer.join().unwrap();
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "sleeps; covered by the loom model of gating")]
+fn a_batch_that_fills_the_ring_publishes_what_it_has_and_waits() {
+    let rt = Runtime::builder().ring_capacity(4).wait_strategy(WaitStrategy::Yield).build().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    let consumer = std::thread::spawn(move || {
+        let mut next = 0u64;
+        while next < 10 {
+            reader
+                .read_timeout(Duration::from_secs(10), |ev, _| {
+                    assert_eq!(ev.as_pod::<u64>(), Ok(&next));
+                    next += 1;
+                })
+                .unwrap();
+        }
+    });
+    let mut batch = w.batch();
+    for i in 0..10u64 {
+        batch.publish_pod(0, &i).unwrap();
+        assert!(batch.pending() <= 4);
+    }
+    drop(batch);
+    consumer.join().unwrap();
+}
+
+#[test]
+fn an_abandoned_claim_publishes_nothing_and_reuses_its_slot() {
+    let rt = small(Backing::Heap, 8, 1, 0);
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    {
+        let mut claim = w.try_claim(SizeClass::XS).unwrap();
+        claim.copy_from_slice(b"never published").unwrap();
+    }
+    assert_eq!(w.published(), 0);
+    assert!(reader.try_next().unwrap().is_none());
+    w.try_publish_bytes(3, b"the only slot").unwrap();
+    let ev = reader.try_next().unwrap().unwrap();
+    assert_eq!((ev.sequence(), ev.event_type(), ev.data()), (0, 3, &b"the only slot"[..]));
+}

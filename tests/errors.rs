@@ -1,0 +1,111 @@
+//! Bad input gets a specific, readable error, never a panic or undefined
+//! behaviour: oversized payloads, a second writer, too many readers, bad
+//! configurations, and typed views of the wrong shape.
+
+use slotcast::{BuildError, JoinError, Publish, PublishError, Runtime, SizeClass, ViewError, WriterError};
+
+#[test]
+fn payloads_over_16_kb_are_too_large() {
+    let rt = Runtime::new().unwrap();
+    let _reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    let big = vec![0u8; SizeClass::MAX_PAYLOAD + 1];
+    let expected = PublishError::TooLarge { len: SizeClass::MAX_PAYLOAD + 1 };
+    assert_eq!(w.try_publish_bytes(0, &big), Err(expected));
+    assert_eq!(w.publish_bytes(0, &big), Err(expected));
+    assert_eq!(w.publish_bytes_timeout(0, &big, std::time::Duration::from_millis(1)), Err(expected));
+    assert_eq!(w.try_publish_pod(0, &[0u8; 20_000]), Err(PublishError::TooLarge { len: 20_000 }));
+    assert_eq!(w.batch().try_publish_bytes(0, &big), Err(expected));
+    // Exactly 16 KB is fine.
+    w.try_publish_bytes(0, &big[..SizeClass::MAX_PAYLOAD]).unwrap();
+    assert_eq!(w.published(), 1, "nothing else was published");
+    let message = expected.to_string();
+    assert!(message.contains("16385") && message.contains("16384"), "{message}");
+}
+
+#[test]
+fn a_claim_refuses_bytes_beyond_its_slot() {
+    let rt = Runtime::new().unwrap();
+    let mut w = rt.writer().unwrap();
+    let mut claim = w.try_claim(SizeClass::XS).unwrap();
+    assert_eq!(claim.copy_from_slice(&[1; 65]), Err(PublishError::TooLarge { len: 65 }));
+    assert!(claim.is_empty(), "a refused copy leaves the claim unchanged");
+    claim.copy_from_slice(&[1; 64]).unwrap();
+    assert_eq!((claim.len(), claim.capacity()), (64, 64));
+}
+
+#[test]
+#[should_panic(expected = "exceeds the slot capacity")]
+fn setting_a_length_beyond_the_slot_panics_with_a_message() {
+    let rt = Runtime::new().unwrap();
+    let mut w = rt.writer().unwrap();
+    w.try_claim(SizeClass::XS).unwrap().set_len(65);
+}
+
+#[test]
+fn one_writer_at_a_time() {
+    let rt = Runtime::new().unwrap();
+    let first = rt.writer().unwrap();
+    let err = rt.clone().writer().unwrap_err();
+    assert_eq!(err, WriterError::Taken { owner: u64::from(std::process::id()) });
+    assert!(err.to_string().contains("held by process"));
+    drop(first);
+    let mut second = rt.writer().expect("free again once the first is gone");
+    second.try_publish_bytes(0, b"ok").unwrap();
+}
+
+#[test]
+fn a_new_writer_continues_the_sequence() {
+    let rt = Runtime::builder().ring_capacity(8).slots(SizeClass::XS, 4).build().unwrap();
+    let mut reader = rt.reader().unwrap();
+    for round in 0..10u64 {
+        let mut w = rt.writer().unwrap();
+        for i in 0..3 {
+            assert_eq!(w.try_publish_pod(0, &(round * 3 + i)).unwrap(), round * 3 + i);
+        }
+        drop(w);
+        let mut got = Vec::new();
+        reader.try_read(|ev, _| got.push(*ev.as_pod::<u64>().unwrap())).unwrap();
+        assert_eq!(got, [round * 3, round * 3 + 1, round * 3 + 2]);
+    }
+    assert_eq!(rt.stats().pool(SizeClass::XS).in_use, 0);
+}
+
+#[test]
+fn too_many_readers() {
+    let rt = Runtime::builder().max_readers(1).build().unwrap();
+    let _r = rt.reader().unwrap();
+    let err = rt.reader().unwrap_err();
+    assert_eq!(err, JoinError::TooManyReaders { max: 1 });
+    assert!(err.to_string().contains('1'));
+}
+
+#[test]
+fn bad_configurations_name_the_setting() {
+    let cases: [(slotcast::Builder, &str); 4] = [
+        (Runtime::builder().ring_capacity(100), "ring capacity 100"),
+        (Runtime::builder().max_readers(0), "max readers 0"),
+        (Runtime::builder().slots(SizeClass::L, 1 << 28), "slots of class L"),
+        (SizeClass::ALL.iter().fold(Runtime::builder(), |b, &c| b.slots(c, 0)), "every size class has 0 slots"),
+    ];
+    for (builder, needle) in cases {
+        let err = builder.build().unwrap_err();
+        assert!(err.to_string().contains(needle), "{err} should mention {needle:?}");
+    }
+    assert!(matches!(
+        Runtime::builder().ring_capacity(3).build().unwrap_err(),
+        BuildError::RingCapacity { requested: 3 }
+    ));
+}
+
+#[test]
+fn typed_reads_of_the_wrong_shape_are_errors() {
+    let rt = Runtime::new().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    w.try_publish_bytes(0, &[1, 2, 3]).unwrap();
+    let ev = reader.try_next().unwrap().unwrap();
+    let err = ev.as_pod::<u32>().unwrap_err();
+    assert_eq!(err, ViewError::Size { expected: 4, actual: 3 });
+    assert!(err.to_string().contains("3-byte event"));
+}

@@ -1,0 +1,175 @@
+//! One writer fanning a mixed-size stream out to 1, 2 and 4 readers: every
+//! reader sees every event, in order, exactly once, with its payload intact.
+//! Each reader uses a different read API, so all of them are checked under
+//! concurrency.
+
+mod common;
+
+use common::pattern;
+use slotcast::{Backing, Publish, ReadError, Reader, SizeClass, WaitStrategy};
+use std::time::Duration;
+
+const EVENTS: u64 = if cfg!(miri) { 300 } else { 1_000_000 };
+const STALL: Duration = Duration::from_secs(20);
+
+/// What a reader thread saw.
+#[derive(Debug, Default)]
+struct Seen {
+    events: u64,
+    problems: Vec<String>,
+}
+
+impl Seen {
+    fn check(&mut self, data: &[u8]) {
+        let expected = self.events;
+        match pattern::check(data) {
+            Ok(seq) if seq != expected => self.problems.push(format!("expected {expected}, got {seq}")),
+            Ok(_) if data.len() != pattern::mixed_len(expected) => {
+                self.problems.push(format!("event {expected} has length {}", data.len()))
+            }
+            Ok(_) => {}
+            Err(bad) => self.problems.push(format!("event {expected}: {bad:?}")),
+        }
+        self.events += 1;
+    }
+
+    fn done(&self) -> bool {
+        self.events >= EVENTS || self.problems.len() > 5
+    }
+}
+
+/// Reads with the handler API.
+fn read_with_handler(mut reader: Reader) -> Seen {
+    let mut seen = Seen::default();
+    while !seen.done() {
+        let mut last_flag = None;
+        let n = reader
+            .read_timeout(STALL, |ev, end| {
+                seen.check(ev.data());
+                last_flag = Some(end);
+            })
+            .expect("no corruption in process");
+        if n == 0 {
+            seen.problems.push(format!("stalled after {} events", seen.events));
+        } else if last_flag != Some(true) {
+            seen.problems.push("the last event of a batch was not flagged end_of_batch".into());
+        }
+    }
+    seen
+}
+
+/// Reads one guard at a time.
+fn read_one_by_one(mut reader: Reader) -> Seen {
+    let mut seen = Seen::default();
+    while !seen.done() {
+        match reader.wait_next_timeout(STALL) {
+            Ok(Some(ev)) => seen.check(ev.data()),
+            Ok(None) => seen.problems.push(format!("stalled after {} events", seen.events)),
+            Err(e) => seen.problems.push(e.to_string()),
+        }
+    }
+    seen
+}
+
+/// Reads batches through their iterator.
+fn read_batches(mut reader: Reader) -> Seen {
+    let mut seen = Seen::default();
+    while !seen.done() {
+        let batch = reader.wait_batch_timeout(STALL).expect("no corruption in process");
+        if batch.is_empty() {
+            seen.problems.push(format!("stalled after {} events", seen.events));
+        }
+        for ev in &batch {
+            let ev: Result<_, ReadError> = ev;
+            seen.check(ev.expect("no corruption in process").data());
+        }
+    }
+    seen
+}
+
+/// Retains every event, then checks the retained copy after the cursor has
+/// moved on (the `RingPtr` path under concurrency).
+fn read_retaining(mut reader: Reader) -> Seen {
+    let mut seen = Seen::default();
+    let mut kept = Vec::with_capacity(16);
+    while !seen.done() {
+        let n = reader
+            .read_timeout(STALL, |ev, _| kept.push(ev.retain().expect("no corruption in process")))
+            .expect("no corruption in process");
+        if n == 0 {
+            seen.problems.push(format!("stalled after {} events", seen.events));
+        }
+        for ptr in kept.drain(..) {
+            seen.check(&ptr);
+        }
+    }
+    seen
+}
+
+fn fan_out(backing: Backing, readers: usize, batch: u64) {
+    let rt = common::builder(backing)
+        .ring_capacity(1024)
+        .slots(SizeClass::XL, 32)
+        .max_readers(readers)
+        .wait_strategy(WaitStrategy::Blocking)
+        .build()
+        .unwrap();
+    let ways: [fn(Reader) -> Seen; 4] = [read_with_handler, read_one_by_one, read_batches, read_retaining];
+    let threads: Vec<_> = (0..readers)
+        .map(|i| {
+            let reader = rt.reader().unwrap();
+            std::thread::spawn(move || ways[i % ways.len()](reader))
+        })
+        .collect();
+
+    let mut writer = rt.writer().unwrap();
+    let mut seq = 0;
+    while seq < EVENTS {
+        let mut b = writer.batch();
+        for _ in 0..batch.min(EVENTS - seq) {
+            let len = pattern::mixed_len(seq);
+            let class = SizeClass::for_len(len).unwrap();
+            let published = b.publish_with(class, |ev| {
+                pattern::fill(seq, &mut ev.buf_mut()[..len]);
+                ev.set_len(len);
+            });
+            assert_eq!(published, seq);
+            seq += 1;
+        }
+    }
+    drop(writer);
+
+    for (i, t) in threads.into_iter().enumerate() {
+        let seen = t.join().unwrap();
+        assert!(seen.problems.is_empty(), "reader {i}: {:?}", seen.problems);
+        assert_eq!(seen.events, EVENTS, "reader {i}");
+    }
+    let stats = rt.stats();
+    assert_eq!(stats.published, EVENTS);
+    for pool in &stats.pools {
+        assert_eq!((pool.in_ring, pool.retained), (0, 0), "{pool:?}");
+    }
+}
+
+fn one_reader(backing: Backing) {
+    fan_out(backing, 1, 1);
+}
+
+fn two_readers(backing: Backing) {
+    fan_out(backing, 2, 1);
+}
+
+fn four_readers(backing: Backing) {
+    fan_out(backing, 4, 1);
+}
+
+fn four_readers_batched(backing: Backing) {
+    fan_out(backing, 4, 32);
+}
+
+every_backing! {
+    one_reader => super::one_reader;
+    two_readers => super::two_readers;
+    four_readers => super::four_readers;
+    four_readers_batched => super::four_readers_batched;
+}

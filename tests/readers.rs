@@ -1,0 +1,230 @@
+//! Readers joining and leaving at any time, the reader limit, lag, and the
+//! cursor semantics of guards and batches.
+#![allow(clippy::disallowed_types)] // the tests coordinate their own threads with std types
+
+mod common;
+
+use common::pattern;
+use slotcast::{Backing, JoinError, Publish, Runtime, SizeClass, WaitStrategy};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// While the writer publishes without pause, three threads keep joining,
+/// reading a random stretch and leaving. Each reader starts at the
+/// published sequence of its join and then sees a gap-free, intact run.
+fn join_and_leave_while_publishing(backing: Backing) {
+    let rounds = common::scaled(300, 5);
+    let rt =
+        common::builder(backing).ring_capacity(512).max_readers(3).wait_strategy(WaitStrategy::Yield).build().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let rt = rt.clone();
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut w = rt.writer().unwrap();
+            let mut seq = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let mut buf = [0u8; 48];
+                pattern::fill(seq, &mut buf);
+                // A timeout, so the writer notices `stop` even when no
+                // reader is joined to make room... which cannot happen:
+                // with no reader nothing gates it.
+                if w.publish_bytes_timeout(0, &buf, Duration::from_millis(10)).is_ok() {
+                    seq += 1;
+                }
+            }
+            seq
+        })
+    };
+    let joiners: Vec<_> = (0..3u64)
+        .map(|t| {
+            let rt = rt.clone();
+            std::thread::spawn(move || {
+                let mut rng = fastrand::Rng::with_seed(t);
+                for _ in 0..rounds {
+                    let before = rt.published();
+                    let mut reader = rt.reader().unwrap();
+                    let after = rt.published();
+                    let start = reader.cursor();
+                    assert!(before <= start && start <= after, "joined at {start}, published {before}..{after}");
+                    let mut next = start;
+                    let want = rng.u64(1..2000);
+                    while next < start + want {
+                        reader
+                            .read_timeout(Duration::from_secs(10), |ev, _| {
+                                assert_eq!(ev.sequence(), next);
+                                assert_eq!(pattern::check(ev.data()), Ok(next));
+                                next += 1;
+                            })
+                            .unwrap();
+                    }
+                    drop(reader);
+                }
+            })
+        })
+        .collect();
+    for j in joiners {
+        j.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let published = writer.join().unwrap();
+    assert!(published > 0);
+    assert!(rt.stats().readers.is_empty());
+}
+
+every_backing! {
+    join_and_leave => super::join_and_leave_while_publishing;
+}
+
+#[test]
+fn a_reader_sees_only_what_is_published_after_it_joins() {
+    let rt = Runtime::new().unwrap();
+    let mut w = rt.writer().unwrap();
+    for i in 0..3u8 {
+        w.try_publish_bytes(0, &[i]).unwrap();
+    }
+    let mut reader = rt.reader().unwrap();
+    assert_eq!(reader.cursor(), 3);
+    assert!(reader.try_next().unwrap().is_none());
+    w.try_publish_bytes(0, &[3]).unwrap();
+    w.try_publish_bytes(0, &[4]).unwrap();
+    let mut seen = Vec::new();
+    reader.try_read(|ev, _| seen.push((ev.sequence(), ev.data()[0]))).unwrap();
+    assert_eq!(seen, [(3, 3), (4, 4)]);
+}
+
+#[test]
+fn the_reader_limit_is_an_error_until_someone_leaves() {
+    let rt = Runtime::builder().max_readers(2).build().unwrap();
+    let a = rt.reader().unwrap();
+    let _b = rt.reader().unwrap();
+    assert_eq!(rt.reader().unwrap_err(), JoinError::TooManyReaders { max: 2 });
+    assert_eq!(rt.stats().readers.len(), 2);
+    drop(a);
+    rt.reader().expect("a free entry again");
+}
+
+#[test]
+fn lag_counts_unread_events() {
+    let rt = Runtime::new().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    for _ in 0..5 {
+        w.try_publish_bytes(0, b"e").unwrap();
+    }
+    assert_eq!(reader.lag(), 5);
+    drop(reader.try_next().unwrap());
+    drop(reader.try_next().unwrap());
+    assert_eq!(reader.lag(), 3);
+    assert_eq!(rt.stats().max_lag(), 3);
+}
+
+#[test]
+fn a_guard_moves_the_cursor_when_dropped() {
+    let rt = Runtime::new().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    w.try_publish_bytes(0, b"a").unwrap();
+    w.try_publish_bytes(0, b"b").unwrap();
+    {
+        let ev = reader.try_next().unwrap().unwrap();
+        assert_eq!((ev.sequence(), ev.data()), (0, &b"a"[..]));
+        assert_eq!(rt.stats().readers[0].cursor, 0, "not yet consumed");
+    }
+    assert_eq!(reader.cursor(), 1);
+    assert_eq!(rt.stats().readers[0].cursor, 1);
+    assert_eq!(reader.try_next().unwrap().unwrap().data(), b"b");
+    assert!(reader.try_next().unwrap().is_none());
+}
+
+#[test]
+fn a_batch_consumes_exactly_the_events_iterated() {
+    let rt = Runtime::new().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    for i in 0..10u64 {
+        w.try_publish_pod(0, &i).unwrap();
+    }
+    {
+        let batch = reader.try_batch().unwrap();
+        assert_eq!(batch.len(), 10);
+        let firsts: Vec<u64> = batch.iter().take(4).map(|e| *e.unwrap().as_pod::<u64>().unwrap()).collect();
+        assert_eq!(firsts, [0, 1, 2, 3]);
+    }
+    assert_eq!(reader.cursor(), 4);
+    let batch = reader.try_batch().unwrap();
+    let rest: Vec<u64> = batch.iter().map(|e| *e.unwrap().as_pod::<u64>().unwrap()).collect();
+    assert_eq!(rest, [4, 5, 6, 7, 8, 9]);
+    drop(batch);
+    assert!(reader.try_batch().unwrap().is_empty());
+}
+
+#[test]
+fn end_of_batch_flags_the_last_event_of_each_call() {
+    let rt = Runtime::new().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    let mut flags = Vec::new();
+    for round in 1..4 {
+        for _ in 0..round {
+            w.try_publish_bytes(0, b"x").unwrap();
+        }
+        reader.try_read(|_, end| flags.push(end)).unwrap();
+    }
+    assert_eq!(flags, [true, false, true, false, false, true]);
+}
+
+#[test]
+fn retained_events_outlive_their_reader() {
+    let rt = Runtime::new().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    w.try_publish_bytes(2, b"keep me").unwrap();
+    let kept = reader.try_next().unwrap().unwrap().retain().unwrap();
+    drop(reader);
+    for _ in 0..10_000 {
+        w.try_publish_bytes(0, b"churn").unwrap();
+    }
+    assert_eq!((&kept[..], kept.event_type(), kept.class()), (&b"keep me"[..], 2, SizeClass::XS));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "sleeps; the wake-up protocol has a loom model")]
+fn blocked_readers_wake_for_each_event() {
+    let rt = Runtime::builder().wait_strategy(WaitStrategy::Blocking).build().unwrap();
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let mut reader = rt.reader().unwrap();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                for _ in 0..5 {
+                    let ev = reader.wait_next().unwrap();
+                    got.push(*ev.as_pod::<u32>().unwrap());
+                }
+                got
+            })
+        })
+        .collect();
+    let mut w = rt.writer().unwrap();
+    for i in 0..5u32 {
+        // Long enough for the readers to go to sleep on the futex.
+        std::thread::sleep(Duration::from_millis(20));
+        w.try_publish_pod(0, &i).unwrap();
+    }
+    for t in threads {
+        assert_eq!(t.join().unwrap(), [0, 1, 2, 3, 4]);
+    }
+}
+
+#[test]
+fn waiting_with_a_timeout_returns_empty_handed() {
+    for strategy in [WaitStrategy::BusySpin, WaitStrategy::Yield, WaitStrategy::Blocking] {
+        let rt = Runtime::builder().wait_strategy(strategy).build().unwrap();
+        let mut reader = rt.reader().unwrap();
+        let t = Duration::from_millis(if cfg!(miri) { 1 } else { 15 });
+        assert!(reader.wait_next_timeout(t).unwrap().is_none());
+        assert!(reader.wait_batch_timeout(t).unwrap().is_empty());
+        assert_eq!(reader.read_timeout(t, |_, _| panic!("no event")).unwrap(), 0);
+    }
+}
