@@ -101,6 +101,10 @@ mod arena;
 mod config;
 mod error;
 mod event;
+// The C ABI (see `include/slotcast.h`); not under loom, whose atomics only
+// exist inside a model.
+#[cfg(not(loom))]
+pub mod ffi;
 mod layout;
 mod ledger;
 mod observer;

@@ -37,6 +37,8 @@ use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::time::Duration;
 
+mod borrow;
+
 /// A reader's position, split from its `Arc<Shared>` so that a guard can
 /// hold both a `&mut` to the position and a `&` to the arena.
 struct Position {

@@ -5,6 +5,8 @@
 #[path = "../../examples/common/pattern.rs"]
 pub mod pattern;
 
+pub mod capi;
+
 use slotcast::{Backing, Builder, Runtime};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,0 +1,131 @@
+//! The C library for the C and Python client tests: built here, once per
+//! test binary, into a target directory of its own, so the tests always run
+//! against the library of the sources under test (a nested `cargo build` in
+//! the test's own target directory would wait for the lock `cargo test`
+//! holds). Also the system C compiler, and the event pattern the clients
+//! publish (`examples/c/pattern.h`, `examples/python/pattern.py`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where the built library lives: `libslotcast.so` and `libslotcast.a`.
+pub fn lib_dir() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("capi");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--package", "slotcast-capi", "--target-dir"])
+            .arg(&target)
+            .current_dir(root())
+            .status()
+            .expect("run cargo to build the C library");
+        assert!(status.success(), "building the C library (slotcast-capi) failed: {status}");
+        let dir = target.join("release");
+        for lib in ["libslotcast.so", "libslotcast.a"] {
+            assert!(dir.join(lib).is_file(), "{lib} was not built in {}", dir.display());
+        }
+        dir
+    })
+}
+
+/// The C compiler: `$CC`, else `cc`. Panics (the test fails loudly) if
+/// there is none: the C client tests need one.
+pub fn cc() -> PathBuf {
+    let cc = PathBuf::from(std::env::var_os("CC").unwrap_or_else(|| "cc".into()));
+    match Command::new(&cc).arg("--version").output() {
+        Ok(out) if out.status.success() => cc,
+        _ => panic!("no C compiler: `{}` does not run (install gcc, e.g. `apt-get install gcc`)", cc.display()),
+    }
+}
+
+/// How a C program links the library.
+#[derive(Clone, Copy, Debug)]
+pub enum Link {
+    /// `libslotcast.so`, found at run time through an rpath.
+    Shared,
+    /// `libslotcast.a`, with the system libraries Rust's std needs.
+    Static,
+}
+
+/// Compiles `sources` (relative to the repository root) into `out` with
+/// warnings as errors, against `include/slotcast.h` and the library.
+pub fn compile(sources: &[&str], out: &Path, link: Link) {
+    let lib = lib_dir();
+    let mut cmd = Command::new(cc());
+    cmd.args(["-std=c11", "-D_DEFAULT_SOURCE", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(out)
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg("-I")
+        .arg(root().join("examples/c"));
+    for s in sources {
+        cmd.arg(root().join(s));
+    }
+    match link {
+        Link::Shared => {
+            cmd.arg("-L").arg(lib).arg("-lslotcast").arg(format!("-Wl,-rpath,{}", lib.display()));
+        }
+        Link::Static => {
+            cmd.arg(lib.join("libslotcast.a")).args(["-lpthread", "-ldl", "-lm", "-lrt"]);
+        }
+    }
+    cmd.arg("-lpthread");
+    let output = cmd.output().expect("run the C compiler");
+    assert!(
+        output.status.success(),
+        "compiling {sources:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Length of event `i` of the clients' pattern.
+pub fn pattern_len(i: u64) -> usize {
+    if i % 10 == 0 { 1000 } else { 8 + (i % 57) as usize }
+}
+
+/// Type of event `i` of the clients' pattern.
+pub fn pattern_type(i: u64) -> u32 {
+    ((i / 32) % 7 + 1) as u32
+}
+
+/// The payload of event `i`.
+pub fn pattern_bytes(i: u64) -> Vec<u8> {
+    let len = pattern_len(i);
+    let mut buf = vec![0u8; len];
+    buf[..8].copy_from_slice(&i.to_le_bytes());
+    for (k, b) in buf.iter_mut().enumerate().skip(8) {
+        *b = (i.wrapping_mul(131).wrapping_add(k as u64) & 0xff) as u8;
+    }
+    buf
+}
+
+/// Checks that `(event_type, data)` is event `i` of the pattern.
+pub fn check_pattern(i: u64, event_type: u32, data: &[u8]) -> Result<(), String> {
+    if event_type != pattern_type(i) {
+        return Err(format!("event {i}: type {event_type}, expected {}", pattern_type(i)));
+    }
+    if data != pattern_bytes(i).as_slice() {
+        return Err(format!(
+            "event {i}: {} bytes that differ from the pattern ({} expected)",
+            data.len(),
+            pattern_len(i)
+        ));
+    }
+    Ok(())
+}
+
+/// A scratch directory under the test target directory, empty.
+pub fn scratch(tag: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
