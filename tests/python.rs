@@ -1,0 +1,157 @@
+//! The Python client (`examples/python/slotcast.py`, ctypes over the C
+//! library) run with the system `python3`: a Python writer process verified
+//! by a Rust reader, a Rust writer verified by a Python reader process, and
+//! the Python bad-input tests (`tests/python/test_errors.py`).
+#![cfg(all(target_os = "linux", not(miri)))]
+
+mod common;
+
+use common::capi;
+use slotcast::{Publish, Runtime, WaitStrategy};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// Events each way: Python publishes or verifies a few µs per event.
+const EVENTS: u64 = 30_000;
+
+/// `python3` with the library and `examples/python` on its paths. Panics
+/// (the test fails loudly) if there is no `python3`.
+fn python() -> Command {
+    let python = std::env::var_os("PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from);
+    match Command::new(&python).arg("--version").output() {
+        Ok(out) if out.status.success() => {}
+        _ => panic!("no Python: `{}` does not run (install python3 >= 3.8)", python.display()),
+    }
+    let mut cmd = Command::new(python);
+    cmd.env("SLOTCAST_LIB", capi::lib_dir().join("libslotcast.so"))
+        .env("PYTHONPATH", capi::root().join("examples/python"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(capi::root());
+    cmd
+}
+
+fn shared(tag: &str) -> (PathBuf, Runtime) {
+    let path = common::temp_path(tag);
+    let rt =
+        Runtime::builder().shared(&path).ring_capacity(1024).wait_strategy(WaitStrategy::Blocking).build().unwrap();
+    (path, rt)
+}
+
+#[test]
+fn a_python_writer_process_feeds_a_rust_reader() {
+    let (path, rt) = shared("py-writer");
+    let mut reader = rt.reader().unwrap();
+    let mut child = python()
+        .arg("examples/python/ingest.py")
+        .arg(&path)
+        .arg(EVENTS.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut next = 0u64;
+    while next < EVENTS {
+        let n = reader
+            .read_timeout(Duration::from_secs(30), |ev, _| {
+                assert_eq!(ev.sequence(), next, "sequences are contiguous");
+                if let Err(e) = capi::check_pattern(next, ev.event_type(), ev.data()) {
+                    panic!("{e}");
+                }
+                next += 1;
+            })
+            .unwrap();
+        if n == 0 {
+            panic!("no event for 30 s after {next} (python: {:?})", child.try_wait().unwrap());
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "the Python writer failed: {}", out.status);
+    assert!(stdout.starts_with(&format!("DONE {EVENTS} ")), "unexpected output {stdout:?}");
+    assert!(reader.try_next().unwrap().is_none());
+    println!("python writer: {stdout}rust reader verified {next} events");
+}
+
+#[test]
+fn a_rust_writer_feeds_a_python_reader_process() {
+    let (path, rt) = shared("py-reader");
+    let mut child = python()
+        .arg("examples/python/consume.py")
+        .arg(&path)
+        .arg(EVENTS.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let joined = lines.next().expect("python said nothing").unwrap();
+    assert_eq!(joined, "JOINED");
+    let mut writer = rt.writer().unwrap();
+    let mut i = 0u64;
+    while i < EVENTS {
+        // Blocks of 16 in a batch, the rest one by one.
+        if (i / 16) % 2 == 0 {
+            let mut batch = writer.batch();
+            for k in i..(i + 16).min(EVENTS) {
+                batch.publish_bytes(capi::pattern_type(k), &capi::pattern_bytes(k)).unwrap();
+            }
+            i = (i + 16).min(EVENTS);
+        } else {
+            writer.publish_bytes(capi::pattern_type(i), &capi::pattern_bytes(i)).unwrap();
+            i += 1;
+        }
+    }
+    let done = lines.next().expect("python exited early").unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "the Python reader failed: {status} after {done:?}");
+    assert!(done.starts_with(&format!("OK {EVENTS} ")), "unexpected output {done:?}");
+    println!("rust writer, python reader: {done}");
+}
+
+#[test]
+fn every_status_code_is_provoked_from_python() {
+    let out = python()
+        .args(["-m", "unittest", "-v", "test_errors"])
+        .env(
+            "PYTHONPATH",
+            format!(
+                "{}:{}",
+                capi::root().join("examples/python").display(),
+                capi::root().join("tests/python").display()
+            ),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
+    assert!(out.status.success(), "the Python tests failed: {}", out.status);
+    let ran: usize = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Ran ").and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()))
+        .expect("unittest's summary");
+    assert!(ran >= 17, "only {ran} Python tests ran");
+}
+
+#[test]
+fn the_python_bad_input_tests_cover_every_error_code() {
+    let test = std::fs::read_to_string(capi::root().join("tests/python/test_errors.py")).unwrap();
+    let header = std::fs::read_to_string(capi::root().join("include/slotcast.h")).unwrap();
+    let mut checked = 0;
+    for name in
+        header.lines().filter_map(|l| l.strip_prefix("#define SLOTCAST_ERR_")).filter_map(|l| l.split(' ').next())
+    {
+        if ["UNSUPPORTED", "PANIC"].contains(&name) {
+            continue; // not reachable on Linux (see tests/c_client.rs)
+        }
+        let code = format!("slotcast.ERR_{name}");
+        assert!(test.contains(&code), "tests/python/test_errors.py never provokes {code}");
+        checked += 1;
+    }
+    assert_eq!(checked, 18);
+    // The Python constants match the header's.
+    let module = std::fs::read_to_string(capi::root().join("examples/python/slotcast.py")).unwrap();
+    for line in header.lines().filter_map(|l| l.strip_prefix("#define SLOTCAST_ERR_")) {
+        let (name, value) = line.split_once(' ').unwrap();
+        assert!(module.contains(&format!("\nERR_{name} = {value}\n")), "slotcast.py: ERR_{name} is not {value}");
+    }
+}
