@@ -139,6 +139,7 @@ impl Reader {
     ///
     /// [`ReadError::Corrupt`] if the next event is malformed (only a
     /// corrupted shared mapping can do that).
+    #[inline]
     pub fn try_next(&mut self) -> Result<Option<EventGuard<'_>>, ReadError> {
         self.next_until(Deadline::now())
     }
@@ -170,6 +171,7 @@ impl Reader {
     /// # Errors
     ///
     /// [`ReadError::Corrupt`] if the published cursor is impossible.
+    #[inline]
     pub fn try_batch(&mut self) -> Result<ReadBatch<'_>, ReadError> {
         self.batch_until(Deadline::now())
     }
@@ -201,6 +203,7 @@ impl Reader {
     ///
     /// [`ReadError::Corrupt`] at a malformed event; the events before it are
     /// consumed, the cursor stays on it.
+    #[inline]
     pub fn try_read<F: FnMut(EventRef<'_>, bool)>(&mut self, handler: F) -> Result<usize, ReadError> {
         self.read_until(Deadline::now(), handler)
     }
@@ -229,7 +232,9 @@ impl Reader {
     }
 
     /// Number of events readable without waiting, waiting until `deadline`
-    /// for at least one.
+    /// for at least one. Inlined into every read; waiting and errors are
+    /// out of line.
+    #[inline]
     fn available(&mut self, deadline: Deadline) -> Result<u64, ReadError> {
         let pos = &mut self.pos;
         if pos.cursor < pos.avail {
@@ -239,14 +244,10 @@ impl Reader {
         // ORDERING(publish): Acquire; pairs with the writer's Release store.
         let mut published = arena.header().published.value.load(Acquire);
         if published <= pos.cursor && !deadline.expired() {
-            published = wait::wait_for_event(pos.wait, arena.header(), arena.futex(), pos.cursor, deadline)
-                .unwrap_or(pos.cursor);
+            published = wait_published(&self.shared, pos, deadline);
         }
         if published > pos.cursor + pos.cap {
-            return Err(ReadError::Corrupt {
-                sequence: pos.cursor,
-                what: "the published cursor is more than a ring ahead of the reader",
-            });
+            return Err(too_far_ahead(pos.cursor));
         }
         // A published cursor behind ours can only be corruption; treat it as
         // "nothing new" rather than reading released positions.
@@ -254,6 +255,7 @@ impl Reader {
         Ok(pos.avail - pos.cursor)
     }
 
+    #[inline]
     fn next_until(&mut self, deadline: Deadline) -> Result<Option<EventGuard<'_>>, ReadError> {
         if self.available(deadline)? == 0 {
             return Ok(None);
@@ -263,6 +265,7 @@ impl Reader {
         Ok(Some(EventGuard { entry: &shared.arena.readers()[pos.index], pos, event: ManuallyDrop::new(event) }))
     }
 
+    #[inline]
     fn batch_until(&mut self, deadline: Deadline) -> Result<ReadBatch<'_>, ReadError> {
         let n = self.available(deadline)?;
         let Reader { shared, pos } = self;
@@ -270,6 +273,7 @@ impl Reader {
         Ok(ReadBatch { shared, end: start + n, consumed: Cell::new(start), pos })
     }
 
+    #[inline]
     fn read_until<F: FnMut(EventRef<'_>, bool)>(
         &mut self,
         deadline: Deadline,
@@ -309,6 +313,21 @@ impl fmt::Debug for Reader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reader").field("index", &self.pos.index).field("cursor", &self.pos.cursor).finish()
     }
+}
+
+/// Waits with the reader's strategy until something is published after its
+/// cursor or `deadline` passes; returns `published` (the cursor on timeout).
+#[cold]
+#[inline(never)]
+fn wait_published(shared: &Anchor, pos: &Position, deadline: Deadline) -> u64 {
+    let arena = &shared.arena;
+    wait::wait_for_event(pos.wait, arena.header(), arena.futex(), pos.cursor, deadline).unwrap_or(pos.cursor)
+}
+
+#[cold]
+#[inline(never)]
+fn too_far_ahead(sequence: u64) -> ReadError {
+    ReadError::Corrupt { sequence, what: "the published cursor is more than a ring ahead of the reader" }
 }
 
 /// Moves the cursor to `to`: one Release store.
@@ -360,31 +379,37 @@ pub struct EventRef<'a> {
 
 impl EventRef<'_> {
     /// The payload, `data[..len]`.
+    #[inline]
     pub fn data(&self) -> &[u8] {
         self.payload.bytes(self.len as usize)
     }
 
     /// Payload length.
+    #[inline]
     pub fn len(&self) -> usize {
         self.len as usize
     }
 
     /// Whether the payload is empty.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// The event type tag.
+    #[inline]
     pub fn event_type(&self) -> u32 {
         self.event_type
     }
 
     /// The event's sequence number.
+    #[inline]
     pub fn sequence(&self) -> u64 {
         self.sequence
     }
 
     /// The size class of its slot.
+    #[inline]
     pub fn class(&self) -> SizeClass {
         self.class
     }
@@ -489,6 +514,7 @@ impl<'r> Deref for EventGuard<'r> {
 }
 
 impl Drop for EventGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         let next = self.event.sequence + 1;
         // End the read access before the cursor releases the slot.
@@ -554,6 +580,7 @@ impl ReadBatch<'_> {
 }
 
 impl Drop for ReadBatch<'_> {
+    #[inline]
     fn drop(&mut self) {
         commit(&self.shared.arena.readers()[self.pos.index], self.pos, self.consumed.get());
     }
@@ -586,6 +613,7 @@ pub struct BatchIter<'b> {
 impl<'b> Iterator for BatchIter<'b> {
     type Item = Result<EventRef<'b>, ReadError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.next >= self.end {
             return None;
