@@ -45,7 +45,6 @@ struct Position {
     cursor: u64,
     /// `published` as last loaded: events in `[cursor, avail)` are readable.
     avail: u64,
-    mask: u64,
     cap: u64,
     wait: WaitStrategy,
 }
@@ -114,10 +113,7 @@ impl Reader {
         entry.cursor.store(start, Release);
         let cap = shared.config.ring_capacity() as u64;
         let wait = shared.config.wait;
-        Ok(Reader {
-            shared: Anchor::new(shared),
-            pos: Position { index, cursor: start, avail: start, mask: cap - 1, cap, wait },
-        })
+        Ok(Reader { shared: Anchor::new(shared), pos: Position { index, cursor: start, avail: start, cap, wait } })
     }
 
     /// The next sequence this reader will read.
@@ -261,7 +257,7 @@ impl Reader {
             return Ok(None);
         }
         let Reader { shared, pos } = self;
-        let event = decode(shared, pos.mask, pos.cursor)?;
+        let event = decode(shared, pos.cursor)?;
         Ok(Some(EventGuard { entry: &shared.arena.readers()[pos.index], pos, event: ManuallyDrop::new(event) }))
     }
 
@@ -286,7 +282,7 @@ impl Reader {
         let mut result = Ok(n as usize);
         let mut seq = start;
         while seq < end {
-            match decode(shared, pos.mask, seq) {
+            match decode(shared, seq) {
                 Ok(event) => handler(event, seq + 1 == end),
                 Err(e) => {
                     result = Err(e);
@@ -344,9 +340,9 @@ fn commit(entry: &ReaderEntry, pos: &mut Position, to: u64) {
 
 /// Reads and validates the descriptor of `seq`, which is in `[cursor, avail)`.
 #[inline]
-fn decode(shared: &Anchor, mask: u64, seq: u64) -> Result<EventRef<'_>, ReadError> {
+fn decode(shared: &Anchor, seq: u64) -> Result<EventRef<'_>, ReadError> {
     let arena = &shared.arena;
-    let d = &arena.ring()[(seq & mask) as usize];
+    let d = arena.descriptor(seq);
     // ORDERING: Relaxed; ordered after the Acquire load of `published`.
     let (c, slot, generation) = slot_word::unpack(d.slot.load(Relaxed));
     let (len, event_type) = header_word::unpack(d.header.load(Relaxed));
@@ -569,13 +565,7 @@ impl ReadBatch<'_> {
     /// Iterates the events in order. Each is marked consumed as it is
     /// handed out; the iteration stops after the first malformed one.
     pub fn iter(&self) -> BatchIter<'_> {
-        BatchIter {
-            shared: self.shared,
-            consumed: &self.consumed,
-            mask: self.pos.mask,
-            next: self.pos.cursor,
-            end: self.end,
-        }
+        BatchIter { shared: self.shared, consumed: &self.consumed, next: self.pos.cursor, end: self.end }
     }
 }
 
@@ -605,7 +595,6 @@ impl<'b> IntoIterator for &'b ReadBatch<'_> {
 pub struct BatchIter<'b> {
     shared: &'b Anchor,
     consumed: &'b Cell<u64>,
-    mask: u64,
     next: u64,
     end: u64,
 }
@@ -619,7 +608,7 @@ impl<'b> Iterator for BatchIter<'b> {
             return None;
         }
         let seq = self.next;
-        match decode(self.shared, self.mask, seq) {
+        match decode(self.shared, seq) {
             Ok(event) => {
                 self.next = seq + 1;
                 self.consumed.set(self.consumed.get().max(seq + 1));

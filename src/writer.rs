@@ -265,7 +265,7 @@ impl WriterCore {
     #[inline]
     fn commit(&mut self, class: SizeClass, slot: u32, generation: u32, len: u32, event_type: u32) -> u64 {
         let seq = self.next;
-        let d = &self.shared.arena.ring()[(seq & self.mask) as usize];
+        let d = self.shared.arena.descriptor(seq);
         // ORDERING: Relaxed; published by the Release store of `published`.
         d.slot.store(slot_word::pack(class.index(), slot, generation), Relaxed);
         d.header.store(header_word::pack(len, event_type), Relaxed);
