@@ -32,8 +32,7 @@ const SHORT: u64 = 20_000;
 const LONG: u64 = 220_000;
 
 /// `(name, batch, what)`.
-const WORKLOADS: [(&str, usize, &str); 7] = [
-    ("base", 1, "fill + checksum only: the harness's share of every figure below"),
+const WORKLOADS: [(&str, usize, &str); 6] = [
     ("slotcast", 1, "publish_with one event, try_read it"),
     ("disruptor", 1, "publish one event, poll it (EventPoller)"),
     ("spsc_ring", 1, "push one event, pop it"),
@@ -49,13 +48,6 @@ fn run(name: &str, events: u64) -> Tally {
     assert_eq!(events % batch, 0, "events must be a multiple of the batch");
     let mut tally = Tally::new();
     match name {
-        "base" => {
-            let mut slot = spsc::Slot([0; 64]);
-            for seq in 0..events {
-                fill(seq, std::hint::black_box(&mut slot.0));
-                tally.see(std::hint::black_box(&slot.0));
-            }
-        }
         "slotcast" | "slotcast_batch32" => {
             let rt = Runtime::builder()
                 .ring_capacity(common::CAP)
@@ -161,11 +153,9 @@ fn main() {
         }
         return;
     }
-    // A positional argument is criterion's filter: honour it the same way.
-    if let Some(filter) = args.iter().skip(1).find(|a| !a.starts_with('-')) {
-        if !"callgrind".contains(filter.as_str()) {
-            return;
-        }
+    // Honour criterion's filter, as the other groups do.
+    if !common::selected("callgrind") {
+        return;
     }
     if Command::new("valgrind").arg("--version").output().is_err() {
         println!("callgrind: valgrind is not installed; skipping instruction counts");

@@ -320,6 +320,42 @@ pub fn benchmarking() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
 
+/// criterion's positional filter argument, if any (options that take a
+/// value are skipped with their value).
+pub fn criterion_filter() -> Option<String> {
+    const WITH_VALUE: [&str; 14] = [
+        "--warm-up-time",
+        "--measurement-time",
+        "--sample-size",
+        "--save-baseline",
+        "--baseline",
+        "--baseline-lenient",
+        "--load-baseline",
+        "--profile-time",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--nresamples",
+        "--output-format",
+        "--color",
+    ];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if WITH_VALUE.contains(&a.as_str()) {
+            args.next();
+        } else if !a.starts_with('-') {
+            return Some(a);
+        }
+    }
+    None
+}
+
+/// Whether a measurement outside criterion named `id` passes criterion's
+/// filter (a substring test: the filter is usually a plain id prefix).
+pub fn selected(id: &str) -> bool {
+    criterion_filter().is_none_or(|f| id.contains(f.as_str()))
+}
+
 /// Where criterion writes (`$CRITERION_HOME`, else
 /// `$CARGO_TARGET_DIR/criterion`, else `target/criterion` of this package),
 /// and below it `slotcast-extra/`, where the benches write what criterion
