@@ -92,7 +92,7 @@ impl Allocator {
         std::mem::forget(guard);
         // SAFETY: the arena is alive, the slot in range, and the claim's
         // reference (refcount 1, `generation`) moves into the pointer.
-        Ok(unsafe { RingPtr::from_parts(self.shared.ctl_ptr(), class, slot, generation, len as u32, event_type) })
+        Ok(unsafe { RingPtr::adopt(self.shared.ctl_ptr(), class, slot, generation, len as u32, event_type) })
     }
 
     /// Allocates a slot of the smallest class that holds `bytes` and copies
@@ -133,7 +133,7 @@ impl Allocator {
     }
 
     /// Claims a free slot of `class`: `(slot, generation)`.
-    fn claim(&self, class: SizeClass) -> Result<(u32, u32), AllocError> {
+    fn claim_free(&self, class: SizeClass) -> Result<(u32, u32), AllocError> {
         let arena = &self.shared.arena;
         let header = arena.header();
         let metas = arena.metas(class);
@@ -155,6 +155,15 @@ impl Allocator {
         // ORDERING: Relaxed; a request flag for the writer (see module docs).
         header.want.want[class.index()].store(1, Relaxed);
         Err(AllocError::Exhausted(class))
+    }
+
+    /// As `claim_free`, and if the pool is empty, once more after releasing
+    /// what dead processes held (shared runtimes).
+    fn claim(&self, class: SizeClass) -> Result<(u32, u32), AllocError> {
+        match self.claim_free(class) {
+            Err(AllocError::Exhausted(_)) if self.shared.sweep_dead(false) => self.claim_free(class),
+            result => result,
+        }
     }
 }
 

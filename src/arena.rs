@@ -14,18 +14,23 @@
 use crate::config::{Backing, Config};
 use crate::error::BuildError;
 use crate::event::SizeClass;
-use crate::layout::{ArenaLayout, Descriptor, Header, ReaderEntry};
-use crate::sync::{AtomicU64, Futex, Ordering::*, PayloadMut, PayloadRef};
+use crate::layout::{ArenaLayout, Descriptor, Header, ProcessEntry, ReaderEntry};
+use crate::sync::{AtomicU32, AtomicU64, Futex, Ordering::*, PayloadMut, PayloadRef};
 use crate::wait::WaitStrategy;
 
 #[cfg(not(loom))]
-pub(crate) use bytes::Arena;
+pub(crate) use bytes::{Arena, Region};
 #[cfg(loom)]
 pub(crate) use typed::Arena;
 
-/// Writes the identity line of a fresh arena, `magic` last.
-fn initialise(header: &Header, layout: &ArenaLayout, config: &Config) {
-    use crate::layout::{FORMAT_VERSION, LAYOUT_HASH, MAGIC};
+/// Writes the identity line of a fresh arena, `magic` last, and claims
+/// process entry 0 for the creator.
+pub(crate) fn initialise(header: &Header, processes: &[ProcessEntry], layout: &ArenaLayout, config: &Config) {
+    use crate::layout::{FLAG_SHARED, FORMAT_VERSION, LAYOUT_HASH, MAGIC, process_state};
+    let creator = &processes[0];
+    creator.pid.store(u64::from(std::process::id()), Relaxed);
+    creator.epoch.store(1, Relaxed);
+    creator.state.store(process_state::ACTIVE, Relaxed);
     let id = &header.identity;
     id.layout_hash.store(LAYOUT_HASH, Relaxed);
     id.arena_len.store(layout.len as u64, Relaxed);
@@ -35,6 +40,8 @@ fn initialise(header: &Header, layout: &ArenaLayout, config: &Config) {
         id.slots[class.index()].store(config.slots[class.index()] as u64, Relaxed);
     }
     id.wait_strategy.store(WaitStrategy::to_word(config.wait), Relaxed);
+    id.max_processes.store(config.max_processes() as u64, Relaxed);
+    id.flags.store(if config.shared { FLAG_SHARED } else { 0 }, Relaxed);
     id.version.store(FORMAT_VERSION, Relaxed);
     // ORDERING(init): Release; pairs with the Acquire load of `magic` by an
     // opener, which then sees every word written above.
@@ -54,6 +61,17 @@ impl Arena {
     pub(crate) fn slot_count(&self, class: SizeClass) -> usize {
         self.layout().pools[class.index()].count
     }
+
+    /// Process entry `process`'s ledger word for slot `slot` of `class`
+    /// (shared arenas only).
+    #[inline]
+    pub(crate) fn ledger_word(&self, process: usize, class: SizeClass, slot: usize) -> Option<&AtomicU32> {
+        let base = self.layout().ledger_base[class.index()];
+        if slot >= self.slot_count(class) {
+            return None;
+        }
+        self.ledger(process)?.get(base + slot)
+    }
 }
 
 #[cfg(not(loom))]
@@ -62,9 +80,9 @@ mod bytes {
     use std::ptr::NonNull;
 
     /// Memory that backs an arena, released on drop.
-    enum Region {
+    pub(crate) enum Region {
         Heap { ptr: NonNull<u8>, layout: std::alloc::Layout },
-        Anonymous(#[allow(dead_code)] memmap2::MmapRaw),
+        Mapped(#[allow(dead_code)] memmap2::MmapRaw),
     }
 
     impl Region {
@@ -81,11 +99,17 @@ mod bytes {
                 }
                 Backing::Anonymous => {
                     let map = memmap2::MmapOptions::new().len(len).map_anon().map_err(BuildError::Map)?;
-                    let raw = memmap2::MmapRaw::from(map);
-                    let ptr = NonNull::new(raw.as_mut_ptr()).expect("a mapping is never at address 0");
-                    Ok((Region::Anonymous(raw), ptr))
+                    Ok(Region::mapped(memmap2::MmapRaw::from(map)))
                 }
             }
+        }
+    }
+
+    impl Region {
+        /// A mapped region and its start.
+        pub(crate) fn mapped(raw: memmap2::MmapRaw) -> (Region, NonNull<u8>) {
+            let ptr = NonNull::new(raw.as_mut_ptr()).expect("a mapping is never at address 0");
+            (Region::Mapped(raw), ptr)
         }
     }
 
@@ -122,8 +146,10 @@ mod bytes {
     pub(crate) struct Arena {
         header: NonNull<Header>,
         readers: NonNull<ReaderEntry>,
+        processes: NonNull<ProcessEntry>,
         ring: NonNull<Descriptor>,
         pools: [PoolPtrs; SizeClass::COUNT],
+        ledgers: NonNull<u8>,
         layout: ArenaLayout,
         futex: Futex,
         _region: Region,
@@ -138,28 +164,43 @@ mod bytes {
     unsafe impl Sync for Arena {}
 
     impl Arena {
-        /// A fresh arena for `config`.
+        /// A fresh in-process arena for `config`.
         pub(crate) fn create(config: &Config) -> Result<Arena, BuildError> {
             let layout = config.layout();
             let (region, base) = Region::new(config.backing, layout.len)?;
+            // SAFETY: the region is `layout.len` zeroed bytes, 4096-aligned.
+            let arena = unsafe { Arena::over(region, base, layout, false) };
+            super::initialise(arena.header(), arena.processes(), &arena.layout, config);
+            Ok(arena)
+        }
+
+        /// An arena over `region`, laid out by `layout`.
+        ///
+        /// # Safety
+        ///
+        /// `base` is the start of `region`, which is at least `layout.len`
+        /// bytes, 4096-aligned, and either zeroed or a valid arena of this
+        /// layout (every part of it only ever accessed through atomics or the
+        /// payload protocol).
+        pub(crate) unsafe fn over(region: Region, base: NonNull<u8>, layout: ArenaLayout, shared: bool) -> Arena {
             // SAFETY: every offset of `layout` is below `layout.len`, the
-            // region's length.
+            // region's length (contract).
             let at = |offset: usize| unsafe { base.add(offset) };
             let pools = std::array::from_fn(|c| {
                 let pool = &layout.pools[c];
                 PoolPtrs { metas: at(pool.metas).cast(), slots: at(pool.slots), count: pool.count }
             });
-            let arena = Arena {
+            Arena {
                 header: base.cast(),
                 readers: at(layout.readers).cast(),
+                processes: at(layout.processes).cast(),
                 ring: at(layout.ring).cast(),
                 pools,
+                ledgers: at(layout.ledgers),
                 layout,
-                futex: Futex::new(false),
+                futex: Futex::new(shared),
                 _region: region,
-            };
-            super::initialise(arena.header(), &arena.layout, config);
-            Ok(arena)
+            }
         }
 
         #[inline]
@@ -185,6 +226,26 @@ mod bytes {
         }
 
         #[inline]
+        pub(crate) fn processes(&self) -> &[ProcessEntry] {
+            // SAFETY: `processes` points at `max_processes` entries.
+            unsafe { std::slice::from_raw_parts(self.processes.as_ptr(), self.layout.max_processes) }
+        }
+
+        /// Process entry `process`'s ledger: one word per slot of every
+        /// class, `ledger_base[class] + slot`. `None` without ledgers.
+        #[inline]
+        pub(crate) fn ledger(&self, process: usize) -> Option<&[AtomicU32]> {
+            if self.layout.ledger_stride == 0 || process >= self.layout.max_processes {
+                return None;
+            }
+            // SAFETY: ledger `process` starts `process * stride` bytes after
+            // `ledgers` and holds `total_slots` words, within the region.
+            let start = unsafe { self.ledgers.add(process * self.layout.ledger_stride) };
+            // SAFETY: aligned (line-aligned stride), valid for any bits.
+            Some(unsafe { std::slice::from_raw_parts(start.cast::<AtomicU32>().as_ptr(), self.layout.total_slots()) })
+        }
+
+        #[inline]
         pub(crate) fn ring(&self) -> &[Descriptor] {
             // SAFETY: `ring` points at `ring_capacity` descriptors.
             unsafe { std::slice::from_raw_parts(self.ring.as_ptr(), self.layout.ring_capacity) }
@@ -199,7 +260,8 @@ mod bytes {
             debug_assert!(cap.is_power_of_two());
             let i = (seq as usize) & (cap - 1);
             // SAFETY: `ring` points at `ring_capacity` descriptors, and
-            // `i <= cap - 1 < cap` (`cap >= 2`: `Config` validates it).
+            // `i <= cap - 1 < cap` (`cap >= 2`: `Config::validate` checks it
+            // for created and opened arenas alike).
             let ptr = unsafe { self.ring.add(i) };
             // SAFETY: in bounds (above); descriptors are atomics, valid for
             // any bit pattern and shared freely (see the type's `## Safety`).
@@ -264,6 +326,7 @@ mod typed {
     pub(crate) struct Arena {
         header: Box<Header>,
         readers: Box<[ReaderEntry]>,
+        processes: Box<[ProcessEntry]>,
         ring: Box<[Descriptor]>,
         metas: [Box<[AtomicU64]>; SizeClass::COUNT],
         slots: [Box<[SlotCell]>; SizeClass::COUNT],
@@ -297,6 +360,8 @@ mod typed {
                     max_readers: word(),
                     slots: std::array::from_fn(|_| word()),
                     wait_strategy: word(),
+                    max_processes: word(),
+                    flags: word(),
                 },
                 writer: WriterLine { owner: word(), epoch: word() },
                 published: line(),
@@ -305,12 +370,8 @@ mod typed {
                 want: WantLine { want: std::array::from_fn(|_| word()) },
                 alloc_hint: std::array::from_fn(|_| line()),
             });
-            let readers = zeroes(layout.max_readers, || ReaderEntry {
-                cursor: word(),
-                state: word(),
-                pid: word(),
-                heartbeat: word(),
-            });
+            let readers = zeroes(layout.max_readers, || ReaderEntry { cursor: word(), state: word(), pid: word() });
+            let processes = zeroes(layout.max_processes, || ProcessEntry { state: word(), pid: word(), epoch: word() });
             let ring = zeroes(layout.ring_capacity, || Descriptor { slot: word(), header: word() });
             let metas = std::array::from_fn(|c| zeroes(layout.pools[c].count, word));
             let slots = std::array::from_fn(|c| {
@@ -318,8 +379,8 @@ mod typed {
                 zeroes(layout.pools[c].count, || SlotCell::new(cap))
             });
             let _ = config.backing;
-            let arena = Arena { header, readers, ring, metas, slots, layout, futex: Futex::new(false) };
-            super::initialise(&arena.header, &arena.layout, config);
+            let arena = Arena { header, readers, processes, ring, metas, slots, layout, futex: Futex::new(false) };
+            super::initialise(&arena.header, &arena.processes, &arena.layout, config);
             Ok(arena)
         }
 
@@ -345,6 +406,15 @@ mod typed {
 
         pub(crate) fn descriptor(&self, seq: u64) -> &Descriptor {
             &self.ring[(seq as usize) & (self.ring.len() - 1)]
+        }
+
+        pub(crate) fn processes(&self) -> &[ProcessEntry] {
+            &self.processes
+        }
+
+        /// Loom models run in-process arenas only: no ledgers.
+        pub(crate) fn ledger(&self, _process: usize) -> Option<&[AtomicU32]> {
+            None
         }
 
         pub(crate) fn metas(&self, class: SizeClass) -> &[AtomicU64] {

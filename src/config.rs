@@ -25,8 +25,10 @@ pub struct Config {
     pub(crate) slots: [u32; SizeClass::COUNT],
     pub(crate) ring_capacity: u32,
     pub(crate) max_readers: u32,
+    pub(crate) max_processes: u32,
     pub(crate) wait: WaitStrategy,
     pub(crate) backing: Backing,
+    pub(crate) shared: bool,
 }
 
 impl Config {
@@ -36,6 +38,10 @@ impl Config {
     pub const DEFAULT_RING_CAPACITY: u32 = 4096;
     /// Default maximum number of readers joined at once.
     pub const DEFAULT_MAX_READERS: u32 = 16;
+    /// Default maximum number of processes using a shared runtime at once.
+    pub const DEFAULT_MAX_PROCESSES: u32 = 16;
+    /// Largest accepted number of process entries.
+    pub const MAX_PROCESSES: u32 = 1024;
     /// Largest accepted ring capacity.
     pub const MAX_RING_CAPACITY: u32 = 1 << 30;
     /// Largest accepted number of reader entries.
@@ -56,6 +62,17 @@ impl Config {
     /// Maximum number of readers joined at once.
     pub fn max_readers(&self) -> usize {
         self.max_readers as usize
+    }
+
+    /// Maximum number of processes using the runtime at once (1 for an
+    /// in-process runtime).
+    pub fn max_processes(&self) -> usize {
+        if self.shared { self.max_processes as usize } else { 1 }
+    }
+
+    /// Whether the runtime lives in a file shared by processes.
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 
     /// How readers wait for events and the writer for room.
@@ -82,17 +99,29 @@ impl Config {
     }
 
     pub(crate) fn layout(&self) -> ArenaLayout {
-        ArenaLayout::new(self.ring_capacity(), self.max_readers(), self.slots.map(|n| n as usize))
-            .expect("a validated Config always has a layout")
+        self.try_layout().expect("a validated Config always has a layout")
     }
 
-    fn validate(&self) -> Result<(), BuildError> {
+    fn try_layout(&self) -> Result<ArenaLayout, crate::layout::LayoutOverflow> {
+        ArenaLayout::new(
+            self.ring_capacity(),
+            self.max_readers(),
+            self.max_processes(),
+            self.slots.map(|n| n as usize),
+            self.shared,
+        )
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), BuildError> {
         let cap = self.ring_capacity;
         if !cap.is_power_of_two() || !(2..=Self::MAX_RING_CAPACITY).contains(&cap) {
             return Err(BuildError::RingCapacity { requested: cap as usize });
         }
         if !(1..=Self::MAX_READERS).contains(&self.max_readers) {
             return Err(BuildError::MaxReaders { requested: self.max_readers as usize });
+        }
+        if !(1..=Self::MAX_PROCESSES).contains(&self.max_processes) {
+            return Err(BuildError::MaxProcesses { requested: self.max_processes as usize });
         }
         for class in SizeClass::ALL {
             let n = self.slots[class.index()];
@@ -103,8 +132,7 @@ impl Config {
         if self.slots.iter().all(|&n| n == 0) {
             return Err(BuildError::NoSlots);
         }
-        ArenaLayout::new(self.ring_capacity(), self.max_readers(), self.slots.map(|n| n as usize))
-            .map_err(|_| BuildError::ArenaTooLarge)?;
+        self.try_layout().map_err(|_| BuildError::ArenaTooLarge)?;
         Ok(())
     }
 }
@@ -115,8 +143,10 @@ impl Default for Config {
             slots: Self::DEFAULT_SLOTS,
             ring_capacity: Self::DEFAULT_RING_CAPACITY,
             max_readers: Self::DEFAULT_MAX_READERS,
+            max_processes: Self::DEFAULT_MAX_PROCESSES,
             wait: WaitStrategy::default(),
             backing: Backing::default(),
+            shared: false,
         }
     }
 }
@@ -143,6 +173,14 @@ impl Default for Config {
 pub struct Builder {
     config: Config,
     slots_overflow: Option<(SizeClass, usize)>,
+    shared: Option<SharedFile>,
+}
+
+/// Where and how to create the file of a shared runtime.
+#[derive(Clone, Debug)]
+pub(crate) struct SharedFile {
+    pub(crate) path: std::path::PathBuf,
+    pub(crate) mode: u32,
 }
 
 impl Builder {
@@ -174,9 +212,38 @@ impl Builder {
         self
     }
 
-    /// Where the arena lives.
+    /// Where the arena of an in-process runtime lives.
     pub fn backing(mut self, backing: Backing) -> Self {
         self.config.backing = backing;
+        self
+    }
+
+    /// Creates the runtime in a new file at `path` that other processes can
+    /// [`open`](Runtime::open) (on Linux, a path under `/dev/shm` keeps it in
+    /// memory). The file is created with mode `0o600` (see
+    /// [`mode`](Builder::mode)) and must not exist yet. The last process to
+    /// close the runtime removes it.
+    pub fn shared(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        let mode = self.shared.as_ref().map_or(0o600, |s| s.mode);
+        self.shared = Some(SharedFile { path: path.into(), mode });
+        self.config.shared = true;
+        self
+    }
+
+    /// Permission bits of the shared file (default `0o600`: only the
+    /// creating user can open it). Applied exactly, regardless of the umask.
+    pub fn mode(mut self, mode: u32) -> Self {
+        match &mut self.shared {
+            Some(s) => s.mode = mode & 0o777,
+            None => self.shared = Some(SharedFile { path: Default::default(), mode: mode & 0o777 }),
+        }
+        self
+    }
+
+    /// Maximum number of processes using a shared runtime at once (default
+    /// 16). Each costs a line and a ledger of 4 bytes per slot in the file.
+    pub fn max_processes(mut self, processes: usize) -> Self {
+        self.config.max_processes = u32::try_from(processes).unwrap_or(u32::MAX);
         self
     }
 
@@ -193,14 +260,20 @@ impl Builder {
         Ok(self.config)
     }
 
-    /// Validates the configuration and creates the runtime's arena.
+    /// Validates the configuration and creates the runtime's arena (and,
+    /// with [`shared`](Builder::shared), its file).
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] for a setting out of range, or if the memory cannot
-    /// be mapped.
+    /// A [`BuildError`] for a setting out of range, if the memory cannot be
+    /// mapped, or if the shared file cannot be created.
     pub fn build(self) -> Result<Runtime, BuildError> {
-        Runtime::with_config(self.config()?)
+        let shared = self.shared.clone();
+        let config = self.config()?;
+        match shared {
+            Some(file) if config.shared => Runtime::create_shared(config, &file),
+            _ => Runtime::with_config(config),
+        }
     }
 }
 
@@ -217,6 +290,8 @@ mod tests {
         assert!(matches!(b().ring_capacity(1 << 31).config(), Err(BuildError::RingCapacity { .. })));
         assert!(matches!(b().max_readers(0).config(), Err(BuildError::MaxReaders { requested: 0 })));
         assert!(matches!(b().max_readers(5000).config(), Err(BuildError::MaxReaders { .. })));
+        assert!(matches!(b().max_processes(0).config(), Err(BuildError::MaxProcesses { requested: 0 })));
+        assert!(matches!(b().max_processes(1025).config(), Err(BuildError::MaxProcesses { .. })));
         assert!(matches!(
             b().slots(SizeClass::M, 1 << 28).config(),
             Err(BuildError::TooManySlots { class: SizeClass::M, .. })

@@ -17,6 +17,11 @@ pub enum BuildError {
         /// The limit asked for.
         requested: usize,
     },
+    /// The process limit must be between 1 and 1024.
+    MaxProcesses {
+        /// The limit asked for.
+        requested: usize,
+    },
     /// A class may have at most 2^28 − 1 slots.
     TooManySlots {
         /// The class.
@@ -30,6 +35,11 @@ pub enum BuildError {
     ArenaTooLarge,
     /// The memory for the arena could not be mapped or allocated.
     Map(io::Error),
+    /// The shared file could not be created (it exists, the directory is
+    /// missing or not writable, ...).
+    Create(io::Error),
+    /// Shared runtimes need Linux (futexes and open file description locks).
+    Unsupported,
 }
 
 impl fmt::Display for BuildError {
@@ -39,12 +49,15 @@ impl fmt::Display for BuildError {
                 write!(f, "ring capacity {requested} is not a power of two between 2 and 2^30")
             }
             Self::MaxReaders { requested } => write!(f, "max readers {requested} is not between 1 and 4096"),
+            Self::MaxProcesses { requested } => write!(f, "max processes {requested} is not between 1 and 1024"),
             Self::TooManySlots { class, requested } => {
                 write!(f, "{requested} slots of class {class} exceed the limit of 2^28 - 1")
             }
             Self::NoSlots => f.write_str("every size class has 0 slots"),
             Self::ArenaTooLarge => f.write_str("the arena for this configuration does not fit in memory"),
             Self::Map(e) => write!(f, "cannot map the arena: {e}"),
+            Self::Create(e) => write!(f, "cannot create the shared file: {e}"),
+            Self::Unsupported => f.write_str("shared runtimes need Linux"),
         }
     }
 }
@@ -52,7 +65,7 @@ impl fmt::Display for BuildError {
 impl Error for BuildError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            Self::Map(e) => Some(e),
+            Self::Map(e) | Self::Create(e) => Some(e),
             _ => None,
         }
     }
@@ -293,3 +306,110 @@ impl fmt::Display for AllocError {
 }
 
 impl Error for AllocError {}
+
+/// Why a shared runtime could not be opened. Each way a file can be wrong
+/// has its own variant; none of them is ever a crash.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The file could not be opened, read or mapped.
+    Io(io::Error),
+    /// Shared runtimes need Linux (futexes and open file description locks).
+    Unsupported,
+    /// The file is shorter than its header or than the layout it describes.
+    Truncated {
+        /// The file's length.
+        len: u64,
+        /// The length needed.
+        required: u64,
+    },
+    /// The file does not start with slotcast's magic number.
+    Foreign {
+        /// The first eight bytes, as a little-endian u64.
+        magic: u64,
+    },
+    /// The magic number never appeared: the creator died while initialising
+    /// the file (or is still at it after a second).
+    Uninitialized,
+    /// Written by a different format version.
+    Version {
+        /// The file's version.
+        found: u64,
+        /// This library's version.
+        expected: u64,
+    },
+    /// Written by a build that lays out memory differently (type sizes,
+    /// field offsets, line size, class sizes).
+    Layout {
+        /// The file's layout hash.
+        found: u64,
+        /// This build's layout hash.
+        expected: u64,
+    },
+    /// A configuration field in the header is out of range.
+    Config {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// The header's arena length disagrees with the layout of its
+    /// configuration.
+    Length {
+        /// The length the header records.
+        recorded: u64,
+        /// The length the configuration lays out.
+        computed: u64,
+    },
+    /// Every process that used the file is dead: it holds a stale runtime.
+    /// Open it with [`OpenOptions::recover_stale`](crate::OpenOptions::recover_stale)
+    /// to take it over, or remove it ([`remove_stale`](crate::remove_stale)).
+    Stale,
+    /// All process entries are in use by live processes.
+    TooManyProcesses {
+        /// The file's process limit.
+        max: usize,
+    },
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "cannot open the shared file: {e}"),
+            Self::Unsupported => f.write_str("shared runtimes need Linux"),
+            Self::Truncated { len, required } => {
+                write!(f, "the file is truncated: {len} bytes, at least {required} needed")
+            }
+            Self::Foreign { magic } => write!(f, "not a slotcast file (first word {magic:#018x})"),
+            Self::Uninitialized => f.write_str("the file was never initialised (its creator died while creating it?)"),
+            Self::Version { found, expected } => {
+                write!(f, "format version {found}, this library reads version {expected}")
+            }
+            Self::Layout { found, expected } => write!(
+                f,
+                "memory layout hash {found:#018x} differs from this build's {expected:#018x} (built by an incompatible version)"
+            ),
+            Self::Config { field, value } => write!(f, "header field {field} has an invalid value {value}"),
+            Self::Length { recorded, computed } => {
+                write!(f, "the header records {recorded} bytes but its configuration lays out {computed}")
+            }
+            Self::Stale => f.write_str("every process that used this file is dead (a stale runtime)"),
+            Self::TooManyProcesses { max } => write!(f, "all {max} process entries are in use"),
+        }
+    }
+}
+
+impl Error for OpenError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            Self::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for OpenError {
+    fn from(e: io::Error) -> Self {
+        Self::Io(e)
+    }
+}

@@ -9,16 +9,20 @@
 //! ```text
 //! offset 0            Header                     11 lines (1408 B)
 //!   line 0              IdentityLine: magic, version, layout hash, arena length, config image
-//!   line 1              WriterLine:   writer owner, writer epoch
+//!   line 1              WriterLine:   writer owner (process entry + 1), takeover epoch
 //!   line 2              published cursor
 //!   line 3              gate word (writer's gating recompute / reader join handshake)
-//!   line 4              WakeLine:     sleeping-reader count, futex word
+//!   line 4              WakeLine:     sleeping-reader registrations, futex word
 //!   line 5              WantLine:     per class, "an allocator found the pool empty"
 //!   lines 6..11         allocator scan hint, one line per class
-//! readers             ReaderEntry x max_readers, one line each: cursor, state, pid, heartbeat
+//! readers             ReaderEntry x max_readers, one line each: cursor, state + owner, pid
+//! processes           ProcessEntry x max_processes, one line each: state, pid, epoch
 //! ring                Descriptor x ring_capacity (16 B each): slot word, header word
 //! pool XS             metadata words (u64 x slots), padded to a line, then PooledEvent<64> x slots
 //! pool S .. pool XL   the same (a class with 0 slots takes no room)
+//! ledgers             shared runtimes only: per process entry, one u32 per slot of every
+//!                     class (XS first), padded to a line: how many `RingPtr`s that
+//!                     process holds on the slot, so a dead process's holds can be released
 //! ```
 //!
 //! Two 64-bit words carry all per-event state:
@@ -60,12 +64,18 @@ pub(crate) struct IdentityLine {
     pub(crate) max_readers: AtomicU64,
     pub(crate) slots: [AtomicU64; SizeClass::COUNT],
     pub(crate) wait_strategy: AtomicU64,
+    pub(crate) max_processes: AtomicU64,
+    /// [`FLAG_SHARED`] if the arena lives in a file shared by processes.
+    pub(crate) flags: AtomicU64,
 }
+
+/// [`IdentityLine::flags`]: the arena is a shared mapping with ledgers.
+pub(crate) const FLAG_SHARED: u64 = 1;
 
 /// Who holds the writer role.
 #[repr(C, align(128))]
 pub(crate) struct WriterLine {
-    /// 0 when free, otherwise the owner's token (its process id).
+    /// 0 when free, otherwise the owner's process entry + 1.
     pub(crate) owner: AtomicU64,
     /// Number of times the writer role has been taken.
     pub(crate) epoch: AtomicU64,
@@ -111,12 +121,13 @@ pub(crate) struct Header {
 pub(crate) struct ReaderEntry {
     /// Next sequence this reader will read; everything below is released.
     pub(crate) cursor: AtomicU64,
-    /// [`reader_state::FREE`], [`reader_state::CLAIMED`] or [`reader_state::ACTIVE`].
+    /// `kind | (owner process entry + 1) << 8`, see [`reader_state`]. The
+    /// owner rides in the same word so that claiming an entry names its
+    /// owner atomically: a process that dies right after the claim leaves an
+    /// entry its reaper can find.
     pub(crate) state: AtomicU64,
-    /// Process id of the reader's process.
+    /// Process id of the reader's process, for display.
     pub(crate) pid: AtomicU64,
-    /// Liveness counter, for readers in other processes.
-    pub(crate) heartbeat: AtomicU64,
 }
 
 /// Values of [`ReaderEntry::state`].
@@ -127,6 +138,46 @@ pub(crate) mod reader_state {
     pub(crate) const CLAIMED: u64 = 1;
     /// Gates the writer with its cursor.
     pub(crate) const ACTIVE: u64 = 2;
+
+    /// The state word of an entry of `kind` owned by process entry `owner`.
+    #[inline]
+    pub(crate) const fn pack(kind: u64, owner: usize) -> u64 {
+        kind | ((owner as u64 + 1) << 8)
+    }
+
+    #[inline]
+    pub(crate) const fn kind(word: u64) -> u64 {
+        word & 0xFF
+    }
+
+    /// The owning process entry, if any.
+    #[inline]
+    pub(crate) const fn owner(word: u64) -> Option<usize> {
+        match word >> 8 {
+            0 => None,
+            n => Some(n as usize - 1),
+        }
+    }
+}
+
+/// One process using the arena: its liveness is a file lock the kernel
+/// releases when the process dies (see `process.rs`).
+#[repr(C, align(128))]
+pub(crate) struct ProcessEntry {
+    /// [`process_state::FREE`] or [`process_state::ACTIVE`].
+    pub(crate) state: AtomicU64,
+    /// Process id, for display.
+    pub(crate) pid: AtomicU64,
+    /// Number of times the entry has been claimed.
+    pub(crate) epoch: AtomicU64,
+}
+
+/// Values of [`ProcessEntry::state`].
+pub(crate) mod process_state {
+    /// Nobody uses the entry.
+    pub(crate) const FREE: u64 = 0;
+    /// A process uses the entry (and holds its lock, in a shared arena).
+    pub(crate) const ACTIVE: u64 = 1;
 }
 
 /// What the ring carries per sequence.
@@ -220,6 +271,14 @@ pub(crate) mod meta {
     }
 }
 
+/// A process's ledger word for one slot: how many `RingPtr`s of that
+/// process refer to the slot. A non-zero count stands for exactly one
+/// reference in the slot's metadata refcount (see `ledger.rs`).
+pub(crate) mod ledger_word {
+    /// Abort when an increment finds the count at this value.
+    pub(crate) const LIMIT: u32 = 1 << 30;
+}
+
 /// Where one class's pool lies in the arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) struct PoolLayout {
@@ -236,9 +295,17 @@ pub(crate) struct PoolLayout {
 pub(crate) struct ArenaLayout {
     pub(crate) readers: usize,
     pub(crate) max_readers: usize,
+    pub(crate) processes: usize,
+    pub(crate) max_processes: usize,
     pub(crate) ring: usize,
     pub(crate) ring_capacity: usize,
     pub(crate) pools: [PoolLayout; SizeClass::COUNT],
+    /// Offset of process entry 0's ledger (shared arenas), or 0.
+    pub(crate) ledgers: usize,
+    /// Bytes from one process's ledger to the next (0 without ledgers).
+    pub(crate) ledger_stride: usize,
+    /// Index of each class's first slot in a ledger.
+    pub(crate) ledger_base: [usize; SizeClass::COUNT],
     /// Total length, a multiple of 4096.
     pub(crate) len: usize,
 }
@@ -256,11 +323,14 @@ const fn round_up(x: usize, to: usize) -> Option<usize> {
 
 impl ArenaLayout {
     /// Lays out an arena for `ring_capacity` descriptors, `max_readers`
-    /// reader entries and `slots[c]` slots of each class.
+    /// reader entries, `max_processes` process entries and `slots[c]` slots
+    /// of each class, with a ledger per process entry if `shared`.
     pub(crate) fn new(
         ring_capacity: usize,
         max_readers: usize,
+        max_processes: usize,
         slots: [usize; SizeClass::COUNT],
+        shared: bool,
     ) -> Result<Self, LayoutOverflow> {
         fn add(a: usize, b: usize) -> Result<usize, LayoutOverflow> {
             a.checked_add(b).ok_or(LayoutOverflow)
@@ -275,9 +345,13 @@ impl ArenaLayout {
         let mut at = line(size_of::<Header>())?;
         let readers = at;
         at = line(add(at, mul(max_readers, size_of::<ReaderEntry>())?)?)?;
+        let processes = at;
+        at = line(add(at, mul(max_processes, size_of::<ProcessEntry>())?)?)?;
         let ring = at;
         at = line(add(at, mul(ring_capacity, size_of::<Descriptor>())?)?)?;
         let mut pools = [PoolLayout::default(); SizeClass::COUNT];
+        let mut ledger_base = [0; SizeClass::COUNT];
+        let mut total_slots = 0usize;
         for class in SizeClass::ALL {
             let count = slots[class.index()];
             let metas = at;
@@ -285,12 +359,39 @@ impl ArenaLayout {
             let first = at;
             at = line(add(at, mul(count, class.capacity())?)?)?;
             pools[class.index()] = PoolLayout { metas, slots: first, count };
+            ledger_base[class.index()] = total_slots;
+            total_slots = add(total_slots, count)?;
         }
+        let (ledgers, ledger_stride) = if shared {
+            let stride = line(mul(total_slots, size_of::<u32>())?)?;
+            let start = at;
+            at = add(at, mul(stride, max_processes)?)?;
+            (start, stride)
+        } else {
+            (0, 0)
+        };
         let len = round_up(at, 4096).ok_or(LayoutOverflow)?;
         if len > isize::MAX as usize {
             return Err(LayoutOverflow);
         }
-        Ok(Self { readers, max_readers, ring, ring_capacity, pools, len })
+        Ok(Self {
+            readers,
+            max_readers,
+            processes,
+            max_processes,
+            ring,
+            ring_capacity,
+            pools,
+            ledgers,
+            ledger_stride,
+            ledger_base,
+            len,
+        })
+    }
+
+    /// Number of slots of all classes together.
+    pub(crate) fn total_slots(&self) -> usize {
+        self.pools.iter().map(|p| p.count).sum()
     }
 }
 
@@ -335,6 +436,8 @@ pub(crate) const LAYOUT_HASH: u64 = {
         .word(offset_of!(IdentityLine, max_readers) as u64)
         .word(offset_of!(IdentityLine, slots) as u64)
         .word(offset_of!(IdentityLine, wait_strategy) as u64)
+        .word(offset_of!(IdentityLine, max_processes) as u64)
+        .word(offset_of!(IdentityLine, flags) as u64)
         .ty::<WriterLine>()
         .word(offset_of!(WriterLine, owner) as u64)
         .word(offset_of!(WriterLine, epoch) as u64)
@@ -354,7 +457,10 @@ pub(crate) const LAYOUT_HASH: u64 = {
         .word(offset_of!(ReaderEntry, cursor) as u64)
         .word(offset_of!(ReaderEntry, state) as u64)
         .word(offset_of!(ReaderEntry, pid) as u64)
-        .word(offset_of!(ReaderEntry, heartbeat) as u64)
+        .ty::<ProcessEntry>()
+        .word(offset_of!(ProcessEntry, state) as u64)
+        .word(offset_of!(ProcessEntry, pid) as u64)
+        .word(offset_of!(ProcessEntry, epoch) as u64)
         .ty::<Descriptor>()
         .word(offset_of!(Descriptor, slot) as u64)
         .word(offset_of!(Descriptor, header) as u64)
@@ -371,7 +477,13 @@ pub(crate) const LAYOUT_HASH: u64 = {
         .word(meta::GEN_SHIFT as u64)
         .word(reader_state::FREE)
         .word(reader_state::CLAIMED)
-        .word(reader_state::ACTIVE);
+        .word(reader_state::ACTIVE)
+        .word(reader_state::pack(reader_state::ACTIVE, 0))
+        .word(process_state::FREE)
+        .word(process_state::ACTIVE)
+        .word(ledger_word::LIMIT as u64)
+        .word(FLAG_SHARED)
+        .ty::<crate::sync::AtomicU32>();
     h.0
 };
 
@@ -388,6 +500,8 @@ const _: () = {
     assert!(size_of::<Header>() == 11 * LINE);
     assert!(align_of::<Header>() == LINE);
     assert!(size_of::<ReaderEntry>() == LINE);
+    assert!(size_of::<ProcessEntry>() == LINE);
+    assert!(size_of::<crate::sync::AtomicU32>() == 4);
     assert!(size_of::<Descriptor>() == 16);
     assert!(size_of::<crate::sync::AtomicU64>() == 8);
     assert!(align_of::<crate::sync::AtomicU64>() == 8);
@@ -411,12 +525,18 @@ mod tests {
 
     #[test]
     fn offsets_are_line_aligned_and_disjoint() {
-        let l = ArenaLayout::new(1024, 16, [2000, 1000, 300, 60, 15]).unwrap();
-        let mut parts = vec![(0, size_of::<Header>()), (l.readers, 16 * LINE), (l.ring, 1024 * 16)];
+        let l = ArenaLayout::new(1024, 16, 4, [2000, 1000, 300, 60, 15], true).unwrap();
+        let mut parts =
+            vec![(0, size_of::<Header>()), (l.readers, 16 * LINE), (l.processes, 4 * LINE), (l.ring, 1024 * 16)];
         for (c, p) in l.pools.iter().enumerate() {
             parts.push((p.metas, p.count * 8));
             parts.push((p.slots, p.count * SizeClass::ALL[c].capacity()));
         }
+        assert_eq!(l.ledger_stride, (3375 * 4usize).div_ceil(LINE) * LINE);
+        for p in 0..4 {
+            parts.push((l.ledgers + p * l.ledger_stride, 3375 * 4));
+        }
+        assert_eq!(l.ledger_base, [0, 2000, 3000, 3300, 3360]);
         for (i, &(off, len)) in parts.iter().enumerate() {
             assert_eq!(off % LINE, 0, "part {i} at {off}");
             assert!(off + len <= l.len);
@@ -429,15 +549,17 @@ mod tests {
 
     #[test]
     fn empty_classes_take_no_room() {
-        let a = ArenaLayout::new(64, 1, [10, 0, 0, 0, 0]).unwrap();
-        let b = ArenaLayout::new(64, 1, [10, 0, 0, 0, 1]).unwrap();
+        let a = ArenaLayout::new(64, 1, 1, [10, 0, 0, 0, 0], false).unwrap();
+        let b = ArenaLayout::new(64, 1, 1, [10, 0, 0, 0, 1], false).unwrap();
+        assert_eq!((a.ledgers, a.ledger_stride), (0, 0), "no ledgers in process");
         assert_eq!(a.pools[1].metas, a.pools[4].slots);
         assert!(b.len > a.len);
     }
 
     #[test]
     fn overflow_is_an_error() {
-        assert_eq!(ArenaLayout::new(usize::MAX / 2, 1, [1; 5]), Err(LayoutOverflow));
-        assert_eq!(ArenaLayout::new(64, 1, [usize::MAX / 64, 0, 0, 0, 0]), Err(LayoutOverflow));
+        assert_eq!(ArenaLayout::new(usize::MAX / 2, 1, 1, [1; 5], false), Err(LayoutOverflow));
+        assert_eq!(ArenaLayout::new(64, 1, 1, [usize::MAX / 64, 0, 0, 0, 0], false), Err(LayoutOverflow));
+        assert_eq!(ArenaLayout::new(64, 1, usize::MAX / 8, [1 << 20, 0, 0, 0, 0], true), Err(LayoutOverflow));
     }
 }

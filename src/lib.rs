@@ -102,10 +102,14 @@ mod config;
 mod error;
 mod event;
 mod layout;
+mod ledger;
+mod observer;
 mod pool;
+mod process;
 mod reader;
 mod ring_ptr;
 mod runtime;
+mod shm;
 mod stats;
 mod sync;
 mod wait;
@@ -114,12 +118,15 @@ mod writer;
 pub use alloc::Allocator;
 pub use config::{Backing, Builder, Config};
 pub use error::{
-    AllocError, BuildError, Full, FullKind, JoinError, PublishError, ReadError, UpgradeError, ViewError, WriterError,
+    AllocError, BuildError, Full, FullKind, JoinError, OpenError, PublishError, ReadError, UpgradeError, ViewError,
+    WriterError,
 };
 pub use event::{PooledEvent, SizeClass};
+pub use observer::Observer;
 pub use reader::{BatchIter, EventGuard, EventRef, ReadBatch, Reader};
 pub use ring_ptr::{Handle, RingPtr};
 pub use runtime::Runtime;
+pub use shm::{OpenOptions, remove_stale};
 pub use stats::{PoolStats, ReaderStats, Stats};
 pub use wait::WaitStrategy;
 pub use writer::{Batch, Claim, Publish, Writer};

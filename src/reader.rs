@@ -91,10 +91,12 @@ impl Reader {
         let arena = &shared.arena;
         let header = arena.header();
         let pid = u64::from(std::process::id());
+        let me = shared.entry();
         let Some((index, entry)) = arena.readers().iter().enumerate().find(|(_, e)| {
             // ORDERING: Acquire on success; pairs with the Release store of the
-            // entry's previous reader leaving.
-            e.state.compare_exchange(reader_state::FREE, reader_state::CLAIMED, Acquire, Relaxed).is_ok()
+            // entry's previous reader leaving (or of its reaper).
+            let claimed = reader_state::pack(reader_state::CLAIMED, me);
+            e.state.compare_exchange(reader_state::FREE, claimed, Acquire, Relaxed).is_ok()
         }) else {
             return Err(JoinError::TooManyReaders { max: arena.readers().len() });
         };
@@ -104,7 +106,7 @@ impl Reader {
         entry.pid.store(pid, Relaxed);
         // ORDERING(gating): Release; pairs with the writer's Acquire load of
         // the state, which then sees the cursor above.
-        entry.state.store(reader_state::ACTIVE, Release);
+        entry.state.store(reader_state::pack(reader_state::ACTIVE, me), Release);
         // ORDERING(join): AcqRel RMW; pairs with the writer's `swap` in
         // `WriterCore::recompute_gate` (see the module docs).
         let gate = header.gate.value.fetch_add(0, AcqRel);
@@ -444,14 +446,7 @@ impl EventRef<'_> {
         // range (checked when decoded), and `retain` added the reference the
         // pointer now owns, for this generation.
         Ok(unsafe {
-            RingPtr::from_parts(
-                self.shared.ctl_ptr(),
-                self.class,
-                self.slot,
-                self.generation,
-                self.len,
-                self.event_type,
-            )
+            RingPtr::adopt(self.shared.ctl_ptr(), self.class, self.slot, self.generation, self.len, self.event_type)
         })
     }
 

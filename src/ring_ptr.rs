@@ -2,9 +2,10 @@
 
 use crate::error::{UpgradeError, ViewError};
 use crate::event::SizeClass;
+use crate::ledger;
 use crate::pool::{self, Released};
 use crate::runtime::{ArenaCtl, Shared};
-use crate::sync::{AtomicU64, PayloadRef};
+use crate::sync::{AtomicU32, AtomicU64, PayloadRef};
 use bytemuck::{Pod, Zeroable};
 use std::fmt;
 use std::marker::PhantomData;
@@ -52,6 +53,8 @@ use std::ptr::NonNull;
 pub struct RingPtr<T: ?Sized = [u8]> {
     ctl: NonNull<ArenaCtl>,
     meta: NonNull<AtomicU64>,
+    /// Shared runtimes: this process's count for the slot (`ledger.rs`).
+    ledger: Option<NonNull<AtomicU32>>,
     payload: ManuallyDrop<PayloadRef>,
     class: SizeClass,
     slot: u32,
@@ -68,15 +71,17 @@ unsafe impl<T: ?Sized + Send + Sync> Send for RingPtr<T> {}
 unsafe impl<T: ?Sized + Send + Sync> Sync for RingPtr<T> {}
 
 impl RingPtr<[u8]> {
-    /// A pointer for one reference the caller has just added to the slot's
-    /// refcount.
+    /// A pointer made from one reference the caller has just added to the
+    /// slot's metadata refcount. In a shared runtime the reference becomes
+    /// this process's hold on the slot, or is given back if the process
+    /// already holds it (see `ledger.rs`).
     ///
     /// # Safety
     ///
     /// `ctl` is alive; `slot` is a slot of `class` in it, whose refcount
     /// includes one reference that this pointer now owns, holding
     /// `generation`; `len <= class.capacity()`.
-    pub(crate) unsafe fn from_parts(
+    pub(crate) unsafe fn adopt(
         ctl: NonNull<ArenaCtl>,
         class: SizeClass,
         slot: u32,
@@ -85,15 +90,24 @@ impl RingPtr<[u8]> {
         event_type: u32,
     ) -> Self {
         // SAFETY: alive per the contract.
-        let arena = &unsafe { ctl.as_ref() }.arena;
-        let meta = NonNull::from(&arena.metas(class)[slot as usize]);
+        let ctl_ref = unsafe { ctl.as_ref() };
+        let arena = &ctl_ref.arena;
+        let meta = &arena.metas(class)[slot as usize];
+        let ledger = match (&ctl_ref.shared, arena.ledger_word(ctl_ref.entry(), class, slot as usize)) {
+            (Some(shared), Some(word)) => {
+                ledger::adopt(word, meta, shared.holds());
+                Some(NonNull::from(word))
+            }
+            _ => None,
+        };
         // SAFETY: `slot` is in range, and the reference we own keeps every
         // writer off the slot until it is released.
         let payload = unsafe { arena.payload(class, slot as usize) };
         debug_assert!(len as usize <= class.capacity());
         RingPtr {
             ctl,
-            meta,
+            meta: NonNull::from(meta),
+            ledger,
             payload: ManuallyDrop::new(payload),
             class,
             slot,
@@ -117,7 +131,7 @@ impl RingPtr<[u8]> {
         // SAFETY: the arena is alive (`shared`), the slot is in range, and the
         // CAS above added the reference this pointer owns, for `generation`.
         Ok(unsafe {
-            Self::from_parts(shared.ctl_ptr(), class, handle.slot, handle.generation, handle.len, handle.event_type)
+            Self::adopt(shared.ctl_ptr(), class, handle.slot, handle.generation, handle.len, handle.event_type)
         })
     }
 
@@ -137,6 +151,7 @@ impl RingPtr<[u8]> {
         Ok(RingPtr {
             ctl: this.ctl,
             meta: this.meta,
+            ledger: this.ledger,
             payload,
             class: this.class,
             slot: this.slot,
@@ -157,6 +172,7 @@ impl<T: Pod> RingPtr<T> {
         RingPtr {
             ctl: this.ctl,
             meta: this.meta,
+            ledger: this.ledger,
             payload,
             class: this.class,
             slot: this.slot,
@@ -242,15 +258,21 @@ impl<T: Pod> Deref for RingPtr<T> {
 impl<T: ?Sized> Clone for RingPtr<T> {
     fn clone(&self) -> Self {
         let ctl = self.ctl();
-        // SAFETY: the meta word lives as long as the arena, which our
-        // reference keeps alive.
-        pool::clone(unsafe { self.meta.as_ref() });
+        match self.ledger {
+            // SAFETY: the ledger word lives as long as the mapping, which our
+            // hold keeps alive.
+            Some(word) => ledger::clone(unsafe { word.as_ref() }),
+            // SAFETY: the meta word lives as long as the arena, which our
+            // reference keeps alive.
+            None => pool::clone(unsafe { self.meta.as_ref() }),
+        }
         // SAFETY: the slot is in range (it was when `self` was made) and the
         // reference just added keeps writers off it.
         let payload = unsafe { ctl.arena.payload(self.class, self.slot as usize) };
         RingPtr {
             ctl: self.ctl,
             meta: self.meta,
+            ledger: self.ledger,
             payload: ManuallyDrop::new(payload),
             class: self.class,
             slot: self.slot,
@@ -268,6 +290,19 @@ impl<T: ?Sized> Drop for RingPtr<T> {
         // rewritten (under loom the guard's drop is the end of a tracked read).
         // SAFETY: `payload` is not used again.
         unsafe { ManuallyDrop::drop(&mut self.payload) };
+        if let (Some(word), Some(shared)) = (self.ledger, &self.ctl().shared) {
+            // SAFETY: our hold keeps the mapping (ledger and meta words) and
+            // the `ArenaCtl` with its hold count alive until the call below.
+            let word = unsafe { word.as_ref() };
+            // SAFETY: as above.
+            let meta = unsafe { self.meta.as_ref() };
+            if ledger::release(word, meta, shared.holds()) {
+                // SAFETY: ours was the last hold of this process; we touch
+                // nothing of the arena afterwards.
+                unsafe { ArenaCtl::holds_released(self.ctl) };
+            }
+            return;
+        }
         // SAFETY: our reference keeps the meta word alive until this call.
         let released = pool::release(unsafe { self.meta.as_ref() });
         if released == Released::LastOrphan {

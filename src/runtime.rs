@@ -4,7 +4,9 @@
 //! `Arc<Shared>`. A [`RingPtr`] does not: cloning it must cost exactly one
 //! atomic read-modify-write (its slot's refcount), so it holds a raw pointer
 //! to the process-local [`ArenaCtl`] instead, and the arena is kept alive by
-//! the refcounts themselves:
+//! the refcounts themselves.
+//!
+//! In-process runtimes use the slot refcounts directly:
 //!
 //! 1. When the last handle goes, [`Shared`]'s drop sets `orphans_left` to a
 //!    large guard value, then marks every slot with a non-zero refcount
@@ -19,30 +21,69 @@
 //! last reference to a marked slot, in which case the count cannot reach zero
 //! before its own decrement. Clones and drops of live pointers never look at
 //! `orphans_left`: the flag rides in the word they already modify.
+//!
+//! Shared runtimes count per process instead (see `ledger.rs`): the
+//! process's view of the file is unmapped when its `holds` count, 1 for the
+//! handles plus one per slot its `RingPtr`s hold, reaches zero.
 
 use crate::alloc::Allocator;
 use crate::arena::Arena;
-use crate::config::{Builder, Config};
-use crate::error::{BuildError, JoinError, UpgradeError, WriterError};
+use crate::config::{Builder, Config, SharedFile};
+use crate::error::{BuildError, JoinError, OpenError, UpgradeError, WriterError};
 use crate::event::SizeClass;
 use crate::pool;
 use crate::reader::Reader;
 use crate::ring_ptr::{Handle, RingPtr};
+use crate::shm::{self, OpenOptions, SharedState};
 use crate::stats::Stats;
 use crate::sync::{Arc, AtomicU64, Ordering::*};
 use crate::writer::Writer;
 use std::fmt;
+use std::path::Path;
 use std::ptr::NonNull;
 
-/// Process-local owner of an arena: freed by the orphan protocol (see the
-/// module docs), not by a reference count of its own.
+/// Process-local owner of an arena: freed by the orphan protocol or the
+/// shared hold count (see the module docs), not by a reference count of its
+/// own.
 pub(crate) struct ArenaCtl {
     pub(crate) arena: Arena,
     pub(crate) config: Config,
+    /// The process entry this process's handles act for (`None`: an
+    /// observer, which only reads statistics).
+    pub(crate) me: Option<usize>,
+    /// A shared runtime's file, locks and hold count.
+    pub(crate) shared: Option<SharedState>,
     orphans_left: AtomicU64,
 }
 
 impl ArenaCtl {
+    pub(crate) fn new(arena: Arena, config: Config, me: Option<usize>, shared: Option<SharedState>) -> Self {
+        Self { arena, config, me, shared, orphans_left: AtomicU64::new(0) }
+    }
+
+    /// The process entry handles act for (entry 0 in process).
+    #[inline]
+    pub(crate) fn entry(&self) -> usize {
+        self.me.unwrap_or(0)
+    }
+
+    /// Releases what dead processes held (shared runtimes; at most once a
+    /// millisecond unless `force`). Returns whether anything was released.
+    pub(crate) fn sweep_dead(&self, force: bool) -> bool {
+        match (&self.shared, self.me) {
+            (Some(shared), Some(me)) => shared.sweep(&self.arena, me, force),
+            _ => false,
+        }
+    }
+
+    /// Whether process entry `entry` belongs to a live process.
+    pub(crate) fn is_alive(&self, entry: usize) -> bool {
+        match &self.shared {
+            Some(shared) => shared.is_alive(&self.arena, self.me, entry),
+            None => Some(entry) == self.me,
+        }
+    }
+
     /// The last `RingPtr` of an `ORPHAN` slot is gone.
     ///
     /// # Safety
@@ -62,6 +103,26 @@ impl ArenaCtl {
             drop(unsafe { Box::from_raw(ctl.as_ptr()) });
         }
     }
+
+    /// Frees a shared runtime's `ArenaCtl` after its hold count reached 0.
+    ///
+    /// # Safety
+    ///
+    /// The caller brought the hold count to 0 (`ledger::release` returned
+    /// true, or the handles' hold was the last) and touches `ctl` no more.
+    pub(crate) unsafe fn holds_released(ctl: NonNull<ArenaCtl>) {
+        // SAFETY: nobody else holds a reference into the arena; the box came
+        // from `Box::into_raw`.
+        drop(unsafe { Box::from_raw(ctl.as_ptr()) });
+    }
+}
+
+impl Drop for ArenaCtl {
+    fn drop(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.close(&self.arena, self.me);
+        }
+    }
 }
 
 /// What every handle of one runtime shares.
@@ -76,9 +137,8 @@ unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
 impl Shared {
-    fn new(arena: Arena, config: Config) -> Self {
-        let ctl = Box::new(ArenaCtl { arena, config, orphans_left: AtomicU64::new(0) });
-        Self { ctl: NonNull::from(Box::leak(ctl)) }
+    pub(crate) fn new(ctl: ArenaCtl) -> Self {
+        Self { ctl: NonNull::from(Box::leak(Box::new(ctl))) }
     }
 
     /// The pointer a `RingPtr` keeps.
@@ -145,6 +205,14 @@ impl Drop for Shared {
     fn drop(&mut self) {
         const GUARD: u64 = 1 << 62;
         let ctl: &ArenaCtl = self;
+        if let Some(shared) = &ctl.shared {
+            // ORDERING: AcqRel; see `ledger::release`.
+            if shared.holds().fetch_sub(1, AcqRel) == 1 {
+                // SAFETY: the handles' hold was the last one.
+                unsafe { ArenaCtl::holds_released(self.ctl) };
+            }
+            return;
+        }
         // Nobody decrements before a slot is marked; the marks below publish
         // this store (Release CAS, Acquire fence in `pool::release`).
         ctl.orphans_left.store(GUARD, Relaxed);
@@ -207,7 +275,53 @@ impl Runtime {
 
     pub(crate) fn with_config(config: Config) -> Result<Runtime, BuildError> {
         let arena = Arena::create(&config)?;
-        Ok(Runtime { shared: Arc::new(Shared::new(arena, config)) })
+        Ok(Runtime { shared: Arc::new(Shared::new(ArenaCtl::new(arena, config, Some(0), None))) })
+    }
+
+    /// Creates a shared runtime's file (see [`Builder::shared`]).
+    pub(crate) fn create_shared(config: Config, file: &SharedFile) -> Result<Runtime, BuildError> {
+        let (arena, state) = shm::create(&config, file)?;
+        Ok(Runtime { shared: Arc::new(Shared::new(ArenaCtl::new(arena, config, Some(0), Some(state)))) })
+    }
+
+    /// Opens the shared runtime another process created at `path`, with
+    /// default [`OpenOptions`]. The same [`Writer`], [`Reader`],
+    /// [`Allocator`] and [`RingPtr`] API then works across processes.
+    ///
+    /// ```no_run
+    /// use slotcast::Runtime;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::open("/dev/shm/quotes")?;
+    /// let mut reader = rt.reader()?;
+    /// while let Ok(event) = reader.wait_next() {
+    ///     println!("{} bytes of type {}", event.len(), event.event_type());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An [`OpenError`] naming what is wrong with the file.
+    pub fn open(path: impl AsRef<Path>) -> Result<Runtime, OpenError> {
+        OpenOptions::new().open(path)
+    }
+
+    pub(crate) fn open_with(path: &Path, options: &OpenOptions) -> Result<Runtime, OpenError> {
+        let opened = shm::open(path, options, false)?;
+        let ctl = ArenaCtl::new(opened.arena, opened.config, opened.me, Some(opened.state));
+        Ok(Runtime { shared: Arc::new(Shared::new(ctl)) })
+    }
+
+    /// The file of a shared runtime, `None` in process.
+    pub fn path(&self) -> Option<&Path> {
+        self.shared.shared.as_ref().map(SharedState::path)
+    }
+
+    #[cfg(test)]
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// This runtime's configuration.

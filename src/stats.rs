@@ -6,8 +6,8 @@
 //! nothing but the cache lines it reads.
 
 use crate::event::SizeClass;
-use crate::layout::{header_word, meta, reader_state, slot_word};
-use crate::runtime::Shared;
+use crate::layout::{header_word, meta, process_state, reader_state, slot_word};
+use crate::runtime::ArenaCtl;
 use crate::sync::Ordering::*;
 
 /// A snapshot of a runtime. See [`Runtime::stats`](crate::Runtime::stats).
@@ -16,8 +16,12 @@ use crate::sync::Ordering::*;
 pub struct Stats {
     /// Number of events published so far.
     pub published: u64,
+    /// Process id of the writer's process, if a writer holds the role.
+    pub writer_pid: Option<u64>,
     /// The joined readers.
     pub readers: Vec<ReaderStats>,
+    /// The processes using the runtime (one, in process).
+    pub processes: Vec<ProcessStats>,
     /// One entry per size class, in [`SizeClass::ALL`] order.
     pub pools: Vec<PoolStats>,
 }
@@ -46,6 +50,26 @@ pub struct ReaderStats {
     pub cursor: u64,
     /// Published events it has not read.
     pub lag: u64,
+    /// Whether its process is alive (a dead one's reader gates the writer
+    /// until a live process reaps it).
+    pub alive: bool,
+}
+
+/// One process using the runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProcessStats {
+    /// Index of its process entry.
+    pub entry: usize,
+    /// Its process id.
+    pub pid: u64,
+    /// Whether it is alive.
+    pub alive: bool,
+    /// Whether it holds the writer role.
+    pub writer: bool,
+    /// Slots its `RingPtr`s hold (shared runtimes; 0 in process, where
+    /// retained slots are counted per pool only).
+    pub retained: usize,
 }
 
 /// Occupancy of one pool.
@@ -67,18 +91,38 @@ pub struct PoolStats {
 }
 
 impl Stats {
-    pub(crate) fn collect(shared: &Shared) -> Stats {
-        let arena = &shared.arena;
+    pub(crate) fn collect(ctl: &ArenaCtl) -> Stats {
+        let arena = &ctl.arena;
         // ORDERING: Acquire; pairs with the writer's Release store, so the
         // descriptors below the value read are the ones it published.
         let published = arena.header().published.value.load(Acquire);
+        // ORDERING: Relaxed for the rest; a snapshot.
+        let owner = arena.header().writer.owner.load(Relaxed);
+        let processes: Vec<ProcessStats> = arena
+            .processes()
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.state.load(Relaxed) == process_state::ACTIVE)
+            .map(|(entry, e)| ProcessStats {
+                entry,
+                pid: e.pid.load(Relaxed),
+                alive: ctl.is_alive(entry),
+                writer: owner == entry as u64 + 1,
+                retained: arena.ledger(entry).map_or(0, |l| l.iter().filter(|w| w.load(Relaxed) != 0).count()),
+            })
+            .collect();
+        let writer_pid = usize::try_from(owner.wrapping_sub(1))
+            .ok()
+            .and_then(|entry| arena.processes().get(entry))
+            .map(|e| e.pid.load(Relaxed));
         let mut readers = Vec::new();
         for (entry, e) in arena.readers().iter().enumerate() {
-            // ORDERING: Relaxed; a snapshot.
-            if e.state.load(Relaxed) == reader_state::ACTIVE {
+            let state = e.state.load(Relaxed);
+            if reader_state::kind(state) == reader_state::ACTIVE {
                 let cursor = e.cursor.load(Relaxed);
                 let pid = e.pid.load(Relaxed);
-                readers.push(ReaderStats { entry, pid, cursor, lag: published.saturating_sub(cursor) });
+                let alive = reader_state::owner(state).is_some_and(|p| ctl.is_alive(p));
+                readers.push(ReaderStats { entry, pid, cursor, lag: published.saturating_sub(cursor), alive });
             }
         }
         let cap = arena.ring().len() as u64;
@@ -122,6 +166,6 @@ impl Stats {
                 PoolStats { class, slots: arena.slot_count(class), in_ring: in_ring[c], retained, in_use, writer_owned }
             })
             .collect();
-        Stats { published, readers, pools }
+        Stats { published, writer_pid, readers, processes, pools }
     }
 }

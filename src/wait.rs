@@ -64,6 +64,15 @@ impl WaitStrategy {
             Self::Blocking => 2,
         }
     }
+
+    pub(crate) const fn from_word(word: u64) -> Option<Self> {
+        match word {
+            0 => Some(Self::BusySpin),
+            1 => Some(Self::Yield),
+            2 => Some(Self::Blocking),
+            _ => None,
+        }
+    }
 }
 
 // Under loom, spinning only inflates the state space: go straight to the
@@ -253,6 +262,14 @@ impl RoomWait {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strategy_words_round_trip() {
+        for s in [WaitStrategy::BusySpin, WaitStrategy::Yield, WaitStrategy::Blocking] {
+            assert_eq!(WaitStrategy::from_word(s.to_word()), Some(s));
+        }
+        assert_eq!(WaitStrategy::from_word(3), None);
+    }
 
     #[test]
     fn deadlines_expire() {

@@ -147,7 +147,7 @@ impl WriterCore {
         for entry in arena.readers() {
             // ORDERING(gating): Acquire; pairs with the reader's Release
             // state store (join, leave).
-            if entry.state.load(Acquire) == reader_state::ACTIVE {
+            if reader_state::kind(entry.state.load(Acquire)) == reader_state::ACTIVE {
                 // ORDERING(gating): Acquire; pairs with the reader's Release
                 // cursor store, so its reads below the cursor happen before
                 // we overwrite what it read.
@@ -158,9 +158,21 @@ impl WriterCore {
         self.gate_at = self.next;
     }
 
-    /// Finds a slot of `class` for sequence `self.next`, or says what is full.
-    /// The slot stays at the front of its FIFO until `commit`.
+    /// Finds a slot of `class` for sequence `self.next`, or says what is full,
+    /// after releasing what dead processes held (shared runtimes, at most
+    /// once a millisecond). The slot stays at the front of its FIFO until
+    /// `commit`.
     fn try_claim_slot(&mut self, class: SizeClass) -> Result<(u32, u32), FullKind> {
+        match self.claim_slot_once(class) {
+            Err(_) if self.shared.sweep_dead(false) => {
+                self.recompute_gate();
+                self.claim_slot_once(class)
+            }
+            result => result,
+        }
+    }
+
+    fn claim_slot_once(&mut self, class: SizeClass) -> Result<(u32, u32), FullKind> {
         if self.next >= self.gate_min + self.cap {
             self.recompute_gate();
             if self.next >= self.gate_min + self.cap {
@@ -376,12 +388,24 @@ pub struct Writer {
 
 impl Writer {
     pub(crate) fn take(shared: Arc<Shared>) -> Result<Writer, WriterError> {
-        let token = u64::from(std::process::id()).max(1);
+        let token = shared.entry() as u64 + 1;
         let line = &shared.arena.header().writer;
+        let mut swept = false;
         // ORDERING(writer-role): Acquire on success; pairs with the Release
-        // store in the previous writer's drop, so its last state is visible.
-        if let Err(owner) = line.owner.compare_exchange(0, token, Acquire, Relaxed) {
-            return Err(WriterError::Taken { owner });
+        // store in the previous writer's drop (or its reaper's), so its last
+        // state is visible.
+        while let Err(owner) = line.owner.compare_exchange(0, token, Acquire, Relaxed) {
+            // A dead process's role can be taken over once it is reaped.
+            if !swept && owner != token && shared.sweep_dead(true) {
+                swept = true;
+                continue;
+            }
+            let pid = usize::try_from(owner - 1)
+                .ok()
+                .and_then(|entry| shared.arena.processes().get(entry))
+                // ORDERING: Relaxed; for the message only.
+                .map_or(0, |entry| entry.pid.load(Relaxed));
+            return Err(WriterError::Taken { owner: pid });
         }
         // ORDERING: Relaxed; a counter for diagnostics.
         line.epoch.fetch_add(1, Relaxed);

@@ -5,15 +5,15 @@
 
 mod common;
 
-use slotcast::{AllocError, Backing, Publish, RingPtr, Runtime, SizeClass};
+use slotcast::{AllocError, Publish, RingPtr, Runtime, SizeClass};
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 
 /// Four threads allocate until the pool is dry; no slot is handed out twice
 /// while held, and all of them come back.
-fn threads_never_share_a_slot(backing: Backing) {
+fn threads_never_share_a_slot(kind: common::Kind) {
     let slots = 256;
-    let rt = common::builder(backing).slots(SizeClass::S, slots).build().unwrap();
+    let rt = common::builder(kind).slots(SizeClass::S, slots).build().unwrap();
     let barrier = Arc::new(Barrier::new(4));
     let threads: Vec<_> = (0..4u32)
         .map(|t| {

@@ -5,12 +5,12 @@
 mod common;
 
 use common::pattern;
-use slotcast::{Backing, FullKind, Publish, PublishError, Reader, Runtime, SizeClass, WaitStrategy};
+use slotcast::{FullKind, Publish, PublishError, Reader, Runtime, SizeClass, WaitStrategy};
 use std::cell::Cell;
 use std::time::Duration;
 
-fn small(backing: Backing, ring: usize, xs: usize, s: usize) -> Runtime {
-    let mut b = common::builder(backing).ring_capacity(ring).slots(SizeClass::XS, xs).slots(SizeClass::S, s);
+fn small(kind: common::Kind, ring: usize, xs: usize, s: usize) -> Runtime {
+    let mut b = common::builder(kind).ring_capacity(ring).slots(SizeClass::XS, xs).slots(SizeClass::S, s);
     for class in [SizeClass::M, SizeClass::L, SizeClass::XL] {
         b = b.slots(class, 0);
     }
@@ -37,9 +37,9 @@ fn publish(w: &mut impl Publish, seq: u64, len: usize) -> Result<u64, PublishErr
 /// positions and slots wrap thousands of times, `Full` shows up whenever the
 /// slow reader is a ring behind or the pools run out, and both readers still
 /// see the exact sequence.
-fn wrap_around_many_times(backing: Backing) {
+fn wrap_around_many_times(kind: common::Kind) {
     let events = common::scaled(100_000, 500);
-    let rt = small(backing, 4, 3, 6);
+    let rt = small(kind, 4, 3, 6);
     let mut fast = rt.reader().unwrap();
     let mut slow = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
@@ -75,8 +75,8 @@ fn wrap_around_many_times(backing: Backing) {
 
 /// A reader that stops reading makes the writer report `Full` after one
 /// ring's worth, and every unread event is still intact afterwards.
-fn stalled_reader_fills_the_ring(backing: Backing) {
-    let rt = small(backing, 8, 100, 0);
+fn stalled_reader_fills_the_ring(kind: common::Kind) {
+    let rt = small(kind, 8, 100, 0);
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     for seq in 0..8 {
@@ -92,8 +92,8 @@ fn stalled_reader_fills_the_ring(backing: Backing) {
 }
 
 /// With more ring than slots, the pool runs out first; other classes go on.
-fn stalled_reader_fills_a_pool(backing: Backing) {
-    let rt = small(backing, 64, 4, 4);
+fn stalled_reader_fills_a_pool(kind: common::Kind) {
+    let rt = small(kind, 64, 4, 4);
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     for seq in 0..4 {
@@ -115,7 +115,7 @@ every_backing! {
 
 #[test]
 fn a_full_publish_with_hands_the_closure_back_uncalled() {
-    let rt = small(Backing::Heap, 2, 8, 0);
+    let rt = small(common::Kind::Heap, 2, 8, 0);
     let _reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     w.try_publish_bytes(0, b"a").unwrap();
@@ -138,7 +138,7 @@ fn a_full_publish_with_hands_the_closure_back_uncalled() {
 
 #[test]
 fn timeouts_give_up_with_full() {
-    let rt = small(Backing::Heap, 2, 8, 0);
+    let rt = small(common::Kind::Heap, 2, 8, 0);
     let _reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     w.try_publish_bytes(0, b"a").unwrap();
@@ -152,7 +152,7 @@ fn timeouts_give_up_with_full() {
 
 #[test]
 fn leaving_releases_gating_at_once() {
-    let rt = small(Backing::Heap, 4, 8, 0);
+    let rt = small(common::Kind::Heap, 4, 8, 0);
     let stalled = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     for _ in 0..4 {
@@ -219,7 +219,7 @@ fn a_batch_that_fills_the_ring_publishes_what_it_has_and_waits() {
 
 #[test]
 fn an_abandoned_claim_publishes_nothing_and_reuses_its_slot() {
-    let rt = small(Backing::Heap, 8, 1, 0);
+    let rt = small(common::Kind::Heap, 8, 1, 0);
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     {

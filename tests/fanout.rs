@@ -6,7 +6,7 @@
 mod common;
 
 use common::pattern;
-use slotcast::{Backing, Publish, ReadError, Reader, SizeClass, WaitStrategy};
+use slotcast::{Publish, ReadError, Reader, SizeClass, WaitStrategy};
 use std::time::Duration;
 
 const EVENTS: u64 = if cfg!(miri) { 300 } else { 1_000_000 };
@@ -106,8 +106,8 @@ fn read_retaining(mut reader: Reader) -> Seen {
     seen
 }
 
-fn fan_out(backing: Backing, readers: usize, batch: u64) {
-    let rt = common::builder(backing)
+fn fan_out(kind: common::Kind, readers: usize, batch: u64) {
+    let rt = common::builder(kind)
         .ring_capacity(1024)
         .slots(SizeClass::XL, 32)
         .max_readers(readers)
@@ -151,20 +151,20 @@ fn fan_out(backing: Backing, readers: usize, batch: u64) {
     }
 }
 
-fn one_reader(backing: Backing) {
-    fan_out(backing, 1, 1);
+fn one_reader(kind: common::Kind) {
+    fan_out(kind, 1, 1);
 }
 
-fn two_readers(backing: Backing) {
-    fan_out(backing, 2, 1);
+fn two_readers(kind: common::Kind) {
+    fan_out(kind, 2, 1);
 }
 
-fn four_readers(backing: Backing) {
-    fan_out(backing, 4, 1);
+fn four_readers(kind: common::Kind) {
+    fan_out(kind, 4, 1);
 }
 
-fn four_readers_batched(backing: Backing) {
-    fan_out(backing, 4, 32);
+fn four_readers_batched(kind: common::Kind) {
+    fan_out(kind, 4, 32);
 }
 
 every_backing! {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::pattern;
-use slotcast::{Backing, JoinError, Publish, Runtime, SizeClass, WaitStrategy};
+use slotcast::{JoinError, Publish, Runtime, SizeClass, WaitStrategy};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -13,10 +13,10 @@ use std::time::Duration;
 /// While the writer publishes without pause, three threads keep joining,
 /// reading a random stretch and leaving. Each reader starts at the
 /// published sequence of its join and then sees a gap-free, intact run.
-fn join_and_leave_while_publishing(backing: Backing) {
+fn join_and_leave_while_publishing(kind: common::Kind) {
     let rounds = common::scaled(300, 5);
     let rt =
-        common::builder(backing).ring_capacity(512).max_readers(3).wait_strategy(WaitStrategy::Yield).build().unwrap();
+        common::builder(kind).ring_capacity(512).max_readers(3).wait_strategy(WaitStrategy::Yield).build().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
         let rt = rt.clone();

@@ -6,7 +6,7 @@
 mod common;
 
 use common::pattern;
-use slotcast::{Backing, Handle, Publish, RingPtr, Runtime, SizeClass, UpgradeError, ViewError};
+use slotcast::{Handle, Publish, RingPtr, Runtime, SizeClass, UpgradeError, ViewError};
 use std::time::Duration;
 
 fn assert_send_sync<T: Send + Sync>() {}
@@ -22,10 +22,10 @@ fn ring_ptrs_of_send_sync_types_are_send_and_sync() {
 /// Three readers retain every event, keep a random subset for a while and
 /// drop them in random order from their own threads; every retained event
 /// keeps its bytes until dropped, and every slot comes back.
-fn retain_from_threads_and_drop_in_random_order(backing: Backing) {
+fn retain_from_threads_and_drop_in_random_order(kind: common::Kind) {
     let events = common::scaled(20_000, 200);
     let rt =
-        common::builder(backing).ring_capacity(256).slots(SizeClass::XS, 512).slots(SizeClass::S, 512).build().unwrap();
+        common::builder(kind).ring_capacity(256).slots(SizeClass::XS, 512).slots(SizeClass::S, 512).build().unwrap();
     let threads: Vec<_> = (0..3u64)
         .map(|t| {
             let mut reader = rt.reader().unwrap();
@@ -73,8 +73,8 @@ fn retain_from_threads_and_drop_in_random_order(backing: Backing) {
 
 /// A pointer to a slot keeps it out of circulation while the writer cycles
 /// the rest of the pool: the pointer never sees a later event.
-fn a_ring_ptr_never_sees_a_later_event(backing: Backing) {
-    let rt = common::builder(backing).ring_capacity(4).slots(SizeClass::XS, 2).build().unwrap();
+fn a_ring_ptr_never_sees_a_later_event(kind: common::Kind) {
+    let rt = common::builder(kind).ring_capacity(4).slots(SizeClass::XS, 2).build().unwrap();
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     w.try_publish_bytes(0, b"first").unwrap();
@@ -93,8 +93,8 @@ fn a_ring_ptr_never_sees_a_later_event(backing: Backing) {
 }
 
 /// Handles upgrade while their generation lives, and never after.
-fn handles_of_recycled_slots_do_not_upgrade(backing: Backing) {
-    let rt = common::builder(backing).ring_capacity(4).slots(SizeClass::XS, 1).build().unwrap();
+fn handles_of_recycled_slots_do_not_upgrade(kind: common::Kind) {
+    let rt = common::builder(kind).ring_capacity(4).slots(SizeClass::XS, 1).build().unwrap();
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     w.try_publish_bytes(5, b"old").unwrap();
@@ -116,8 +116,8 @@ fn handles_of_recycled_slots_do_not_upgrade(backing: Backing) {
 }
 
 /// Pointers outlive the writer, the readers, the allocator and the runtime.
-fn pointers_outlive_the_runtime(backing: Backing) {
-    let rt = common::builder(backing).build().unwrap();
+fn pointers_outlive_the_runtime(kind: common::Kind) {
+    let rt = common::builder(kind).build().unwrap();
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     for i in 0..10u32 {

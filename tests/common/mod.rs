@@ -1,36 +1,68 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
+#![allow(clippy::disallowed_types)] // the tests coordinate their own threads with std types
 
 #[path = "../../examples/common/pattern.rs"]
 pub mod pattern;
 
 use slotcast::{Backing, Builder, Runtime};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Scale for Miri, which runs these tests some thousand times slower.
 pub fn scaled(n: u64, under_miri: u64) -> u64 {
     if cfg!(miri) { under_miri } else { n }
 }
 
-/// A builder on the given backing.
-pub fn builder(backing: Backing) -> Builder {
-    Runtime::builder().backing(backing)
+/// The kinds of memory a runtime can live in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Heap memory (what Miri runs).
+    Heap,
+    /// An anonymous mapping (the in-process default).
+    Anonymous,
+    /// A shared file (here in one process; the ipc tests use several).
+    File,
 }
 
-/// Instantiates a test body `fn(Backing)` once per in-process backing.
-/// Miri cannot map memory, so it runs the heap instance only.
+/// A fresh path for a shared runtime file: under `/dev/shm` where it exists,
+/// unique per process and call.
+pub fn temp_path(tag: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = if std::path::Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+    dir.join(format!("slotcast-test-{tag}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// A builder for a runtime of the given kind.
+pub fn builder(kind: Kind) -> Builder {
+    match kind {
+        Kind::Heap => Runtime::builder().backing(Backing::Heap),
+        Kind::Anonymous => Runtime::builder().backing(Backing::Anonymous),
+        Kind::File => Runtime::builder().shared(temp_path("suite")),
+    }
+}
+
+/// Instantiates a test body `fn(Kind)` once per kind of memory. Miri cannot
+/// map memory or files, so it runs the heap instance only.
 #[macro_export]
 macro_rules! every_backing {
     ($($name:ident => $body:path;)*) => {$(
         mod $name {
             #[test]
             fn heap() {
-                $body(slotcast::Backing::Heap)
+                $body($crate::common::Kind::Heap)
             }
 
             #[test]
             #[cfg_attr(miri, ignore = "Miri cannot map memory")]
             fn anonymous() {
-                $body(slotcast::Backing::Anonymous)
+                $body($crate::common::Kind::Anonymous)
+            }
+
+            #[test]
+            #[cfg_attr(miri, ignore = "Miri cannot map files")]
+            fn file() {
+                $body($crate::common::Kind::File)
             }
         }
     )*};

@@ -1,0 +1,94 @@
+//! Processes using an arena, and releasing what a dead one held.
+//!
+//! Every handle of a runtime acts for one process entry: entry 0 for an
+//! in-process runtime, the entry claimed at `open` (or `create`) for a shared
+//! one. Reader entries and the writer role name their owner entry, and a
+//! shared runtime keeps, per entry, a ledger of how many `RingPtr`s that
+//! process holds on each slot. When a process dies without cleaning up, a
+//! live one that notices (see `shm.rs` for how death is detected) calls
+//! [`reap`], which undoes all three: the dead process's readers stop gating
+//! the writer, its writer role can be taken over, and its holds on slots are
+//! released so no slot leaks.
+
+use crate::arena::Arena;
+use crate::event::SizeClass;
+use crate::layout::{process_state, reader_state};
+use crate::pool;
+use crate::sync::Ordering::*;
+
+/// What [`reap`] released.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Reaped {
+    /// Reader entries freed.
+    pub(crate) readers: usize,
+    /// Whether the dead process held the writer role.
+    pub(crate) writer: bool,
+    /// Slots on which a hold was released.
+    pub(crate) slots: usize,
+}
+
+/// Releases everything process entry `dead` held, and frees the entry.
+///
+/// The caller guarantees the process is gone and that nobody else reaps or
+/// claims the entry meanwhile (in a shared arena: it holds the entry's
+/// lock, which the kernel released when the owner died).
+pub(crate) fn reap(arena: &Arena, dead: usize) -> Reaped {
+    let mut reaped = Reaped::default();
+    let Some(process) = arena.processes().get(dead) else { return reaped };
+    for entry in arena.readers() {
+        let state = entry.state.load(Acquire);
+        if reader_state::kind(state) != reader_state::FREE && reader_state::owner(state) == Some(dead) {
+            // ORDERING(gating): Release; pairs with the writer's Acquire state
+            // load, like a reader leaving (the dead reader's reads are long
+            // done; its process is gone).
+            if entry.state.compare_exchange(state, reader_state::FREE, Release, Relaxed).is_ok() {
+                reaped.readers += 1;
+            }
+        }
+    }
+    let owner = &arena.header().writer.owner;
+    // ORDERING(writer-role): Release; pairs with the Acquire CAS of the next
+    // writer, as the dead writer's own drop would have.
+    reaped.writer = owner.compare_exchange(dead as u64 + 1, 0, Release, Relaxed).is_ok();
+    if let Some(ledger) = arena.ledger(dead) {
+        let base = arena.layout().ledger_base;
+        for class in SizeClass::ALL {
+            let metas = arena.metas(class);
+            let words = &ledger[base[class.index()]..base[class.index()] + metas.len()];
+            for (word, meta) in words.iter().zip(metas) {
+                // ORDERING: Acquire; the dead process's increments are
+                // ordered before our release of its hold on the slot.
+                if word.swap(0, Acquire) != 0 {
+                    // A shared arena never sets ORPHAN: the hold goes back.
+                    let _ = pool::release(meta);
+                    reaped.slots += 1;
+                }
+            }
+        }
+    }
+    // ORDERING: Release; the next claimer of the entry (Acquire) sees it clean.
+    process.state.store(process_state::FREE, Release);
+    reaped
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::{Publish, Runtime};
+
+    #[test]
+    fn reaping_frees_readers_and_the_writer_role_of_the_entry_only() {
+        let rt = Runtime::builder().build().unwrap();
+        let _reader = rt.reader().unwrap();
+        let w = rt.writer().unwrap();
+        let arena = &rt.shared().arena;
+        assert_eq!(reap(arena, 3), Reaped::default(), "no entry 3 in process");
+        let reaped = reap(arena, 0);
+        assert_eq!((reaped.readers, reaped.writer), (1, true));
+        assert!(rt.stats().readers.is_empty());
+        let mut again = rt.writer().expect("the reaped role is free, though the old handle lives");
+        again.try_publish_bytes(0, b"x").unwrap();
+        drop(again);
+        drop(w);
+    }
+}

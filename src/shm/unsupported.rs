@@ -1,0 +1,56 @@
+//! Where shared runtimes are not available (not Linux, or under loom or
+//! Miri, which cannot map files or take file locks): every entry point says
+//! so, and the state type has no values, so the code paths that use it
+//! compile away.
+
+use super::OpenOptions;
+use crate::arena::Arena;
+use crate::config::{Config, SharedFile};
+use crate::error::{BuildError, OpenError};
+use crate::sync::AtomicU64;
+use std::path::Path;
+
+/// Never constructed on this platform.
+pub(crate) enum SharedState {}
+
+impl SharedState {
+    pub(crate) fn holds(&self) -> &AtomicU64 {
+        match *self {}
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        match *self {}
+    }
+
+    pub(crate) fn is_alive(&self, _arena: &Arena, _me: Option<usize>, _entry: usize) -> bool {
+        match *self {}
+    }
+
+    pub(crate) fn sweep(&self, _arena: &Arena, _me: usize, _force: bool) -> bool {
+        match *self {}
+    }
+
+    pub(crate) fn close(&self, _arena: &Arena, _me: Option<usize>) {
+        match *self {}
+    }
+}
+
+/// Never constructed on this platform.
+pub(crate) struct Opened {
+    pub(crate) arena: Arena,
+    pub(crate) config: Config,
+    pub(crate) me: Option<usize>,
+    pub(crate) state: SharedState,
+}
+
+pub(crate) fn create(_config: &Config, _file: &SharedFile) -> Result<(Arena, SharedState), BuildError> {
+    Err(BuildError::Unsupported)
+}
+
+pub(crate) fn open(_path: &Path, _options: &OpenOptions, _observer: bool) -> Result<Opened, OpenError> {
+    Err(OpenError::Unsupported)
+}
+
+pub(crate) fn remove_if_stale(_path: &Path) -> Result<bool, OpenError> {
+    Err(OpenError::Unsupported)
+}

@@ -1,0 +1,342 @@
+//! Real processes sharing a runtime through a file: one writer process and
+//! three reader processes over a million events; a reader killed while it
+//! lags and holds retained events; a writer killed mid-stream and taken over;
+//! a runtime whose processes all died.
+//!
+//! This is a `harness = false` test: `main` runs the scenarios, and re-runs
+//! this same executable with `SLOTCAST_IPC_ROLE` set to play a child process
+//! (`reader`, `writer`, `lagging-reader`, `creator`).
+
+mod common;
+
+use common::pattern;
+use slotcast::{Observer, OpenError, OpenOptions, Publish, RingPtr, Runtime, SizeClass, WaitStrategy};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROLE: &str = "SLOTCAST_IPC_ROLE";
+
+fn env_u64(name: &str) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// Tells the parent something, one line on stdout.
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").unwrap();
+    out.flush().unwrap();
+}
+
+/// Child: joins, verifies `EVENTS` events (payloads carry their own sequence
+/// and checksum, and sequences must be contiguous), then reports.
+fn role_reader(path: &Path) {
+    let events = env_u64("EVENTS");
+    let rt = Runtime::open(path).unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut next = reader.cursor();
+    say("JOINED");
+    let start = Instant::now();
+    let mut bytes = 0u64;
+    while next < events {
+        let n = reader
+            .read_timeout(Duration::from_secs(30), |ev, _| {
+                assert_eq!(ev.sequence(), next, "sequences are contiguous");
+                assert_eq!(pattern::check(ev.data()), Ok(next), "event {next} is torn or corrupted");
+                assert_eq!(ev.len(), pattern::mixed_len(next));
+                bytes += ev.len() as u64;
+                next += 1;
+            })
+            .unwrap();
+        assert!(n > 0, "no event for 30 s after {next}");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    say(&format!("OK {next} {:.0} {:.0}", next as f64 / secs, bytes as f64 / secs));
+}
+
+/// Child: takes the writer role (over a dead writer if need be) and
+/// publishes until `EVENTS` events exist, pausing if `SLOW` is set.
+fn role_writer(path: &Path) {
+    let events = env_u64("EVENTS");
+    let slow = env_u64("SLOW");
+    let rt = Runtime::open(path).unwrap();
+    let mut w = rt.writer().unwrap();
+    say(&format!("WRITING {}", w.published()));
+    let mut seq = w.published();
+    while seq < events {
+        let mut batch = w.batch();
+        for _ in 0..16.min(events - seq) {
+            let len = pattern::mixed_len(seq);
+            let class = SizeClass::for_len(len).unwrap();
+            batch.publish_with(class, |ev| {
+                pattern::fill(seq, &mut ev.buf_mut()[..len]);
+                ev.set_len(len);
+            });
+            seq += 1;
+        }
+        drop(batch);
+        if slow > 0 {
+            std::thread::sleep(Duration::from_micros(slow));
+        }
+    }
+    say("DONE");
+}
+
+/// Child: joins, reads and retains `RETAIN` events, then stops reading and
+/// waits to be killed, holding them.
+fn role_lagging_reader(path: &Path) {
+    let retain = env_u64("RETAIN") as usize;
+    let rt = Runtime::open(path).unwrap();
+    let mut reader = rt.reader().unwrap();
+    say("JOINED");
+    let mut kept: Vec<RingPtr> = Vec::new();
+    while kept.len() < retain {
+        reader
+            .read(|ev, _| {
+                if kept.len() < retain {
+                    kept.push(ev.retain().unwrap());
+                }
+            })
+            .unwrap();
+    }
+    say("READY");
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
+/// Child: creates the file and waits to be killed.
+fn role_creator(path: &Path) {
+    let _rt = Runtime::builder().shared(path).build().unwrap();
+    say("READY");
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
+struct Proc {
+    child: Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl Proc {
+    fn spawn(role: &str, path: &Path, env: &[(&str, u64)]) -> Proc {
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.env(ROLE, role).env("SLOTCAST_IPC_PATH", path).stdout(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v.to_string());
+        }
+        let mut child = cmd.spawn().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Proc { child, lines }
+    }
+
+    /// The next line the child says (panics if it exits first).
+    fn expect(&mut self, prefix: &str) -> String {
+        let line = self.lines.next().unwrap_or_else(|| panic!("child exited before {prefix}")).unwrap();
+        assert!(line.starts_with(prefix), "expected {prefix}, got {line:?}");
+        line
+    }
+
+    fn finish(mut self, prefix: &str) -> String {
+        let line = self.expect(prefix);
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "child failed: {status}");
+        line
+    }
+}
+
+impl Drop for Proc {
+    /// A scenario that fails must not leave children behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `cond` holds on fresh statistics of the runtime at `path`.
+fn wait_for(rt: &Runtime, what: &str, cond: impl Fn(&slotcast::Stats) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cond(&rt.stats()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn shared(tag: &str, ring: usize) -> (std::path::PathBuf, Runtime) {
+    let path = common::temp_path(tag);
+    let rt = Runtime::builder()
+        .shared(&path)
+        .ring_capacity(ring)
+        .slots(SizeClass::XL, 64)
+        .wait_strategy(WaitStrategy::Blocking)
+        .build()
+        .unwrap();
+    (path, rt)
+}
+
+/// 1 writer process → 3 reader processes, 1,000,000 events of mixed
+/// classes: every reader verifies order and checksums.
+fn fan_out_to_three_reader_processes() {
+    const EVENTS: u64 = 1_000_000;
+    let (path, rt) = shared("fanout", 1024);
+    let mut readers: Vec<Proc> = (0..3).map(|_| Proc::spawn("reader", &path, &[("EVENTS", EVENTS)])).collect();
+    for r in &mut readers {
+        r.expect("JOINED");
+    }
+    wait_for(&rt, "three readers", |s| s.readers.len() == 3);
+    let mut writer = Proc::spawn("writer", &path, &[("EVENTS", EVENTS)]);
+    writer.expect("WRITING 0");
+    writer.finish("DONE");
+    for (i, r) in readers.into_iter().enumerate() {
+        let line = r.finish("OK");
+        let f: Vec<&str> = line.split(' ').collect();
+        println!("  reader process {i}: {} events, {} events/s, {} bytes/s", f[1], f[2], f[3]);
+        assert_eq!(f[1], EVENTS.to_string());
+    }
+    drop(rt);
+    assert!(!path.exists(), "the last process out removed the file");
+}
+
+/// A reader process killed while it lags and holds retained events stops
+/// gating the writer, and every slot it held comes back; many times over.
+fn a_killed_lagging_reader_releases_everything() {
+    let rounds: u32 = 25;
+    let (path, rt) = shared("kill-reader", 64);
+    let mut w = rt.writer().unwrap();
+    let baseline = rt.stats();
+    let mut waits = Vec::new();
+    for round in 0..rounds {
+        let mut child = Proc::spawn("lagging-reader", &path, &[("RETAIN", 20)]);
+        child.expect("JOINED");
+        wait_for(&rt, "the reader", |s| s.readers.len() == 1);
+        let mut seq = w.published();
+        while !rt.stats().readers.is_empty() && rt.stats().pool(SizeClass::XS).retained < 20 {
+            w.publish_pod(round, &seq).unwrap();
+            seq += 1;
+        }
+        child.expect("READY");
+        // Fill the ring: the lagging reader now blocks the writer.
+        while w.try_publish_pod(round, &seq).is_ok() {
+            seq += 1;
+        }
+        let held = rt.stats();
+        assert_eq!(held.pool(SizeClass::XS).retained, 20, "the child holds its retained events");
+        assert!(held.processes.iter().any(|p| p.retained == 20 && p.alive));
+        child.child.kill().unwrap();
+        child.child.wait().unwrap();
+        let killed = Instant::now();
+        w.publish_pod_timeout(round, &seq, Duration::from_secs(10))
+            .expect("the writer continues once the dead reader is detected");
+        waits.push(killed.elapsed());
+        let after = rt.stats();
+        assert!(after.readers.is_empty(), "round {round}: the dead reader still gates");
+        assert_eq!(after.processes.len(), 1, "round {round}: the dead process was reaped");
+        for (a, b) in after.pools.iter().zip(&baseline.pools) {
+            assert_eq!((a.retained, a.class), (b.retained, b.class), "round {round}: a slot leaked");
+        }
+    }
+    waits.sort();
+    println!(
+        "  writer continued after a reader's SIGKILL: median {:?}, max {:?} over {rounds} rounds",
+        waits[waits.len() / 2],
+        waits[waits.len() - 1]
+    );
+    drop((w, rt));
+    assert!(!path.exists());
+}
+
+/// A writer process killed mid-stream: a new one takes over from the last
+/// published sequence; readers see every event once, none torn.
+fn a_new_writer_takes_over_from_a_killed_one() {
+    const EVENTS: u64 = 200_000;
+    let (path, rt) = shared("kill-writer", 256);
+    let mut readers: Vec<Proc> = (0..2).map(|_| Proc::spawn("reader", &path, &[("EVENTS", EVENTS)])).collect();
+    for r in &mut readers {
+        r.expect("JOINED");
+    }
+    wait_for(&rt, "two readers", |s| s.readers.len() == 2);
+    let mut first = Proc::spawn("writer", &path, &[("EVENTS", EVENTS), ("SLOW", 50)]);
+    first.expect("WRITING 0");
+    wait_for(&rt, "a third of the stream", |s| s.published >= EVENTS / 3);
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let at_kill = rt.published();
+    assert!(at_kill < EVENTS, "killed mid-stream");
+    let second = Proc::spawn("writer", &path, &[("EVENTS", EVENTS)]);
+    let mut second = second;
+    let line = second.expect("WRITING");
+    let resumed: u64 = line[8..].parse().unwrap();
+    assert_eq!(resumed, rt.published().min(resumed), "resumes at the last published sequence");
+    assert!(resumed >= at_kill);
+    second.finish("DONE");
+    for r in readers {
+        assert_eq!(r.finish("OK").split(' ').nth(1), Some(EVENTS.to_string().as_str()));
+    }
+    println!("  writer killed at sequence {at_kill}, successor resumed at {resumed}");
+    drop(rt);
+}
+
+/// When every process of a file died, opening it reports `Stale`; it can be
+/// recovered or removed.
+fn a_runtime_whose_processes_died_is_stale() {
+    let path = common::temp_path("stale");
+    let mut creator = Proc::spawn("creator", &path, &[]);
+    creator.expect("READY");
+    assert!(Runtime::open(&path).is_ok(), "alive: opens");
+    creator.child.kill().unwrap();
+    creator.child.wait().unwrap();
+    assert!(matches!(Runtime::open(&path), Err(OpenError::Stale)));
+    let watch = Observer::open(&path).unwrap();
+    assert!(watch.stats().processes.iter().all(|p| !p.alive));
+    drop(watch);
+    let rt = OpenOptions::new().recover_stale(true).open(&path).unwrap();
+    assert_eq!(rt.stats().processes.len(), 1, "the dead creator was reaped");
+    drop(rt);
+    assert!(!path.exists(), "the recovering process removed it on close");
+}
+
+fn main() {
+    if let Ok(role) = std::env::var(ROLE) {
+        let path = std::path::PathBuf::from(std::env::var("SLOTCAST_IPC_PATH").unwrap());
+        match role.as_str() {
+            "reader" => role_reader(&path),
+            "writer" => role_writer(&path),
+            "lagging-reader" => role_lagging_reader(&path),
+            "creator" => role_creator(&path),
+            other => panic!("unknown role {other}"),
+        }
+        return;
+    }
+    let scenarios: [(&str, fn()); 4] = [
+        ("fan_out_to_three_reader_processes", fan_out_to_three_reader_processes),
+        ("a_killed_lagging_reader_releases_everything", a_killed_lagging_reader_releases_everything),
+        ("a_new_writer_takes_over_from_a_killed_one", a_new_writer_takes_over_from_a_killed_one),
+        ("a_runtime_whose_processes_died_is_stale", a_runtime_whose_processes_died_is_stale),
+    ];
+    if cfg!(miri) || !cfg!(target_os = "linux") {
+        println!("ipc: skipped (needs Linux processes and file mappings)");
+        return;
+    }
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let mut failed = Vec::new();
+    for (name, run) in scenarios {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        println!("test {name} ...");
+        let start = Instant::now();
+        match std::panic::catch_unwind(run) {
+            Ok(()) => println!("test {name} ... ok ({:.1} s)", start.elapsed().as_secs_f64()),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed.push(name);
+            }
+        }
+    }
+    if !failed.is_empty() {
+        println!("failed: {failed:?}");
+        std::process::exit(1);
+    }
+}
