@@ -32,84 +32,186 @@ const SHORT: u64 = 20_000;
 const LONG: u64 = 220_000;
 
 /// `(name, batch, what)`.
-const WORKLOADS: [(&str, usize, &str); 6] = [
+const WORKLOADS: [(&str, usize, &str); 10] = [
     ("slotcast", 1, "publish_with one event, try_read it"),
+    ("slotcast_pod", 1, "as slotcast, reading through as_pod::<[u8; 64]>() (a length the compiler knows)"),
     ("disruptor", 1, "publish one event, poll it (EventPoller)"),
     ("spsc_ring", 1, "push one event, pop it"),
     ("slotcast_batch32", 32, "a Batch of 32 publish_with, one try_read"),
     ("disruptor_batch32", 32, "batch_publish 32, one poll"),
     ("spsc_ring_batch32", 32, "push 32 with one store, pop them"),
+    ("slotcast_alloc", 1, "Allocator::try_alloc_with 256 B, fill, read, drop the RingPtr"),
+    ("box_alloc", 1, "Box<[u8; 256]>, fill, read, drop"),
+    ("arc_alloc", 1, "Arc<[u8]> of 256 B, fill, read, drop"),
 ];
 
+/// Payload of a workload's events.
+fn payload(name: &str) -> Payload {
+    if name.ends_with("_alloc") { Payload::Fixed(256) } else { Payload::Fixed(64) }
+}
+
 /// Runs workload `name` for `events` events and returns the reader's tally.
+/// Each workload is its own non-inlined function, so that changing one does
+/// not change the code generated for another.
 fn run(name: &str, events: u64) -> Tally {
     let (_, batch, _) = *WORKLOADS.iter().find(|w| w.0 == name).unwrap_or_else(|| panic!("no workload {name:?}"));
-    let batch = batch as u64;
-    assert_eq!(events % batch, 0, "events must be a multiple of the batch");
-    let mut tally = Tally::new();
+    assert_eq!(events % batch as u64, 0, "events must be a multiple of the batch");
     match name {
-        "slotcast" | "slotcast_batch32" => {
-            let rt = Runtime::builder()
-                .ring_capacity(common::CAP)
-                .max_readers(1)
-                .wait_strategy(WaitStrategy::Yield)
-                .build()
-                .expect("build the runtime");
-            let mut reader = rt.reader().expect("join");
-            let mut writer = rt.writer().expect("the writer");
-            for first in (0..events).step_by(batch as usize) {
-                if batch == 1 {
-                    writer.publish_with(SizeClass::XS, |ev| {
-                        fill(first, &mut ev.buf_mut()[..64]);
-                        ev.set_len(64);
-                    });
-                } else {
-                    let mut b = writer.batch();
-                    for seq in first..first + batch {
-                        b.publish_with(SizeClass::XS, |ev| {
-                            fill(seq, &mut ev.buf_mut()[..64]);
-                            ev.set_len(64);
-                        });
-                    }
-                    b.commit();
-                }
-                reader.try_read(|ev, _| tally.see(ev.data())).expect("a sound runtime");
-            }
-        }
-        "disruptor" | "disruptor_batch32" => {
-            #[repr(C, align(64))]
-            struct Event([u8; 64]);
-            let builder = disruptor::build_single_producer(common::CAP, || Event([0; 64]), BusySpin);
-            let (mut poller, builder) = builder.new_event_poller();
-            let mut producer = builder.build();
-            for first in (0..events).step_by(batch as usize) {
-                if batch == 1 {
-                    producer.publish(|e| fill(first, &mut e.0));
-                } else {
-                    producer.batch_publish(batch as usize, |iter| {
-                        for (i, e) in iter.enumerate() {
-                            fill(first + i as u64, &mut e.0);
-                        }
-                    });
-                }
-                match poller.poll() {
-                    Ok(mut guard) => {
-                        for e in &mut guard {
-                            tally.see(&e.0);
-                        }
-                    }
-                    Err(Polling::NoEvents | Polling::Shutdown) => unreachable!("just published"),
-                }
-            }
-        }
-        "spsc_ring" | "spsc_ring_batch32" => {
-            let (mut producer, mut consumer) = spsc::ring(common::CAP);
-            for first in (0..events).step_by(batch as usize) {
-                assert!(producer.try_push(batch as usize, |i, slot| fill(first + i as u64, slot)));
-                consumer.pop(|slot| tally.see(slot));
-            }
-        }
+        "slotcast" => slotcast_one(events, false),
+        "slotcast_pod" => slotcast_one(events, true),
+        "slotcast_batch32" => slotcast_batch(events, batch),
+        "disruptor" => disruptor_one(events),
+        "disruptor_batch32" => disruptor_batch(events, batch),
+        "spsc_ring" | "spsc_ring_batch32" => spsc_ring(events, batch),
+        "slotcast_alloc" => slotcast_alloc(events),
+        "box_alloc" => box_alloc(events),
+        "arc_alloc" => arc_alloc(events),
         _ => unreachable!(),
+    }
+}
+
+fn slotcast_runtime() -> Runtime {
+    Runtime::builder()
+        .ring_capacity(common::CAP)
+        .max_readers(1)
+        .wait_strategy(WaitStrategy::Yield)
+        .build()
+        .expect("build the runtime")
+}
+
+#[inline(never)]
+fn slotcast_one(events: u64, pod: bool) -> Tally {
+    let mut tally = Tally::new();
+    let rt = slotcast_runtime();
+    let mut reader = rt.reader().expect("join");
+    let mut writer = rt.writer().expect("the writer");
+    for seq in 0..events {
+        writer.publish_with(SizeClass::XS, |ev| {
+            fill(seq, &mut ev.buf_mut()[..64]);
+            ev.set_len(64);
+        });
+        if pod {
+            reader.try_read(|ev, _| tally.see(ev.as_pod::<[u8; 64]>().expect("64 bytes"))).expect("a sound runtime");
+        } else {
+            reader.try_read(|ev, _| tally.see(ev.data())).expect("a sound runtime");
+        }
+    }
+    tally
+}
+
+#[inline(never)]
+fn slotcast_batch(events: u64, batch: usize) -> Tally {
+    let mut tally = Tally::new();
+    let rt = slotcast_runtime();
+    let mut reader = rt.reader().expect("join");
+    let mut writer = rt.writer().expect("the writer");
+    for first in (0..events).step_by(batch) {
+        let mut b = writer.batch();
+        for seq in first..first + batch as u64 {
+            b.publish_with(SizeClass::XS, |ev| {
+                fill(seq, &mut ev.buf_mut()[..64]);
+                ev.set_len(64);
+            });
+        }
+        b.commit();
+        reader.try_read(|ev, _| tally.see(ev.data())).expect("a sound runtime");
+    }
+    tally
+}
+
+#[repr(C, align(64))]
+struct Event([u8; 64]);
+
+#[inline(never)]
+fn disruptor_one(events: u64) -> Tally {
+    let mut tally = Tally::new();
+    let builder = disruptor::build_single_producer(common::CAP, || Event([0; 64]), BusySpin);
+    let (mut poller, builder) = builder.new_event_poller();
+    let mut producer = builder.build();
+    for seq in 0..events {
+        producer.publish(|e| fill(seq, &mut e.0));
+        match poller.poll() {
+            Ok(mut guard) => {
+                for e in &mut guard {
+                    tally.see(&e.0);
+                }
+            }
+            Err(Polling::NoEvents | Polling::Shutdown) => unreachable!("just published"),
+        }
+    }
+    tally
+}
+
+#[inline(never)]
+fn disruptor_batch(events: u64, batch: usize) -> Tally {
+    let mut tally = Tally::new();
+    let builder = disruptor::build_single_producer(common::CAP, || Event([0; 64]), BusySpin);
+    let (mut poller, builder) = builder.new_event_poller();
+    let mut producer = builder.build();
+    for first in (0..events).step_by(batch) {
+        producer.batch_publish(batch, |iter| {
+            for (i, e) in iter.enumerate() {
+                fill(first + i as u64, &mut e.0);
+            }
+        });
+        match poller.poll() {
+            Ok(mut guard) => {
+                for e in &mut guard {
+                    tally.see(&e.0);
+                }
+            }
+            Err(Polling::NoEvents | Polling::Shutdown) => unreachable!("just published"),
+        }
+    }
+    tally
+}
+
+#[inline(never)]
+fn spsc_ring(events: u64, batch: usize) -> Tally {
+    let mut tally = Tally::new();
+    let (mut producer, mut consumer) = spsc::ring(common::CAP);
+    for first in (0..events).step_by(batch) {
+        assert!(producer.try_push(batch, |i, slot| fill(first + i as u64, slot)));
+        consumer.pop(|slot| tally.see(slot));
+    }
+    tally
+}
+
+#[inline(never)]
+fn slotcast_alloc(events: u64) -> Tally {
+    let mut tally = Tally::new();
+    let rt = Runtime::new().expect("build the runtime");
+    let allocator = rt.allocator();
+    for seq in 0..events {
+        let ptr = allocator
+            .try_alloc_with(SizeClass::S, 1, |buf| {
+                fill(seq, &mut buf[..256]);
+                256
+            })
+            .expect("a free slot");
+        tally.see(&ptr);
+    }
+    tally
+}
+
+#[inline(never)]
+fn box_alloc(events: u64) -> Tally {
+    let mut tally = Tally::new();
+    for seq in 0..events {
+        let mut boxed = Box::new([0u8; 256]);
+        fill(seq, &mut boxed[..]);
+        tally.see(std::hint::black_box(&boxed[..]));
+    }
+    tally
+}
+
+#[inline(never)]
+fn arc_alloc(events: u64) -> Tally {
+    let mut tally = Tally::new();
+    for seq in 0..events {
+        let mut arc: std::sync::Arc<[u8]> = std::iter::repeat_n(0u8, 256).collect();
+        fill(seq, std::sync::Arc::get_mut(&mut arc).expect("unique"));
+        tally.see(std::hint::black_box(&arc[..]));
     }
     tally
 }
@@ -141,14 +243,14 @@ fn main() {
         let name = args.get(i + 1).expect("--workload NAME EVENTS");
         let events = args.get(i + 2).and_then(|n| n.parse().ok()).expect("--workload NAME EVENTS");
         let tally = run(name, events);
-        tally.verify(name, Payload::Fixed(64), events);
+        tally.verify(name, payload(name), events);
         return;
     }
     if !common::benchmarking() {
         // `cargo test --benches`: check every workload, natively.
         for (name, batch, _) in WORKLOADS {
             let events = 64 * batch as u64;
-            run(name, events).verify(name, Payload::Fixed(64), events);
+            run(name, events).verify(name, payload(name), events);
             println!("callgrind workload {name}: ok");
         }
         return;
