@@ -53,6 +53,10 @@ impl<T> std::ops::Deref for Padded<T> {
     }
 }
 
+/// How long the timing thread waits for the readers to finish a burst
+/// before it declares the run broken.
+const STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
 const K: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// Writes the payload of event `seq`: the sequence number in the first word,
@@ -287,9 +291,17 @@ pub fn fanout<P>(
                 publish(next, BURST);
                 next += BURST;
                 let mut backoff = Backoff::new();
-                for p in &progress {
+                let waiting = Instant::now();
+                for (i, p) in progress.iter().enumerate() {
+                    let mut rounds = 0u32;
                     while p.load(Ordering::Acquire) < next {
                         backoff.snooze();
+                        rounds = rounds.wrapping_add(1);
+                        // A reader that lost an event never reaches the end
+                        // of the burst: fail loudly instead of hanging.
+                        if rounds % 4096 == 0 && waiting.elapsed() > STALL {
+                            panic!("{system} {}: reader {i} stalled before event {next}", sc.param());
+                        }
                     }
                 }
             }

@@ -584,13 +584,20 @@ fn main() {
             cg["workloads"][0]["long_events"].as_u64().unwrap_or(0)
                 - cg["workloads"][0]["short_events"].as_u64().unwrap_or(0),
         );
-        let _ = writeln!(w, "| workload | instructions per event | / disruptor | what |\n|---|---|---|---|");
+        let _ = writeln!(w, "| workload | instructions per event | / peer | peer | what |\n|---|---|---|---|---|");
         for wl in cg["workloads"].as_array().into_iter().flatten() {
             let name = wl["name"].as_str().unwrap_or_default();
             let per = wl["instructions_per_event"].as_f64().unwrap_or(f64::NAN);
-            let peer = if wl["batch"].as_u64() == Some(32) { "disruptor_batch32" } else { "disruptor" };
+            let peer = if name.ends_with("_alloc") {
+                "box_alloc"
+            } else if wl["batch"].as_u64() == Some(32) {
+                "disruptor_batch32"
+            } else {
+                "disruptor"
+            };
             let rel = r.instructions(peer).map(|d| per / d);
-            let _ = writeln!(w, "| {name} | {per:.1} | {} | {} |", ratio(rel), wl["what"].as_str().unwrap_or_default());
+            let what = wl["what"].as_str().unwrap_or_default();
+            let _ = writeln!(w, "| {name} | {per:.1} | {} | {peer} | {what} |", ratio(rel));
         }
         let _ = writeln!(w);
     } else {
