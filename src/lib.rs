@@ -36,6 +36,19 @@
 //!   [`WaitStrategy`]: busy-spin, spin-then-yield, or blocking on a futex word
 //!   in the arena (the writer pays for a wake-up only when a reader sleeps).
 //!
+//! # Across processes
+//!
+//! [`Builder::shared`] puts the arena in a file that other processes
+//! [`Runtime::open`]; the same API then works across them, with the same
+//! guarantees. `open` validates the file before using it and everything
+//! read from it afterwards is bounds-checked, so a corrupted file gives an
+//! [`OpenError`] or a [`ReadError`], never undefined behaviour. Each process
+//! holds a file lock the kernel releases when it dies: a dead reader stops
+//! gating the writer and its retained events are released, a dead writer's
+//! role can be taken over, and a file whose processes all died is reported
+//! stale. [`Observer`] watches a file without taking part; the `slotcast`
+//! command (crate `slotcast-cli`) prints its state.
+//!
 //! # Memory layout
 //!
 //! Everything of one runtime is one contiguous, line-aligned region; every
@@ -49,14 +62,24 @@
 //! |         gate word, waiter count + futex word (own lines)   |
 //! +------------------------------------------------------------+
 //! | Reader table: max_readers entries, one 128-byte line each: |
-//! |   cursor, state (free/active), owner pid, heartbeat        |
+//! |   cursor, state (free/active) and owner process, pid       |
+//! +------------------------------------------------------------+
+//! | Process table: one line per process using the arena        |
 //! +------------------------------------------------------------+
 //! | Descriptor ring: capacity x 16 B (a power of two)          |
 //! +------------------------------------------------------------+
 //! | Pool XS: one u64 metadata word per slot, then the slots    |
 //! | Pool S ... Pool XL (a class with 0 slots takes no room)    |
 //! +------------------------------------------------------------+
+//! | Shared arenas only: per process, one u32 per slot counting |
+//! | that process's RingPtrs (so a dead one's can be released)  |
+//! +------------------------------------------------------------+
 //! ```
+//!
+//! Liveness is not a heartbeat in the reader table, as the design first
+//! sketched: a heartbeat puts a store on the reader's path and a timeout on
+//! the detector's, and still calls a stopped (not dead) process dead. A file
+//! lock released by the kernel is exact.
 //!
 //! A slot is pure payload ([`PooledEvent<N>`]): the event's length and type
 //! travel in the descriptor, so a full 64-byte event is exactly one cache
