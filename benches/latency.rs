@@ -173,6 +173,7 @@ fn spsc_ring(group: &mut BenchmarkGroup<'_, WallTime>) {
     let echo = {
         let stop = Arc::clone(&stop);
         std::thread::spawn(move || {
+            // Relaxed: a stop flag; the join below synchronises.
             while !stop.load(Ordering::Relaxed) {
                 let n = ping_rx.pop(|slot| {
                     while !pong_tx.try_push(1, |_, out| *out = *slot) {
@@ -197,6 +198,7 @@ fn spsc_ring(group: &mut BenchmarkGroup<'_, WallTime>) {
         }
         assert_eq!(back, Some(seq), "spsc_ring: the echo is not the event sent");
     });
+    // Relaxed: pairs with nothing; the echo thread only needs to see it eventually.
     stop.store(true, Ordering::Relaxed);
     echo.join().expect("the echo thread panicked");
 }
@@ -209,6 +211,7 @@ fn atomic_pingpong(group: &mut BenchmarkGroup<'_, WallTime>) {
         std::thread::spawn(move || {
             let mut last = 0;
             loop {
+                // Acquire: pairs with the bench thread's Release store of `ping`.
                 let v = ping.load(Ordering::Acquire);
                 if v == u64::MAX {
                     return;
@@ -218,11 +221,14 @@ fn atomic_pingpong(group: &mut BenchmarkGroup<'_, WallTime>) {
                     continue;
                 }
                 last = v;
+                // Release: pairs with the bench thread's Acquire load of `pong`.
                 pong.store(v, Ordering::Release);
             }
         })
     };
     pingpong(group, "atomic_pingpong", |seq| {
+        // Release/Acquire: pair with the echo thread's load of `ping` and
+        // store of `pong` (a bare ping-pong carries no data, but a real one would).
         ping.store(seq + 1, Ordering::Release);
         while pong.load(Ordering::Acquire) != seq + 1 {
             spin_loop();

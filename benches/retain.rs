@@ -100,6 +100,7 @@ fn retain(c: &mut Criterion) {
             std::thread::spawn(move || {
                 let mut backoff = Backoff::new();
                 let mut send_backoff = Backoff::new();
+                // Acquire: pairs with the Release store after the run.
                 while !stop.load(Ordering::Acquire) {
                     let n = reader
                         .try_read(|ev, _| {
@@ -124,6 +125,7 @@ fn retain(c: &mut Criterion) {
                 });
             }
         });
+        // Release: pairs with the reader thread's Acquire load.
         stop.store(true, Ordering::Release);
         middle.join().expect("the reader thread panicked");
     }

@@ -208,6 +208,8 @@ impl Tally {
         self.sum = self.sum.wrapping_add(checksum(data));
         self.next += 1;
         if self.next & (BURST - 1) == 0 {
+            // Release: pairs with the timing thread's Acquire load in
+            // `fanout`, which then sees this tally up to date.
             self.progress.store(self.next, Ordering::Release);
         }
     }
@@ -239,6 +241,7 @@ impl Ctx {
     /// is over (every event has been read by then), otherwise waits a little.
     #[inline]
     pub fn idle(&self, backoff: &mut Backoff) -> bool {
+        // Acquire: pairs with the Release store in `fanout` after the last burst.
         if self.stop.load(Ordering::Acquire) {
             return false;
         }
@@ -294,6 +297,7 @@ pub fn fanout<P>(
                 let waiting = Instant::now();
                 for (i, p) in progress.iter().enumerate() {
                     let mut rounds = 0u32;
+                    // Acquire: pairs with the reader's Release store in `Tally::see`.
                     while p.load(Ordering::Acquire) < next {
                         backoff.snooze();
                         rounds = rounds.wrapping_add(1);
@@ -309,6 +313,7 @@ pub fn fanout<P>(
         })
     });
     drop(publish);
+    // Release: pairs with the readers' Acquire load in `Ctx::idle`.
     stop.store(true, Ordering::Release);
     for (i, t) in threads.into_iter().enumerate() {
         let tally = t.join().expect("a reader thread panicked");
