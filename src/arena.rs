@@ -251,6 +251,23 @@ mod bytes {
             unsafe { std::slice::from_raw_parts(self.ring.as_ptr(), self.layout.ring_capacity) }
         }
 
+        /// The descriptor of sequence `seq`, at ring position
+        /// `seq mod ring_capacity`, without a bounds check: this is on the
+        /// path of every publish and every read.
+        #[inline]
+        pub(crate) fn descriptor(&self, seq: u64) -> &Descriptor {
+            let cap = self.layout.ring_capacity;
+            debug_assert!(cap.is_power_of_two());
+            let i = (seq as usize) & (cap - 1);
+            // SAFETY: `ring` points at `ring_capacity` descriptors, and
+            // `i <= cap - 1 < cap` (`cap >= 2`: `Config::validate` checks it
+            // for created and opened arenas alike).
+            let ptr = unsafe { self.ring.add(i) };
+            // SAFETY: in bounds (above); descriptors are atomics, valid for
+            // any bit pattern and shared freely (see the type's `## Safety`).
+            unsafe { ptr.as_ref() }
+        }
+
         #[inline]
         pub(crate) fn metas(&self, class: SizeClass) -> &[AtomicU64] {
             let pool = &self.pools[class.index()];
@@ -385,6 +402,10 @@ mod typed {
 
         pub(crate) fn ring(&self) -> &[Descriptor] {
             &self.ring
+        }
+
+        pub(crate) fn descriptor(&self, seq: u64) -> &Descriptor {
+            &self.ring[(seq as usize) & (self.ring.len() - 1)]
         }
 
         pub(crate) fn processes(&self) -> &[ProcessEntry] {

@@ -75,6 +75,25 @@ pub(crate) enum Reuse {
     NotOwned,
 }
 
+/// Writer, fast path of [`reuse`]: reuses a `RING` slot that no reader can
+/// see any more and nobody retained (the common case), or returns `None` and
+/// leaves the word alone, for [`reuse`] to sort out.
+///
+/// The caller guarantees what [`reuse`] requires.
+#[inline]
+pub(crate) fn try_reuse(word: &AtomicU64) -> Option<u32> {
+    // ORDERING(slot-free): Acquire; as in `reuse`.
+    let m = word.load(Acquire);
+    if m & (RING | ORPHAN | meta::RC_MASK) != RING {
+        return None;
+    }
+    let new = meta::next_generation(m, RING, 0);
+    // ORDERING: Relaxed; as in `reuse`: only this thread writes a RING word
+    // with a zero refcount.
+    word.store(new, Relaxed);
+    Some(meta::generation(new))
+}
+
 /// Writer: reuses a `RING` slot that no reader can see any more.
 ///
 /// The caller guarantees that no reader's cursor covers the slot's last

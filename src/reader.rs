@@ -47,7 +47,6 @@ struct Position {
     cursor: u64,
     /// `published` as last loaded: events in `[cursor, avail)` are readable.
     avail: u64,
-    mask: u64,
     cap: u64,
     wait: WaitStrategy,
 }
@@ -118,10 +117,7 @@ impl Reader {
         entry.cursor.store(start, Release);
         let cap = shared.config.ring_capacity() as u64;
         let wait = shared.config.wait;
-        Ok(Reader {
-            shared: Anchor::new(shared),
-            pos: Position { index, cursor: start, avail: start, mask: cap - 1, cap, wait },
-        })
+        Ok(Reader { shared: Anchor::new(shared), pos: Position { index, cursor: start, avail: start, cap, wait } })
     }
 
     /// The next sequence this reader will read.
@@ -143,6 +139,7 @@ impl Reader {
     ///
     /// [`ReadError::Corrupt`] if the next event is malformed (only a
     /// corrupted shared mapping can do that).
+    #[inline]
     pub fn try_next(&mut self) -> Result<Option<EventGuard<'_>>, ReadError> {
         self.next_until(Deadline::now())
     }
@@ -174,6 +171,7 @@ impl Reader {
     /// # Errors
     ///
     /// [`ReadError::Corrupt`] if the published cursor is impossible.
+    #[inline]
     pub fn try_batch(&mut self) -> Result<ReadBatch<'_>, ReadError> {
         self.batch_until(Deadline::now())
     }
@@ -205,6 +203,7 @@ impl Reader {
     ///
     /// [`ReadError::Corrupt`] at a malformed event; the events before it are
     /// consumed, the cursor stays on it.
+    #[inline]
     pub fn try_read<F: FnMut(EventRef<'_>, bool)>(&mut self, handler: F) -> Result<usize, ReadError> {
         self.read_until(Deadline::now(), handler)
     }
@@ -233,7 +232,9 @@ impl Reader {
     }
 
     /// Number of events readable without waiting, waiting until `deadline`
-    /// for at least one.
+    /// for at least one. Inlined into every read; waiting and errors are
+    /// out of line.
+    #[inline]
     fn available(&mut self, deadline: Deadline) -> Result<u64, ReadError> {
         let pos = &mut self.pos;
         if pos.cursor < pos.avail {
@@ -243,14 +244,10 @@ impl Reader {
         // ORDERING(publish): Acquire; pairs with the writer's Release store.
         let mut published = arena.header().published.value.load(Acquire);
         if published <= pos.cursor && !deadline.expired() {
-            published = wait::wait_for_event(pos.wait, arena.header(), arena.futex(), pos.cursor, deadline)
-                .unwrap_or(pos.cursor);
+            published = wait_published(&self.shared, pos, deadline);
         }
         if published > pos.cursor + pos.cap {
-            return Err(ReadError::Corrupt {
-                sequence: pos.cursor,
-                what: "the published cursor is more than a ring ahead of the reader",
-            });
+            return Err(too_far_ahead(pos.cursor));
         }
         // A published cursor behind ours can only be corruption; treat it as
         // "nothing new" rather than reading released positions.
@@ -258,15 +255,17 @@ impl Reader {
         Ok(pos.avail - pos.cursor)
     }
 
+    #[inline]
     fn next_until(&mut self, deadline: Deadline) -> Result<Option<EventGuard<'_>>, ReadError> {
         if self.available(deadline)? == 0 {
             return Ok(None);
         }
         let Reader { shared, pos } = self;
-        let event = decode(shared, pos.mask, pos.cursor)?;
+        let event = decode(shared, pos.cursor)?;
         Ok(Some(EventGuard { entry: &shared.arena.readers()[pos.index], pos, event: ManuallyDrop::new(event) }))
     }
 
+    #[inline]
     fn batch_until(&mut self, deadline: Deadline) -> Result<ReadBatch<'_>, ReadError> {
         let n = self.available(deadline)?;
         let Reader { shared, pos } = self;
@@ -274,6 +273,7 @@ impl Reader {
         Ok(ReadBatch { shared, end: start + n, consumed: Cell::new(start), pos })
     }
 
+    #[inline]
     fn read_until<F: FnMut(EventRef<'_>, bool)>(
         &mut self,
         deadline: Deadline,
@@ -286,7 +286,7 @@ impl Reader {
         let mut result = Ok(n as usize);
         let mut seq = start;
         while seq < end {
-            match decode(shared, pos.mask, seq) {
+            match decode(shared, seq) {
                 Ok(event) => handler(event, seq + 1 == end),
                 Err(e) => {
                     result = Err(e);
@@ -315,6 +315,21 @@ impl fmt::Debug for Reader {
     }
 }
 
+/// Waits with the reader's strategy until something is published after its
+/// cursor or `deadline` passes; returns `published` (the cursor on timeout).
+#[cold]
+#[inline(never)]
+fn wait_published(shared: &Anchor, pos: &Position, deadline: Deadline) -> u64 {
+    let arena = &shared.arena;
+    wait::wait_for_event(pos.wait, arena.header(), arena.futex(), pos.cursor, deadline).unwrap_or(pos.cursor)
+}
+
+#[cold]
+#[inline(never)]
+fn too_far_ahead(sequence: u64) -> ReadError {
+    ReadError::Corrupt { sequence, what: "the published cursor is more than a ring ahead of the reader" }
+}
+
 /// Moves the cursor to `to`: one Release store.
 #[inline]
 fn commit(entry: &ReaderEntry, pos: &mut Position, to: u64) {
@@ -329,9 +344,9 @@ fn commit(entry: &ReaderEntry, pos: &mut Position, to: u64) {
 
 /// Reads and validates the descriptor of `seq`, which is in `[cursor, avail)`.
 #[inline]
-fn decode(shared: &Anchor, mask: u64, seq: u64) -> Result<EventRef<'_>, ReadError> {
+fn decode(shared: &Anchor, seq: u64) -> Result<EventRef<'_>, ReadError> {
     let arena = &shared.arena;
-    let d = &arena.ring()[(seq & mask) as usize];
+    let d = arena.descriptor(seq);
     // ORDERING: Relaxed; ordered after the Acquire load of `published`.
     let (c, slot, generation) = slot_word::unpack(d.slot.load(Relaxed));
     let (len, event_type) = header_word::unpack(d.header.load(Relaxed));
@@ -364,31 +379,37 @@ pub struct EventRef<'a> {
 
 impl EventRef<'_> {
     /// The payload, `data[..len]`.
+    #[inline]
     pub fn data(&self) -> &[u8] {
         self.payload.bytes(self.len as usize)
     }
 
     /// Payload length.
+    #[inline]
     pub fn len(&self) -> usize {
         self.len as usize
     }
 
     /// Whether the payload is empty.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// The event type tag.
+    #[inline]
     pub fn event_type(&self) -> u32 {
         self.event_type
     }
 
     /// The event's sequence number.
+    #[inline]
     pub fn sequence(&self) -> u64 {
         self.sequence
     }
 
     /// The size class of its slot.
+    #[inline]
     pub fn class(&self) -> SizeClass {
         self.class
     }
@@ -486,6 +507,7 @@ impl<'r> Deref for EventGuard<'r> {
 }
 
 impl Drop for EventGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         let next = self.event.sequence + 1;
         // End the read access before the cursor releases the slot.
@@ -540,17 +562,12 @@ impl ReadBatch<'_> {
     /// Iterates the events in order. Each is marked consumed as it is
     /// handed out; the iteration stops after the first malformed one.
     pub fn iter(&self) -> BatchIter<'_> {
-        BatchIter {
-            shared: self.shared,
-            consumed: &self.consumed,
-            mask: self.pos.mask,
-            next: self.pos.cursor,
-            end: self.end,
-        }
+        BatchIter { shared: self.shared, consumed: &self.consumed, next: self.pos.cursor, end: self.end }
     }
 }
 
 impl Drop for ReadBatch<'_> {
+    #[inline]
     fn drop(&mut self) {
         commit(&self.shared.arena.readers()[self.pos.index], self.pos, self.consumed.get());
     }
@@ -575,7 +592,6 @@ impl<'b> IntoIterator for &'b ReadBatch<'_> {
 pub struct BatchIter<'b> {
     shared: &'b Anchor,
     consumed: &'b Cell<u64>,
-    mask: u64,
     next: u64,
     end: u64,
 }
@@ -583,12 +599,13 @@ pub struct BatchIter<'b> {
 impl<'b> Iterator for BatchIter<'b> {
     type Item = Result<EventRef<'b>, ReadError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.next >= self.end {
             return None;
         }
         let seq = self.next;
-        match decode(self.shared, self.mask, seq) {
+        match decode(self.shared, seq) {
             Ok(event) => {
                 self.next = seq + 1;
                 self.consumed.set(self.consumed.get().max(seq + 1));

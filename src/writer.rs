@@ -251,17 +251,37 @@ impl WriterCore {
         self.shared.arena.header().want.want[class.index()].store(0, Relaxed);
     }
 
+    /// Claims a slot the whole way, waiting for room until `deadline`.
+    #[cold]
+    #[inline(never)]
+    fn claim_wait(&mut self, class: SizeClass, deadline: Deadline, defer: bool) -> Result<(u32, u32), Full> {
+        let mut room = RoomWait::new(self.wait);
+        loop {
+            match self.try_claim_slot(class) {
+                Ok(found) => return Ok(found),
+                Err(kind) => {
+                    if defer {
+                        // Readers cannot make room for events they cannot see.
+                        self.flush();
+                    }
+                    if !room.pause(deadline) {
+                        return Err(Full::new(kind, ()));
+                    }
+                }
+            }
+        }
+    }
+
     /// Writes the descriptor of the claimed slot at `self.next` and moves the
     /// slot to the back of its FIFO.
+    #[inline]
     fn commit(&mut self, class: SizeClass, slot: u32, generation: u32, len: u32, event_type: u32) -> u64 {
         let seq = self.next;
-        let d = &self.shared.arena.ring()[(seq & self.mask) as usize];
+        let d = self.shared.arena.descriptor(seq);
         // ORDERING: Relaxed; published by the Release store of `published`.
         d.slot.store(slot_word::pack(class.index(), slot, generation), Relaxed);
         d.header.store(header_word::pack(len, event_type), Relaxed);
-        let owned = &mut self.owned[class.index()];
-        debug_assert_eq!(owned.front().map(|o| o.slot), Some(slot));
-        owned.rotate(seq + 1);
+        self.owned[class.index()].rotate(slot, seq + 1);
         self.next = seq + 1;
         seq
     }
@@ -284,21 +304,35 @@ impl WriterCore {
         }
     }
 
+    /// The common case of [`try_claim_slot`](Self::try_claim_slot), inlined
+    /// into every publish: the ring has room by the cached gate, nobody asked
+    /// for slots back, and the oldest slot of the class is past every reader
+    /// and not retained. Anything else (`None`) goes the whole way.
+    #[inline]
+    fn try_claim_fast(&mut self, class: SizeClass) -> Option<(u32, u32)> {
+        if self.next >= self.gate_min + self.cap {
+            return None;
+        }
+        let c = class.index();
+        let head = self.owned[c].front()?;
+        if head.held_until > self.gate_min {
+            return None;
+        }
+        let arena = &self.shared.arena;
+        // ORDERING: Relaxed; a request flag, as in `try_claim_slot`.
+        if arena.header().want.want[c].load(Relaxed) != 0 {
+            return None;
+        }
+        let generation = pool::try_reuse(arena.metas(class).get(head.slot as usize)?)?;
+        Some((head.slot, generation))
+    }
+
+    /// Claims a slot: the inlined fast path, else [`claim_wait`](Self::claim_wait).
+    #[inline]
     fn claim_until(&mut self, class: SizeClass, deadline: Deadline, defer: bool) -> Result<Claim<'_>, Full> {
-        let mut room = RoomWait::new(self.wait);
-        let (slot, generation) = loop {
-            match self.try_claim_slot(class) {
-                Ok(found) => break found,
-                Err(kind) => {
-                    if defer {
-                        // Readers cannot make room for events they cannot see.
-                        self.flush();
-                    }
-                    if !room.pause(deadline) {
-                        return Err(Full::new(kind, ()));
-                    }
-                }
-            }
+        let (slot, generation) = match self.try_claim_fast(class) {
+            Some(found) => found,
+            None => self.claim_wait(class, deadline, defer)?,
         };
         // SAFETY: the slot is in range (ours), and the writer has it to
         // itself: a RING slot with refcount 0 that no reader's cursor covers
@@ -474,6 +508,7 @@ impl Claim<'_> {
     }
 
     /// Payload bytes the slot can hold.
+    #[inline]
     pub fn capacity(&self) -> usize {
         self.class.capacity()
     }
@@ -481,6 +516,7 @@ impl Claim<'_> {
     /// The whole slot, to fill in place. Only `[..len]` is published (see
     /// [`set_len`](Claim::set_len)). Bytes of an earlier event may remain:
     /// slots are not cleared between uses.
+    #[inline]
     pub fn buf_mut(&mut self) -> &mut [u8] {
         self.payload.bytes_mut()
     }
@@ -495,6 +531,7 @@ impl Claim<'_> {
     /// # Panics
     ///
     /// If `len` exceeds [`capacity`](Claim::capacity).
+    #[inline]
     pub fn set_len(&mut self, len: usize) {
         assert!(len <= self.capacity(), "length {len} exceeds the slot capacity {}", self.capacity());
         self.len = len as u32;
@@ -511,6 +548,7 @@ impl Claim<'_> {
     }
 
     /// Sets the event type tag (0 by default).
+    #[inline]
     pub fn set_event_type(&mut self, event_type: u32) {
         self.event_type = event_type;
     }
@@ -543,6 +581,7 @@ impl Claim<'_> {
 
     /// Publishes the event (in a batch: adds it to the batch) and returns its
     /// sequence number.
+    #[inline(always)]
     pub fn publish(mut self) -> u64 {
         // End the write access before the event can be read.
         // SAFETY: `payload` is not used again (`done` makes drop skip it).
@@ -588,18 +627,21 @@ mod sealed {
     }
 
     impl ClaimSlot for Writer {
+        #[inline]
         fn claim_slot(&mut self, class: SizeClass, deadline: Deadline) -> Result<Claim<'_>, Full> {
             self.core.claim_until(class, deadline, false)
         }
     }
 
     impl ClaimSlot for Batch<'_> {
+        #[inline]
         fn claim_slot(&mut self, class: SizeClass, deadline: Deadline) -> Result<Claim<'_>, Full> {
             self.core.claim_until(class, deadline, true)
         }
     }
 }
 
+#[inline]
 fn waited<T>(result: Result<T, Full>) -> T {
     match result {
         Ok(v) => v,
@@ -621,11 +663,13 @@ pub trait Publish: sealed::ClaimSlot {
     /// # Errors
     ///
     /// [`Full`] if the ring or the pool is full.
+    #[inline]
     fn try_claim(&mut self, class: SizeClass) -> Result<Claim<'_>, Full> {
         self.claim_slot(class, Deadline::now())
     }
 
     /// Claims a slot of `class`, waiting for room.
+    #[inline]
     fn claim(&mut self, class: SizeClass) -> Claim<'_> {
         waited(self.claim_slot(class, Deadline::NEVER))
     }
@@ -645,6 +689,7 @@ pub trait Publish: sealed::ClaimSlot {
     /// # Errors
     ///
     /// [`PublishError::TooLarge`] over 16 KB, [`PublishError::Full`] if full.
+    #[inline]
     fn try_publish_bytes(&mut self, event_type: u32, bytes: &[u8]) -> Result<u64, PublishError> {
         publish_bytes_until(self, event_type, bytes, Deadline::now())
     }
@@ -654,6 +699,7 @@ pub trait Publish: sealed::ClaimSlot {
     /// # Errors
     ///
     /// [`PublishError::TooLarge`] over 16 KB.
+    #[inline]
     fn publish_bytes(&mut self, event_type: u32, bytes: &[u8]) -> Result<u64, PublishError> {
         publish_bytes_until(self, event_type, bytes, Deadline::NEVER)
     }
@@ -710,11 +756,13 @@ pub trait Publish: sealed::ClaimSlot {
     /// # Errors
     ///
     /// [`Full`] holding `fill`, uncalled, if the ring or the pool is full.
+    #[inline]
     fn try_publish_with<F: FnOnce(&mut Claim<'_>)>(&mut self, class: SizeClass, fill: F) -> Result<u64, Full<F>> {
         publish_with_until(self, class, fill, Deadline::now())
     }
 
     /// As [`try_publish_with`](Publish::try_publish_with), waiting for room.
+    #[inline]
     fn publish_with<F: FnOnce(&mut Claim<'_>)>(&mut self, class: SizeClass, fill: F) -> u64 {
         let mut claim = self.claim(class);
         fill(&mut claim);
@@ -740,6 +788,7 @@ pub trait Publish: sealed::ClaimSlot {
 impl Publish for Writer {}
 impl Publish for Batch<'_> {}
 
+#[inline]
 fn publish_bytes_until<P: Publish + ?Sized>(
     publisher: &mut P,
     event_type: u32,
@@ -754,6 +803,7 @@ fn publish_bytes_until<P: Publish + ?Sized>(
     Ok(claim.publish())
 }
 
+#[inline]
 fn publish_with_until<P: Publish + ?Sized, F: FnOnce(&mut Claim<'_>)>(
     publisher: &mut P,
     class: SizeClass,

@@ -32,7 +32,7 @@ impl Reader {
                 return Ok(None);
             }
         }
-        decode(&self.shared, self.pos.mask, seq).map(Some)
+        decode(&self.shared, seq).map(Some)
     }
 
     /// Stores the cursor at `to` (`cursor <= to <=` the published cursor as
