@@ -305,25 +305,23 @@ impl WriterCore {
     }
 
     /// The common case of [`try_claim_slot`](Self::try_claim_slot), inlined
-    /// into every publish: the ring has room by the cached gate, nobody asked
-    /// for slots back, and the oldest slot of the class is past every reader
-    /// and not retained. Anything else (`None`) goes the whole way.
+    /// into every publish: the ring has room by the cached gate, and the
+    /// oldest slot of the class is past every reader and not retained.
+    /// Anything else (`None`) goes the whole way. An allocator's request for
+    /// slots is answered there too, not here: it costs a load of another line
+    /// per event, and the whole way comes at least every time the cached gate
+    /// runs out (within a ring's worth of events, `RECOMPUTE_EVERY` in a
+    /// steady stream).
     #[inline]
     fn try_claim_fast(&mut self, class: SizeClass) -> Option<(u32, u32)> {
         if self.next >= self.gate_min + self.cap {
             return None;
         }
-        let c = class.index();
-        let head = self.owned[c].front()?;
+        let head = self.owned[class.index()].front()?;
         if head.held_until > self.gate_min {
             return None;
         }
-        let arena = &self.shared.arena;
-        // ORDERING: Relaxed; a request flag, as in `try_claim_slot`.
-        if arena.header().want.want[c].load(Relaxed) != 0 {
-            return None;
-        }
-        let generation = pool::try_reuse(arena.metas(class).get(head.slot as usize)?)?;
+        let generation = pool::try_reuse(self.shared.arena.metas(class).get(head.slot as usize)?)?;
         Some((head.slot, generation))
     }
 
@@ -426,9 +424,10 @@ impl Writer {
 
     /// Returns to the pools every slot the writer keeps for reuse that no
     /// reader needs any more, so the standalone [`Allocator`](crate::Allocator)
-    /// can use them. The writer also does this by itself whenever an
-    /// allocator finds a pool empty, on its next publish of that class, and
-    /// when it is dropped.
+    /// can use them. The writer also does this by itself after an allocator
+    /// found a pool empty, on the next publish of that class that looks past
+    /// its oldest slot (at the latest when its cached view of the readers
+    /// runs out: within a ring's worth of events), and when it is dropped.
     pub fn give_back_idle_slots(&mut self) {
         for class in SizeClass::ALL {
             self.core.give_back_idle(class);

@@ -39,13 +39,18 @@ impl OwnedSlots {
 
     #[inline]
     fn at(&self, i: usize) -> &Owned {
-        // A masked index is always in bounds (`buf.len() == mask + 1`).
-        &self.buf[i & self.mask]
+        debug_assert_eq!(self.buf.len(), self.mask + 1);
+        // SAFETY: `buf.len() == mask + 1` (set in `with_capacity`, never
+        // changed), so a masked index is in bounds. Per event, the bounds
+        // check this skips was a tenth of the FIFO's instructions.
+        unsafe { self.buf.get_unchecked(i & self.mask) }
     }
 
     #[inline]
     fn at_mut(&mut self, i: usize) -> &mut Owned {
-        &mut self.buf[i & self.mask]
+        debug_assert_eq!(self.buf.len(), self.mask + 1);
+        // SAFETY: as in `at`.
+        unsafe { self.buf.get_unchecked_mut(i & self.mask) }
     }
 
     #[inline]
