@@ -11,7 +11,7 @@
 //! * under loom, typed values (loom's atomics are handles into the model's
 //!   state, not bytes), built from the same configuration.
 
-use crate::config::{Backing, Config};
+use crate::config::Config;
 use crate::error::BuildError;
 use crate::event::SizeClass;
 use crate::layout::{ArenaLayout, Descriptor, Header, ReaderEntry};
@@ -27,6 +27,8 @@ pub(crate) use typed::Arena;
 fn initialise(header: &Header, layout: &ArenaLayout, config: &Config) {
     use crate::layout::{FORMAT_VERSION, LAYOUT_HASH, MAGIC};
     let id = &header.identity;
+    // ORDERING: Relaxed; published by the Release store of `magic` below,
+    // ORDERING(init).
     id.layout_hash.store(LAYOUT_HASH, Relaxed);
     id.arena_len.store(layout.len as u64, Relaxed);
     id.ring_capacity.store(config.ring_capacity as u64, Relaxed);
@@ -59,6 +61,7 @@ impl Arena {
 #[cfg(not(loom))]
 mod bytes {
     use super::*;
+    use crate::config::Backing;
     use std::ptr::NonNull;
 
     /// Memory that backs an arena, released on drop.
@@ -345,6 +348,28 @@ mod typed {
         pub(crate) unsafe fn payload_mut(&self, class: SizeClass, slot: usize) -> PayloadMut {
             // SAFETY: forwarded contract.
             unsafe { self.slots[class.index()][slot].write() }
+        }
+    }
+
+    /// Freeing the arena is a write of all of it, as `dealloc` is in the
+    /// byte arena: tell loom, so that an access by another thread that does
+    /// not happen before the free (a `RingPtr`'s last read or `fetch_sub`)
+    /// is reported as the use-after-free it would be.
+    impl Drop for Arena {
+        fn drop(&mut self) {
+            // Unwinding from a failure loom already reported: its tracking
+            // state is mid-operation, and a second panic would abort.
+            if std::thread::panicking() {
+                return;
+            }
+            for class in SizeClass::ALL {
+                for word in self.metas[class.index()].iter_mut() {
+                    word.with_mut(|_| ());
+                }
+                for slot in self.slots[class.index()].iter_mut() {
+                    slot.free();
+                }
+            }
         }
     }
 }

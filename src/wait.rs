@@ -36,7 +36,7 @@
 //! each sleep costs the writer at most one wake-up syscall.
 
 use crate::layout::Header;
-use crate::sync::{self, Futex, Ordering::*};
+use crate::sync::{self, Futex, Ordering::*, mutant};
 use std::time::{Duration, Instant};
 
 /// How readers wait for events and the writer waits for room.
@@ -66,19 +66,26 @@ impl WaitStrategy {
     }
 }
 
-// Under loom, spinning only inflates the state space: go straight to the
-// interesting transition.
-#[cfg(not(loom))]
+// Under loom, spinning and yielding only inflate the state space: go
+// straight to the interesting transition. (A yield would also hide weak
+// behaviours: loom never lets a load after a yield return a value it saw
+// before, so the sleeper could not miss the writer's `published`.) Under
+// Miri they only burn interpreter time: a few rounds, then sleep.
+#[cfg(not(any(loom, miri)))]
 const SPINS: u32 = 64;
 #[cfg(loom)]
 const SPINS: u32 = 0;
-#[cfg(not(loom))]
+#[cfg(all(miri, not(loom)))]
+const SPINS: u32 = 4;
+#[cfg(not(any(loom, miri)))]
 const YIELDS: u32 = 64;
 #[cfg(loom)]
-const YIELDS: u32 = 1;
+const YIELDS: u32 = 0;
+#[cfg(all(miri, not(loom)))]
+const YIELDS: u32 = 4;
 /// How long a blocking reader keeps yielding before it sleeps (at least
-/// `YIELDS` rounds).
-const YIELD_FOR: Duration = Duration::from_micros(100);
+/// `YIELDS` rounds). Not under loom or Miri, whose clocks are not worth it.
+const YIELD_FOR: Duration = if cfg!(any(loom, miri)) { Duration::ZERO } else { Duration::from_micros(100) };
 
 /// How long a wait may last.
 ///
@@ -130,6 +137,8 @@ impl Deadline {
 
 /// Waits until `published > cursor` or the deadline passes. Returns the
 /// published value seen, or `None` on timeout.
+// `SPINS` and `YIELDS` are 0 under loom: `round < SPINS` is then always false.
+#[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
 pub(crate) fn wait_for_event(
     strategy: WaitStrategy,
     header: &Header,
@@ -160,7 +169,7 @@ pub(crate) fn wait_for_event(
                 // costs neither a wake-up syscall per pause nor the latency
                 // of being rescheduled.
                 let since = *yielding_since.get_or_insert_with(Instant::now);
-                if round < SPINS + YIELDS || (!cfg!(loom) && since.elapsed() < YIELD_FOR) {
+                if round < SPINS + YIELDS || (!YIELD_FOR.is_zero() && since.elapsed() < YIELD_FOR) {
                     sync::yield_now();
                 } else {
                     return sleep_for_event(header, futex, cursor, deadline);
@@ -198,8 +207,10 @@ fn sleep_for_event(header: &Header, futex: &Futex, cursor: u64, deadline: Deadli
 pub(crate) fn wake_readers(header: &Header, futex: &Futex) {
     let wake = &header.wake;
     // ORDERING(wake): AcqRel RMW; pairs with the reader's AcqRel increment
-    // in `sleep_for_event` (see the module docs).
-    if wake.waiters.fetch_add(0, AcqRel) != 0 {
+    // in `sleep_for_event` (see the module docs). A load would not do: it
+    // may miss a registration while the reader misses our `published`.
+    let waiters = mutant!("wake_load", wake.waiters.load(Acquire), wake.waiters.fetch_add(0, AcqRel));
+    if waiters != 0 {
         wake_all(header, futex);
     }
 }
@@ -228,6 +239,8 @@ impl RoomWait {
         Self { strategy, round: 0 }
     }
 
+    // As in `wait_for_event`: the constants are 0 under loom.
+    #[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
     pub(crate) fn pause(&mut self, deadline: Deadline) -> bool {
         if deadline.expired() {
             return false;
@@ -239,11 +252,11 @@ impl RoomWait {
             WaitStrategy::Yield if round < SPINS => sync::spin_loop(),
             WaitStrategy::Yield => sync::yield_now(),
             WaitStrategy::Blocking if round < SPINS => sync::spin_loop(),
-            WaitStrategy::Blocking if round < SPINS + YIELDS || cfg!(loom) => sync::yield_now(),
+            WaitStrategy::Blocking if round < SPINS + YIELDS => sync::yield_now(),
             WaitStrategy::Blocking => {
                 let k = (round - SPINS - YIELDS).min(6);
                 let nap = Duration::from_micros(20 << k).min(Duration::from_millis(1));
-                std::thread::sleep(deadline.remaining().map_or(nap, |left| left.min(nap)));
+                sync::sleep(deadline.remaining().map_or(nap, |left| left.min(nap)));
             }
         }
         true

@@ -209,6 +209,7 @@ fn blocked_readers_wake_for_each_event() {
     let mut w = rt.writer().unwrap();
     for i in 0..5u32 {
         // Long enough for the readers to go to sleep on the futex.
+        #[allow(clippy::disallowed_methods)] // the test paces its own thread
         std::thread::sleep(Duration::from_millis(20));
         w.try_publish_pod(0, &i).unwrap();
     }

@@ -3,34 +3,41 @@
 //! On Linux this is the futex system call on the word itself, so a reader in
 //! another process that maps the same arena is woken too (shared futexes are
 //! keyed by the physical page). Elsewhere it degrades to short sleeps that
-//! re-check the word. Under loom it is a mutex and condition variable, the
-//! stand-in the loom docs recommend for OS primitives: `wait` checks the word
-//! and sleeps under the mutex, `wake_all` takes the mutex before notifying, so
-//! a wake between the check and the sleep cannot be lost, exactly the
-//! guarantee the kernel gives for a real futex.
+//! re-check the word. Under loom, and under Miri (which interprets no
+//! `rustix` system call under strict provenance), it is a mutex and a
+//! condition variable, the stand-in the loom docs recommend for OS
+//! primitives: `wait` checks the word and sleeps under the mutex, `wake_all`
+//! takes the mutex before notifying, so a wake between the check and the
+//! sleep cannot be lost, exactly the guarantee the kernel gives for a real
+//! futex. Both stand-ins serve one process only, as loom and Miri do.
 
 use super::AtomicU32;
 use std::time::Duration;
 
+#[cfg(loom)]
+use loom::sync::{Condvar, Mutex};
+#[cfg(all(miri, not(loom)))]
+use std::sync::{Condvar, Mutex};
+
 /// What a process needs to sleep on and wake a futex word.
 pub(crate) struct Futex {
     /// Whether other processes may wait on words of this arena.
-    #[cfg_attr(any(loom, not(target_os = "linux")), allow(dead_code))]
+    #[cfg_attr(any(loom, miri, not(target_os = "linux")), allow(dead_code))]
     shared: bool,
-    #[cfg(loom)]
-    lock: loom::sync::Mutex<()>,
-    #[cfg(loom)]
-    cond: loom::sync::Condvar,
+    #[cfg(any(loom, miri))]
+    lock: Mutex<()>,
+    #[cfg(any(loom, miri))]
+    cond: Condvar,
 }
 
 impl Futex {
     pub(crate) fn new(shared: bool) -> Self {
         Self {
             shared,
-            #[cfg(loom)]
-            lock: loom::sync::Mutex::new(()),
-            #[cfg(loom)]
-            cond: loom::sync::Condvar::new(),
+            #[cfg(any(loom, miri))]
+            lock: Mutex::new(()),
+            #[cfg(any(loom, miri))]
+            cond: Condvar::new(),
         }
     }
 
@@ -38,7 +45,7 @@ impl Futex {
     ///
     /// Returns early, spuriously or because the word changed; callers
     /// re-check their condition in a loop.
-    #[cfg(all(not(loom), target_os = "linux"))]
+    #[cfg(all(not(loom), not(miri), target_os = "linux"))]
     pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
         use rustix::thread::futex;
         let flags = if self.shared { futex::Flags::empty() } else { futex::Flags::PRIVATE };
@@ -51,7 +58,7 @@ impl Futex {
     }
 
     /// Wakes every thread sleeping on `word`.
-    #[cfg(all(not(loom), target_os = "linux"))]
+    #[cfg(all(not(loom), not(miri), target_os = "linux"))]
     pub(crate) fn wake_all(&self, word: &AtomicU32) {
         use rustix::thread::futex;
         let flags = if self.shared { futex::Flags::empty() } else { futex::Flags::PRIVATE };
@@ -61,29 +68,40 @@ impl Futex {
     }
 
     /// Without a futex, sleep briefly and let the caller re-check.
-    #[cfg(all(not(loom), not(target_os = "linux")))]
+    #[cfg(all(not(loom), not(miri), not(target_os = "linux")))]
     pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
         const NAP: Duration = Duration::from_micros(200);
+        // ORDERING(futex): Acquire; pairs with the writer's Release bump.
         if word.load(super::Ordering::Acquire) == expected {
-            std::thread::sleep(timeout.map_or(NAP, |t| t.min(NAP)));
+            super::sleep(timeout.map_or(NAP, |t| t.min(NAP)));
         }
     }
 
     /// Sleepers re-check on their own; nothing to do.
-    #[cfg(all(not(loom), not(target_os = "linux")))]
+    #[cfg(all(not(loom), not(miri), not(target_os = "linux")))]
     pub(crate) fn wake_all(&self, _word: &AtomicU32) {}
 
-    /// Loom stand-in: check and sleep under the mutex.
-    #[cfg(loom)]
-    pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, _timeout: Option<Duration>) {
+    /// Stand-in: check and sleep under the mutex. Loom has no clock, so its
+    /// sleep has no timeout (a model that needs one never ends, and fails).
+    #[cfg(any(loom, miri))]
+    pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
         let guard = self.lock.lock().unwrap();
-        if word.load(super::Ordering::Acquire) == expected {
-            drop(self.cond.wait(guard).unwrap());
+        // ORDERING(futex): Acquire; pairs with the writer's Release bump.
+        if word.load(super::Ordering::Acquire) != expected {
+            return;
         }
+        #[cfg(loom)]
+        let _ = timeout;
+        #[cfg(not(loom))]
+        if let Some(timeout) = timeout {
+            drop(self.cond.wait_timeout(guard, timeout).unwrap());
+            return;
+        }
+        drop(self.cond.wait(guard).unwrap());
     }
 
-    /// Loom stand-in: notify under the mutex.
-    #[cfg(loom)]
+    /// Stand-in: notify under the mutex.
+    #[cfg(any(loom, miri))]
     pub(crate) fn wake_all(&self, _word: &AtomicU32) {
         let _guard = self.lock.lock().unwrap();
         self.cond.notify_all();
