@@ -2,7 +2,7 @@
 //! `.ci/loom` runs them, and the mutants).
 //!
 //! Each model drives the shipped code through its public API, with a
-//! runtime as small as the property allows (a ring of 2, one or two slots,
+//! runtime as small as the property allows (a ring of 2, one to three slots,
 //! at most three threads), and names in its docs the ordering or check whose
 //! weakening it catches. Under loom, `src/sync.rs` swaps in loom's atomics,
 //! a loom `UnsafeCell` per slot (so a read racing a write of a payload is

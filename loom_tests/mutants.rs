@@ -35,6 +35,12 @@ fn assert_caught(bound: usize, model: fn(), expected: &[&str]) {
 #[allow(dead_code)]
 const RACE: &str = "Causality violation";
 
+/// Loom's report of a thread that never makes progress: a reader left
+/// asleep (the loom futex stand-in yields until woken) or a writer gated
+/// forever.
+#[allow(dead_code)]
+const NEVER_ENDS: &str = "exceeded maximum number of branches";
+
 macro_rules! mutant_test {
     ($name:literal, $test:ident, $module:ident :: $model:ident, $($expected:expr),+) => {
         #[cfg(slotcast_mutant = $name)]
@@ -61,4 +67,7 @@ mutant_test!("free_ignores_ring", free_ignores_ring, writer_alloc::model, RACE, 
 // Upgrade as check-then-increment: resurrects a reused slot.
 mutant_test!("upgrade_split", upgrade_split, upgrade_reuse::model, RACE, "original event", "currently");
 // The writer looks for sleepers with a load: a lost wake-up.
-mutant_test!("wake_load", wake_load, wake::model, "deadlock");
+mutant_test!("wake_load", wake_load, wake::model, NEVER_ENDS);
+// The sleeper reads the futex word after registering: its registration can
+// be reset and the bump read as its sleeping value (a bug this suite found).
+mutant_test!("wake_register_first", wake_register_first, wake::model, NEVER_ENDS);

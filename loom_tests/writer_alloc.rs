@@ -22,7 +22,7 @@ use crate::common::*;
 use loom::thread;
 use slotcast::{AllocError, WaitStrategy};
 
-pub(crate) const BOUND: usize = 2;
+pub(crate) const BOUND: usize = 3;
 
 pub(crate) fn model() {
     let rt = runtime(1, 1, WaitStrategy::BusySpin);

@@ -19,8 +19,8 @@
 //! ```text
 //! writer                                   sleeping reader
 //! published.store(seq, Release)            loop {
-//! if waiters.fetch_add(0, AcqRel) > 0 {        waiters.fetch_add(1, AcqRel)   -- ORDERING(wake)
-//!     waiters.swap(0, AcqRel)                  f = futex.load(Acquire)
+//! if waiters.fetch_add(0, AcqRel) > 0 {        f = futex.load(Acquire)
+//!     waiters.swap(0, AcqRel)                  waiters.fetch_add(1, AcqRel)   -- ORDERING(wake)
 //!     futex.fetch_add(1, Release)              if published.load(Acquire) > cursor { break }
 //!     futex_wake_all(futex)                    futex_wait(futex, f)
 //! }                                        }
@@ -31,9 +31,19 @@
 //! comes after a registration it wakes the sleeper; if before, the reader
 //! acquires the writer's release, so it sees the new `published` and does
 //! not sleep. `futex_wait` only sleeps while the word still holds `f`, so a
-//! bump between the check and the sleep is not lost. A reader registers
-//! again before every sleep, so the writer's reset never strands one, and
-//! each sleep costs the writer at most one wake-up syscall.
+//! bump between the check and the sleep is not lost.
+//!
+//! The reader reads `f` *before* registering. A registration can land between
+//! the writer's check and its reset (`swap(0)`), which erases it; the bump
+//! that follows the reset then has to wake that reader. It does, because the
+//! reader's `f` happens before its registration, which the reset acquires,
+//! which happens before the bump: `f` is older than the bump, so the reader's
+//! `futex_wait` returns and it registers again. Read after registering, `f`
+//! could be the bump itself: the reader would sleep on the current value,
+//! unregistered, and miss every later event (found by the loom model
+//! `loom_tests/wake.rs`; the mutant `wake_register_first` restores it). A
+//! reader registers again before every sleep, so each sleep costs the writer
+//! at most one wake-up syscall.
 
 use crate::layout::Header;
 use crate::sync::{self, Futex, Ordering::*, mutant};
@@ -184,12 +194,17 @@ pub(crate) fn wait_for_event(
 fn sleep_for_event(header: &Header, futex: &Futex, cursor: u64, deadline: Deadline) -> Option<u64> {
     let wake = &header.wake;
     loop {
-        // ORDERING(wake): AcqRel RMW; pairs with the writer's AcqRel RMW on
-        // `waiters` after its `published` store. Whichever comes second in
-        // the modification order of `waiters` sees the other.
-        wake.waiters.fetch_add(1, AcqRel);
         // ORDERING(futex): Acquire; pairs with the writer's Release bump.
+        // Before registering: see the module docs.
         let f = wake.futex.load(Acquire);
+        // ORDERING(wake): AcqRel RMW; pairs with the writer's AcqRel RMWs on
+        // `waiters` (the check after its `published` store, and the reset).
+        // Whichever comes second in the modification order of `waiters`
+        // sees the other.
+        wake.waiters.fetch_add(1, AcqRel);
+        // Mutant: read the futex word after registering (a lost wake-up).
+        // ORDERING(futex): as above.
+        let f = if cfg!(slotcast_mutant = "wake_register_first") { wake.futex.load(Acquire) } else { f };
         // ORDERING(publish): Acquire; pairs with the writer's Release store.
         let p = header.published.value.load(Acquire);
         if p > cursor {
