@@ -17,12 +17,14 @@ pub fn builder(backing: Backing) -> Builder {
 }
 
 /// Instantiates a test body `fn(Backing)` once per in-process backing.
-/// Miri cannot map memory, so it runs the heap instance only.
+/// Miri cannot map memory, so it runs the heap instance only; an entry with
+/// `miri: "reason"` is skipped under Miri altogether.
 #[macro_export]
 macro_rules! every_backing {
-    ($($name:ident => $body:path;)*) => {$(
+    ($($name:ident => $body:path $(, miri: $why:literal)?;)*) => {$(
         mod $name {
             #[test]
+            $(#[cfg_attr(miri, ignore = $why)])?
             fn heap() {
                 $body(slotcast::Backing::Heap)
             }
