@@ -62,6 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }) {
                 Ok(msg) => break msg,
                 // Every slot is in flight: let the actors drain some.
+                #[allow(clippy::disallowed_methods)] // the example's own back-off
                 Err(_) => thread::sleep(std::time::Duration::from_micros(20)),
             }
         };

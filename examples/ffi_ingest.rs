@@ -20,6 +20,7 @@
 //! serialisation the C writer handle adds, alone); and the C function
 //! `slotcast_writer_publish` called from Rust (the whole C ABI layer without
 //! a foreign caller).
+#![allow(clippy::disallowed_types)] // the example shares a writer between its own threads with std's Mutex
 
 use slotcast::ffi;
 use slotcast::{Publish, Runtime};

@@ -9,6 +9,7 @@
 //!
 //! The writer waits for `--readers` readers to join before it starts, and
 //! ends the stream with an event of type 1 so readers know to stop.
+#![allow(clippy::disallowed_methods)] // the example paces its own publishing with std::thread::sleep
 
 #[path = "common/pattern.rs"]
 mod pattern;

@@ -1,11 +1,14 @@
 //! The standalone allocator: `RingPtr`s from any thread, without the ring.
 //!
-//! It claims a free slot with one CAS on its metadata word (refcount 0 → 1,
-//! generation + 1), which is safe against the writer because the writer only
+//! It claims a free slot with one CAS on its metadata word (generation + 1,
+//! `FILLING`), which is safe against the writer because the writer only
 //! ever claims free slots with a CAS too, and reuses its own (`RING`) slots,
-//! which the allocator never touches (see `pool.rs`). When a pool has no free
-//! slot, the allocator raises the class's "want" flag; the writer then hands
-//! back the slots it keeps for reuse on its next publish of that class.
+//! which the allocator never touches (see `pool.rs`). It fills the slot, then
+//! publishes it with one Release store (refcount 1): until then no handle,
+//! not even a guessed one, upgrades to the half-written slot. When a pool
+//! has no free slot, the allocator raises the class's "want" flag; the writer
+//! then hands back the slots it keeps for reuse on its next publish of that
+//! class.
 
 use crate::error::{AllocError, UpgradeError};
 use crate::event::SizeClass;
@@ -46,14 +49,15 @@ pub struct Allocator {
     shared: Anchor,
 }
 
-/// Releases a freshly claimed slot if filling it panics or fails.
-struct ClaimGuard<'a>(&'a AtomicU64);
+/// Gives back a freshly claimed slot if filling it panics or fails.
+struct ClaimGuard<'a> {
+    word: &'a AtomicU64,
+    generation: u32,
+}
 
 impl Drop for ClaimGuard<'_> {
     fn drop(&mut self) {
-        // The runtime is alive (the allocator holds it): never the last
-        // reference of an orphaned slot.
-        let _ = pool::release(self.0);
+        pool::abandon_alloc(self.word, self.generation);
     }
 }
 
@@ -79,10 +83,12 @@ impl Allocator {
     ) -> Result<RingPtr, AllocError> {
         let (slot, generation) = self.claim(class)?;
         let arena = &self.shared.arena;
-        let guard = ClaimGuard(&arena.metas(class)[slot as usize]);
+        let word = &arena.metas(class)[slot as usize];
+        let guard = ClaimGuard { word, generation };
         let len = {
             // SAFETY: the slot is in range, and ours alone: we took it free
-            // with a refcount of 1 that no one else knows about yet.
+            // and it stays `FILLING`, with a refcount of 0 that nothing but
+            // `finish_alloc` raises, until we publish it below.
             let mut payload = unsafe { arena.payload_mut(class, slot as usize) };
             fill(payload.bytes_mut())
         };
@@ -90,8 +96,10 @@ impl Allocator {
             return Err(AllocError::TooLarge { len });
         }
         std::mem::forget(guard);
-        // SAFETY: the arena is alive, the slot in range, and the claim's
-        // reference (refcount 1, `generation`) moves into the pointer.
+        pool::finish_alloc(word, generation);
+        // SAFETY: the arena is alive, the slot in range, and the reference
+        // `finish_alloc` published (refcount 1, `generation`) moves into the
+        // pointer.
         Ok(unsafe { RingPtr::adopt(self.shared.ctl_ptr(), class, slot, generation, len as u32, event_type) })
     }
 

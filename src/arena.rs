@@ -11,7 +11,7 @@
 //! * under loom, typed values (loom's atomics are handles into the model's
 //!   state, not bytes), built from the same configuration.
 
-use crate::config::{Backing, Config};
+use crate::config::Config;
 use crate::error::BuildError;
 use crate::event::SizeClass;
 use crate::layout::{ArenaLayout, Descriptor, Header, ProcessEntry, ReaderEntry};
@@ -19,7 +19,9 @@ use crate::sync::{AtomicU32, AtomicU64, Futex, Ordering::*, PayloadMut, PayloadR
 use crate::wait::WaitStrategy;
 
 #[cfg(not(loom))]
-pub(crate) use bytes::{Arena, Region};
+pub(crate) use bytes::Arena;
+#[cfg(all(target_os = "linux", not(loom), not(miri)))]
+pub(crate) use bytes::Region; // for the shared mapping (shm/linux.rs)
 #[cfg(loom)]
 pub(crate) use typed::Arena;
 
@@ -32,6 +34,8 @@ pub(crate) fn initialise(header: &Header, processes: &[ProcessEntry], layout: &A
     creator.epoch.store(1, Relaxed);
     creator.state.store(process_state::ACTIVE, Relaxed);
     let id = &header.identity;
+    // ORDERING: Relaxed; published by the Release store of `magic` below,
+    // ORDERING(init).
     id.layout_hash.store(LAYOUT_HASH, Relaxed);
     id.arena_len.store(layout.len as u64, Relaxed);
     id.ring_capacity.store(config.ring_capacity as u64, Relaxed);
@@ -77,6 +81,7 @@ impl Arena {
 #[cfg(not(loom))]
 mod bytes {
     use super::*;
+    use crate::config::Backing;
     use std::ptr::NonNull;
 
     /// Memory that backs an arena, released on drop.
@@ -435,6 +440,28 @@ mod typed {
         pub(crate) unsafe fn payload_mut(&self, class: SizeClass, slot: usize) -> PayloadMut {
             // SAFETY: forwarded contract.
             unsafe { self.slots[class.index()][slot].write() }
+        }
+    }
+
+    /// Freeing the arena is a write of all of it, as `dealloc` is in the
+    /// byte arena: tell loom, so that an access by another thread that does
+    /// not happen before the free (a `RingPtr`'s last read or `fetch_sub`)
+    /// is reported as the use-after-free it would be.
+    impl Drop for Arena {
+        fn drop(&mut self) {
+            // Unwinding from a failure loom already reported: its tracking
+            // state is mid-operation, and a second panic would abort.
+            if std::thread::panicking() {
+                return;
+            }
+            for class in SizeClass::ALL {
+                for word in self.metas[class.index()].iter_mut() {
+                    word.with_mut(|_| ());
+                }
+                for slot in self.slots[class.index()].iter_mut() {
+                    slot.free();
+                }
+            }
         }
     }
 }

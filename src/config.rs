@@ -179,6 +179,13 @@ pub struct Builder {
 /// Where and how to create the file of a shared runtime.
 #[derive(Clone, Debug)]
 pub(crate) struct SharedFile {
+    #[cfg_attr(
+        any(loom, miri, not(target_os = "linux")),
+        allow(
+            dead_code,
+            reason = "read by the Linux shared mapping (shm/linux.rs) only, which loom and Miri builds leave out"
+        )
+    )]
     pub(crate) path: std::path::PathBuf,
     pub(crate) mode: u32,
 }

@@ -167,6 +167,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore = "arithmetic only, no unsafe code; 16K lengths take Miri half a minute")]
     fn for_len_picks_the_smallest_class_that_fits() {
         for len in 0..=SizeClass::MAX_PAYLOAD + 1 {
             let expected = SizeClass::ALL.iter().copied().find(|c| c.capacity() >= len);

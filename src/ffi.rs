@@ -62,7 +62,6 @@ use std::cell::RefCell;
 use std::ffi::{CStr, c_char, c_int};
 use std::fmt::Display;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 mod reader;
@@ -403,6 +402,13 @@ impl Tag {
     }
 }
 
+/// The handles' lock. std's `Mutex`, not the `crate::sync` shim's: the C ABI
+/// is not built under loom (it serialises host threads in front of the
+/// protocol and is no part of it), and a panic under the lock must poison
+/// that handle only (see `a_panic_under_a_handle_lock_poisons_only_that_handle`).
+#[allow(clippy::disallowed_types, reason = "see the comment above: the C ABI is outside the loom models")]
+type HandleLock<T> = std::sync::Mutex<T>;
+
 pub(crate) const RUNTIME: Tag = Tag { open: u64::from_le_bytes(*b"slcRtm\x01\x00"), name: "runtime" };
 pub(crate) const WRITER: Tag = Tag { open: u64::from_le_bytes(*b"slcWrt\x01\x00"), name: "writer" };
 pub(crate) const READER: Tag = Tag { open: u64::from_le_bytes(*b"slcRdr\x01\x00"), name: "reader" };
@@ -413,13 +419,13 @@ pub(crate) const READER: Tag = Tag { open: u64::from_le_bytes(*b"slcRdr\x01\x00"
 #[repr(C)]
 pub(crate) struct Handle<T> {
     tag: AtomicU64,
-    state: Mutex<Option<T>>,
+    state: HandleLock<Option<T>>,
 }
 
 impl<T: Send> Handle<T> {
     /// A new handle of kind `tag`, owned by the caller until `free`.
     pub(crate) fn create(tag: Tag, value: T) -> *mut Handle<T> {
-        Box::into_raw(Box::new(Handle { tag: AtomicU64::new(tag.open), state: Mutex::new(Some(value)) }))
+        Box::into_raw(Box::new(Handle { tag: AtomicU64::new(tag.open), state: HandleLock::new(Some(value)) }))
     }
 
     /// Checks that `ptr` is an open handle of kind `tag`.

@@ -29,7 +29,7 @@
 //!
 //! * the descriptor's **slot word**: `generation << 32 | class << 28 | slot index`
 //!   and **header word**: `event_type << 32 | len`;
-//! * each slot's **metadata word**: `generation << 32 | RING << 31 | ORPHAN << 30 | refcount`
+//! * each slot's **metadata word**: `generation << 32 | RING << 31 | ORPHAN << 30 | FILLING << 29 | refcount`
 //!   (see [`meta`]).
 //!
 //! [`LAYOUT_HASH`] hashes the format version, the size, alignment and field
@@ -219,7 +219,7 @@ pub(crate) mod header_word {
     }
 }
 
-/// A slot's metadata word: `generation << 32 | RING | ORPHAN | refcount`.
+/// A slot's metadata word: `generation << 32 | RING | ORPHAN | FILLING | refcount`.
 ///
 /// * `refcount` counts `RingPtr`s only; the ring's own hold on a slot is
 ///   implied by sequences and costs no atomic.
@@ -228,6 +228,9 @@ pub(crate) mod header_word {
 ///   with refcount 0 are free for anyone, claimed with one CAS.
 /// * `ORPHAN`: the runtime is gone; the last `RingPtr` of the slot helps free
 ///   the arena.
+/// * `FILLING`: an allocator claimed the slot and is writing it; the
+///   refcount stays 0 (so no upgrade reaches the slot) until the fill is
+///   published with Release.
 /// * `generation`: bumped at every allocation; handles and `RingPtr`s carry
 ///   it, and upgrading checks it in the same CAS that checks the refcount.
 ///   32 bits survive 2^32 reuses of one slot before a stale handle could
@@ -235,13 +238,14 @@ pub(crate) mod header_word {
 ///   of continuous recycling of that one slot; with the default 2000 XS slots
 ///   at 20 million events a second, about five days.
 pub(crate) mod meta {
-    pub(crate) const RC_MASK: u64 = (1 << 30) - 1;
+    pub(crate) const RC_MASK: u64 = (1 << 29) - 1;
+    pub(crate) const FILLING: u64 = 1 << 29;
     pub(crate) const ORPHAN: u64 = 1 << 30;
     pub(crate) const RING: u64 = 1 << 31;
     pub(crate) const GEN_SHIFT: u32 = 32;
-    /// Abort when an increment finds the count at this value: leaves 2^29
-    /// racing increments of headroom before a carry could reach `ORPHAN`.
-    pub(crate) const RC_LIMIT: u64 = 1 << 29;
+    /// Abort when an increment finds the count at this value: leaves 2^28
+    /// racing increments of headroom before a carry could reach `FILLING`.
+    pub(crate) const RC_LIMIT: u64 = 1 << 28;
 
     #[inline]
     pub(crate) const fn refcount(word: u64) -> u64 {
@@ -258,10 +262,21 @@ pub(crate) mod meta {
         word & RING != 0
     }
 
-    /// Free for anyone: not owned by the writer, no `RingPtr`, runtime alive.
+    /// Being filled by an allocator.
+    #[inline]
+    pub(crate) const fn is_filling(word: u64) -> bool {
+        word & FILLING != 0
+    }
+
+    /// Free for anyone: not owned by the writer, not being filled, no
+    /// `RingPtr`, runtime alive.
     #[inline]
     pub(crate) const fn is_free(word: u64) -> bool {
-        word & (RING | ORPHAN | RC_MASK) == 0
+        // Mutant: forget the writer's flag (the allocator may then take a
+        // slot the writer reuses with plain stores).
+        let taken =
+            crate::sync::mutant!("free_ignores_ring", ORPHAN | FILLING | RC_MASK, RING | ORPHAN | FILLING | RC_MASK);
+        word & taken == 0
     }
 
     /// `generation + 1` with the same flags and a refcount of `refcount`.
@@ -390,6 +405,13 @@ impl ArenaLayout {
     }
 
     /// Number of slots of all classes together.
+    #[cfg_attr(
+        any(loom, miri, not(target_os = "linux")),
+        allow(
+            dead_code,
+            reason = "read by the Linux shared mapping (shm/linux.rs) only, which loom and Miri builds leave out"
+        )
+    )]
     pub(crate) fn total_slots(&self) -> usize {
         self.pools.iter().map(|p| p.count).sum()
     }
@@ -472,6 +494,7 @@ pub(crate) const LAYOUT_HASH: u64 = {
         .word(slot_word::pack(0xF, MAX_SLOTS_PER_CLASS, u32::MAX))
         .word(header_word::pack(u32::MAX, 0))
         .word(meta::RC_MASK)
+        .word(meta::FILLING)
         .word(meta::ORPHAN)
         .word(meta::RING)
         .word(meta::GEN_SHIFT as u64)

@@ -132,6 +132,13 @@ mod layout;
 mod ledger;
 mod observer;
 mod pool;
+#[cfg_attr(
+    any(loom, miri, not(target_os = "linux")),
+    allow(
+        dead_code,
+        reason = "used by the Linux shared mapping (shm/linux.rs) only, which loom and Miri builds leave out"
+    )
+)]
 mod process;
 mod reader;
 mod ring_ptr;

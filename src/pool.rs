@@ -1,21 +1,24 @@
 //! Slot lifetime: every transition of a slot's metadata word.
 //!
-//! The word is `generation << 32 | RING | ORPHAN | refcount` (see
+//! The word is `generation << 32 | RING | ORPHAN | FILLING | refcount` (see
 //! [`layout::meta`](crate::layout::meta)). The transitions, and who makes
 //! them:
 //!
 //! ```text
 //!                  writer: claim_for_ring (CAS)
 //!   FREE (g,0) ─────────────────────────────────────▶ RING (g,0)
-//!      │  ▲                                          │  ▲   │
-//!      │  │ last RingPtr drops (fetch_sub)           │  │   │ writer: reuse (load + store, no RMW)
-//!      │  │                                          │  └───┘ (g+1), only when no reader can see
-//!      │  │        writer: hand_off (CAS)            │        the old event and refcount is 0
-//!      │  └──────── (g,n) ◀──────────────────────────┘ when refcount > 0: RING cleared,
-//!      │                                              the last RingPtr frees the slot
-//!      │ allocator: claim_for_alloc (CAS) (g+1, 1)
-//!      ▼
-//!   ALLOCATED (g+1, n) ── clone/retain/upgrade +1, drop −1 ──▶ FREE when 0
+//!    │ ▲  ▲                                          │  ▲   │
+//!    │ │  │ last RingPtr drops (fetch_sub)           │  │   │ writer: reuse (load + store, no RMW)
+//!    │ │  │                                          │  └───┘ (g+1), only when no reader can see
+//!    │ │  │        writer: hand_off (CAS)            │        the old event and refcount is 0
+//!    │ │  └──────── (g,n) ◀──────────────────────────┘ when refcount > 0: RING cleared,
+//!    │ │                                              the last RingPtr frees the slot
+//!    │ │ allocator: abandon_alloc (store)
+//!    │ └───────────────────────┐
+//!    │ allocator:              │          allocator: finish_alloc (store)
+//!    └─ claim_for_alloc (CAS) ─▶ FILLING (g+1,0) ─────────────────────────▶ ALLOCATED (g+1,1)
+//!
+//!   ALLOCATED (g, n) ── clone/retain/upgrade +1, drop −1 ──▶ FREE when 0
 //! ```
 //!
 //! The writer reuses its own slots with a plain store because nobody else can
@@ -24,12 +27,24 @@
 //! and drop need a live `RingPtr` (refcount > 0); upgrade's CAS refuses a
 //! refcount of 0; and retain needs a reader whose cursor still covers the
 //! slot's sequence. An event nobody retains therefore costs no atomic
-//! read-modify-write from publish to reuse.
+//! read-modify-write from publish to reuse. The allocator publishes a filled
+//! slot with a plain store for the same reason: a `FILLING` word has a
+//! refcount of 0 and no `RING`, so nobody else writes it.
+//!
+//! A refcount above 0 means "these bytes are complete and visible to
+//! whoever acquires the count": every way it leaves 0 is a Release write
+//! made after the bytes were written or acquired (`finish_alloc`, and
+//! `retain` by a reader that acquired the writer's `published`), and every
+//! later increment or decrement is a read-modify-write, which continues that
+//! release sequence. So `upgrade`, which acquires the count, may read the
+//! bytes even with a handle that reached it without any synchronisation (a
+//! handle is plain data: it can be copied, guessed, or come from another
+//! runtime).
 //!
 //! Every function returns what happened; none panics on a corrupted word.
 
-use crate::layout::meta::{self, ORPHAN, RC_LIMIT, RING};
-use crate::sync::{self, AtomicU64, Ordering::*};
+use crate::layout::meta::{self, FILLING, ORPHAN, RC_LIMIT, RING};
+use crate::sync::{self, AtomicU64, Ordering::*, mutant};
 
 /// Aborts the process: a refcount about to overflow, as `Arc` does.
 #[cold]
@@ -42,6 +57,7 @@ fn refcount_overflow() -> ! {
 /// [`reuse`] bumps it when the slot is filled.
 #[inline]
 pub(crate) fn claim_for_ring(word: &AtomicU64) -> bool {
+    // ORDERING: Relaxed; a pre-check, the CAS below acquires.
     let m = word.load(Relaxed);
     // ORDERING(slot-free): Acquire on success; pairs with the Release
     // fetch_sub of the slot's last `RingPtr` (or the writer's Release
@@ -49,18 +65,44 @@ pub(crate) fn claim_for_ring(word: &AtomicU64) -> bool {
     meta::is_free(m) && word.compare_exchange(m, m | RING, Acquire, Relaxed).is_ok()
 }
 
-/// Allocator: takes a free slot with a refcount of 1 and a new generation.
+/// Allocator: takes a free slot to fill: a new generation, `FILLING` and a
+/// refcount of 0, so no upgrade can reach it until [`finish_alloc`].
 /// Returns the generation on success.
 #[inline]
 pub(crate) fn claim_for_alloc(word: &AtomicU64) -> Option<u32> {
+    // ORDERING: Relaxed; a pre-check, the CAS below acquires.
     let m = word.load(Relaxed);
     if !meta::is_free(m) {
         return None;
     }
-    let new = meta::next_generation(m, 0, 1);
+    // Mutant: take the slot already referenced, as if filled (upgrades can
+    // then reach it while it is being written).
+    let new = mutant!("alloc_unfilled", meta::next_generation(m, 0, 1), meta::next_generation(m, FILLING, 0));
     // ORDERING(slot-free): Acquire on success; as in `claim_for_ring`.
     word.compare_exchange(m, new, Acquire, Relaxed).ok()?;
     Some(meta::generation(new))
+}
+
+/// Allocator: the slot claimed by [`claim_for_alloc`] with `generation` is
+/// filled; it now has one reference, owned by the caller.
+#[inline]
+pub(crate) fn finish_alloc(word: &AtomicU64, generation: u32) {
+    let filled = (u64::from(generation) << meta::GEN_SHIFT) | 1;
+    // ORDERING(fill): Release; pairs with the Acquire CAS of `upgrade`, which
+    // then sees the bytes written by the fill. A plain store: nobody else
+    // writes a `FILLING` word (see the module docs).
+    if !cfg!(slotcast_mutant = "alloc_unfilled") {
+        word.store(filled, Release);
+    }
+}
+
+/// Allocator: gives back a slot claimed by [`claim_for_alloc`] with
+/// `generation` without publishing it (its fill failed or panicked).
+pub(crate) fn abandon_alloc(word: &AtomicU64, generation: u32) {
+    let free = u64::from(generation) << meta::GEN_SHIFT;
+    // ORDERING(slot-free): Release; pairs with the Acquire CAS of the next
+    // claimer, so our writes happen before theirs.
+    word.store(free, Release);
 }
 
 /// What the writer found when it went to reuse one of its slots.
@@ -115,10 +157,14 @@ pub(crate) fn reuse(word: &AtomicU64) -> Reuse {
             word.store(new, Relaxed);
             return Reuse::Reused(meta::generation(new));
         }
-        // Retained: give the slot to its `RingPtr`s. ORDERING: Relaxed;
-        // nothing is published by clearing the flag, and the last `RingPtr`
-        // drop releases the slot to whoever claims it next.
-        match word.compare_exchange_weak(m, m & !RING, Relaxed, Acquire) {
+        // Retained: give the slot to its `RingPtr`s.
+        // ORDERING(slot-free): Release; the `fetch_sub`s of the `RingPtr`s
+        // continue this release sequence, so the Acquire CAS of whoever
+        // claims the slot after the last of them (`claim_for_*`) sees every
+        // read of the event that this thread acquired from the readers'
+        // cursors, not only the reads of the threads that retained it.
+        // Failure: Acquire, as the load above (the count may now be 0).
+        match word.compare_exchange_weak(m, m & !RING, mutant!("handoff_relaxed", Relaxed, Release), Acquire) {
             Ok(_) => return Reuse::HandedOff,
             Err(now) => m = now,
         }
@@ -148,10 +194,13 @@ pub(crate) fn give_back(word: &AtomicU64) {
 /// descriptor's, which only a corrupted shared mapping can cause.
 #[inline]
 pub(crate) fn retain(word: &AtomicU64, generation: u32) -> bool {
-    // ORDERING: Relaxed, as `Arc::clone`: the event is already visible to
-    // this thread, and the writer sees the new count through the reader's
-    // later Release cursor store before it can consider the slot.
-    let old = word.fetch_add(1, Relaxed);
+    // ORDERING(fill): Release; the reader acquired the writer's fill of the
+    // slot (through `published`), and an `upgrade` that acquires this count
+    // (or a later one: increments and decrements continue the release
+    // sequence) sees it too, whatever way its handle came (see the module
+    // docs). The writer sees the new count through the reader's later
+    // Release cursor store before it can consider the slot.
+    let old = word.fetch_add(1, mutant!("retain_relaxed", Relaxed, Release));
     if meta::refcount(old) >= RC_LIMIT {
         refcount_overflow();
     }
@@ -188,8 +237,9 @@ pub(crate) enum Released {
 pub(crate) fn release(word: &AtomicU64) -> Released {
     // ORDERING(slot-free): Release; pairs with the Acquire of whoever reuses
     // or claims the slot next (`reuse`, `claim_for_*`), so our reads of the
-    // payload happen before their writes.
-    let old = word.fetch_sub(1, Release);
+    // payload happen before their writes. Also with the Acquire fence of the
+    // runtime's drop, which frees the arena after reading the count.
+    let old = word.fetch_sub(1, mutant!("drop_relaxed", Relaxed, Release));
     if meta::refcount(old) == 1 && old & ORPHAN != 0 {
         // ORDERING(orphan): Acquire; pairs with the Release CAS in
         // `mark_orphan`, so this thread sees the arena's orphan count.
@@ -203,16 +253,26 @@ pub(crate) fn release(word: &AtomicU64) -> Released {
 /// at least one reference, in one CAS. Never revives a count of 0.
 #[inline]
 pub(crate) fn upgrade(word: &AtomicU64, generation: u32) -> bool {
+    // ORDERING: Relaxed; the expected value of the CAS below, which acquires.
     let mut m = word.load(Relaxed);
     loop {
+        // A `FILLING` word has a refcount of 0: refused here too.
         if meta::generation(m) != generation || meta::refcount(m) == 0 || m & ORPHAN != 0 {
             return false;
         }
         if meta::refcount(m) >= RC_LIMIT {
             refcount_overflow();
         }
-        // ORDERING: Acquire on success, as `Weak::upgrade`; pairs with the
-        // Release decrements of other references' drops.
+        if cfg!(slotcast_mutant = "upgrade_split") {
+            // Mutant: check, then increment: no longer one atomic step.
+            // ORDERING(fill): as the CAS below.
+            word.fetch_add(1, Acquire);
+            return true;
+        }
+        // ORDERING(fill): Acquire on success, as `Weak::upgrade`; pairs with
+        // the Release that made the count non-zero (`finish_alloc`,
+        // `retain`), continued by every later RMW, so the event's bytes are
+        // visible whatever way the handle came.
         match word.compare_exchange_weak(m, m + 1, Acquire, Relaxed) {
             Ok(_) => return true,
             Err(now) => m = now,
@@ -223,6 +283,8 @@ pub(crate) fn upgrade(word: &AtomicU64, generation: u32) -> bool {
 /// The runtime is being dropped: flags a slot that `RingPtr`s still hold so
 /// its last drop reports [`Released::LastOrphan`]. Returns whether it did.
 pub(crate) fn mark_orphan(word: &AtomicU64) -> bool {
+    // ORDERING: Relaxed; the expected value of the CAS below. A count of 0
+    // read here is acquired by the fence in `Shared::drop`.
     let mut m = word.load(Relaxed);
     loop {
         if meta::refcount(m) == 0 {
@@ -270,16 +332,52 @@ mod tests {
         assert_eq!(generation(w.load(Relaxed)), g);
     }
 
+    /// `claim_for_alloc`, then `finish_alloc`: one reference.
+    fn alloc(w: &AtomicU64) -> Option<u32> {
+        let g = claim_for_alloc(w)?;
+        finish_alloc(w, g);
+        Some(g)
+    }
+
+    #[test]
+    fn allocation_is_unreachable_until_filled() {
+        let w = AtomicU64::new(0);
+        let g = claim_for_alloc(&w).unwrap();
+        assert!(!meta::is_free(w.load(Relaxed)), "a slot being filled is taken");
+        assert_eq!(claim_for_alloc(&w), None);
+        assert!(!claim_for_ring(&w));
+        assert!(!upgrade(&w, g), "an upgrade never reaches a slot being filled");
+        assert_eq!(reuse(&w), Reuse::NotOwned);
+        assert!(!mark_orphan(&w));
+        finish_alloc(&w, g);
+        assert_eq!(refcount(w.load(Relaxed)), 1);
+        assert!(upgrade(&w, g), "filled: the handle upgrades");
+        assert_eq!(release(&w), Released::Done);
+        assert_eq!(release(&w), Released::Done);
+        assert!(meta::is_free(w.load(Relaxed)));
+    }
+
+    #[test]
+    fn abandoned_allocation_is_free_with_its_new_generation() {
+        let w = AtomicU64::new(0);
+        let g = claim_for_alloc(&w).unwrap();
+        abandon_alloc(&w, g);
+        assert!(meta::is_free(w.load(Relaxed)));
+        assert_eq!(generation(w.load(Relaxed)), g);
+        assert!(!upgrade(&w, g));
+        assert_eq!(alloc(&w), Some(g.wrapping_add(1)));
+    }
+
     #[test]
     fn upgrade_checks_generation_and_liveness_together() {
         let w = AtomicU64::new(0);
-        let g = claim_for_alloc(&w).unwrap();
+        let g = alloc(&w).unwrap();
         assert!(upgrade(&w, g));
         assert!(!upgrade(&w, g.wrapping_add(1)), "wrong generation");
         assert_eq!(release(&w), Released::Done);
         assert_eq!(release(&w), Released::Done);
         assert!(!upgrade(&w, g), "a count of 0 is never revived");
-        let g2 = claim_for_alloc(&w).unwrap();
+        let g2 = alloc(&w).unwrap();
         assert_ne!(g, g2);
         assert!(!upgrade(&w, g), "a recycled slot refuses the old generation");
     }
@@ -287,7 +385,7 @@ mod tests {
     #[test]
     fn retain_with_a_foreign_generation_is_refused_and_undone() {
         let w = AtomicU64::new(0);
-        let g = claim_for_alloc(&w).unwrap();
+        let g = alloc(&w).unwrap();
         assert!(!retain(&w, g + 7));
         assert_eq!(refcount(w.load(Relaxed)), 1);
     }
@@ -296,7 +394,7 @@ mod tests {
     fn orphan_marks_only_referenced_slots_and_the_last_drop_reports_it() {
         let w = AtomicU64::new(0);
         assert!(!mark_orphan(&w));
-        claim_for_alloc(&w).unwrap();
+        alloc(&w).unwrap();
         clone(&w);
         assert!(mark_orphan(&w));
         assert_eq!(release(&w), Released::Done);
@@ -308,7 +406,7 @@ mod tests {
     fn reuse_refuses_words_it_does_not_own() {
         let w = AtomicU64::new(0);
         assert_eq!(reuse(&w), Reuse::NotOwned);
-        claim_for_alloc(&w).unwrap();
+        alloc(&w).unwrap();
         assert_eq!(reuse(&w), Reuse::NotOwned);
     }
 }

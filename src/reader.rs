@@ -37,6 +37,7 @@ use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::time::Duration;
 
+#[cfg_attr(loom, allow(dead_code, reason = "the borrow API serves the C ABI (ffi), which loom builds leave out"))]
 mod borrow;
 
 /// A reader's position, split from its `Arc<Shared>` so that a guard can

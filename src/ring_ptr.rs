@@ -332,9 +332,11 @@ impl<T: ?Sized> fmt::Debug for RingPtr<T> {
 /// the same arena, a C host) and turned back into a [`RingPtr`] with
 /// [`Runtime::upgrade`](crate::Runtime::upgrade), which succeeds only while
 /// some `RingPtr` still holds that generation of the slot: a recycled slot
-/// refuses old handles. A handle holds no reference by itself. Send it
-/// through something that synchronises (a channel, a lock, the ring), as any
-/// data the receiver will read through it.
+/// refuses old handles. A handle holds no reference by itself. It needs no
+/// synchronisation with the event's writer: a handle that arrives by any
+/// route, or is made up, either fails to upgrade or yields a pointer that
+/// sees the whole event (a slot is upgradable only once its bytes are
+/// published with Release, and the upgrade acquires them; see `pool.rs`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct Handle {

@@ -36,7 +36,7 @@ use crate::reader::Reader;
 use crate::ring_ptr::{Handle, RingPtr};
 use crate::shm::{self, OpenOptions, SharedState};
 use crate::stats::Stats;
-use crate::sync::{Arc, AtomicU64, Ordering::*};
+use crate::sync::{self, Arc, AtomicU64, Ordering::*};
 use crate::writer::Writer;
 use std::fmt;
 use std::path::Path;
@@ -92,11 +92,11 @@ impl ArenaCtl {
     /// dropped the last reference of a slot it marked (it received
     /// [`pool::Released::LastOrphan`]), and will not touch `ctl` again.
     pub(crate) unsafe fn orphan_released(ctl: NonNull<ArenaCtl>) {
+        // ORDERING(orphan): AcqRel; every other party released its accesses
+        // with its own decrement, and the one that reaches 0 acquires them.
         // SAFETY: the arena is alive until `orphans_left` reaches 0, which
         // cannot happen before this decrement (it counts our slot).
         let left = unsafe { ctl.as_ref() }.orphans_left.fetch_sub(1, AcqRel);
-        // ORDERING(orphan): AcqRel; every other party released its accesses
-        // with its own decrement, and the one that reaches 0 acquires them.
         if left == 1 {
             // SAFETY: we brought the count to zero: nobody else holds or will
             // take a reference into the arena; it came from `Box::into_raw`.
@@ -213,8 +213,9 @@ impl Drop for Shared {
             }
             return;
         }
-        // Nobody decrements before a slot is marked; the marks below publish
-        // this store (Release CAS, Acquire fence in `pool::release`).
+        // ORDERING(orphan): Relaxed; nobody decrements before a slot is
+        // marked, and the marks below publish this store (Release CAS,
+        // Acquire fence in `pool::release`).
         ctl.orphans_left.store(GUARD, Relaxed);
         let mut marked = 0u64;
         for class in SizeClass::ALL {
@@ -223,6 +224,14 @@ impl Drop for Shared {
                     marked += 1;
                 }
             }
+        }
+        // ORDERING(orphan): Acquire; pairs with the Release `fetch_sub` of
+        // every `RingPtr` whose last decrement the scan above read (a
+        // refcount of 0, so not marked): their reads of the slot and their
+        // decrement happen before we, or whoever brings `orphans_left` to 0
+        // after us (through the AcqRel below), free the arena.
+        if !cfg!(slotcast_mutant = "orphan_scan_relaxed") {
+            sync::fence(Acquire);
         }
         // ORDERING(orphan): AcqRel; see `ArenaCtl::orphan_released`.
         let before = ctl.orphans_left.fetch_sub(GUARD - marked, AcqRel);

@@ -84,7 +84,8 @@ pub struct PoolStats {
     pub in_ring: usize,
     /// Slots held by at least one `RingPtr`.
     pub retained: usize,
-    /// Slots in use: in the ring, retained, or both.
+    /// Slots in use: in the ring, retained (or both), or being filled by an
+    /// allocator.
     pub in_use: usize,
     /// Slots the writer keeps for reuse (includes its in-ring slots).
     pub writer_owned: usize,
@@ -133,6 +134,8 @@ impl Stats {
         let mut in_ring = [0usize; SizeClass::COUNT];
         for seq in oldest..published {
             let d = &arena.ring()[(seq % cap) as usize];
+            // ORDERING: Relaxed; ordered after the Acquire load of
+            // `published` above (a snapshot: the writer may overwrite it).
             let (c, slot, _) = slot_word::unpack(d.slot.load(Relaxed));
             let (len, _) = header_word::unpack(d.header.load(Relaxed));
             let Some(class) = SizeClass::from_index(c) else { continue };
@@ -152,6 +155,7 @@ impl Stats {
                 let c = class.index();
                 let (mut retained, mut in_use, mut writer_owned) = (0, in_ring[c], 0);
                 for (slot, word) in arena.metas(class).iter().enumerate() {
+                    // ORDERING: Relaxed; a snapshot.
                     let m = word.load(Relaxed);
                     if meta::is_ring(m) {
                         writer_owned += 1;
@@ -161,6 +165,8 @@ impl Stats {
                         if !used[c][slot] {
                             in_use += 1;
                         }
+                    } else if meta::is_filling(m) {
+                        in_use += 1;
                     }
                 }
                 PoolStats { class, slots: arena.slot_count(class), in_ring: in_ring[c], retained, in_use, writer_owned }

@@ -1,8 +1,8 @@
 //! The one door to synchronisation: std under a normal build, loom under
 //! `--cfg loom`.
 //!
-//! Every atomic, fence, spin or yield hint, futex wait/wake and every access
-//! to slot memory in this crate goes through this module, so the loom models
+//! Every atomic, fence, spin or yield hint, sleep, futex wait/wake and every
+//! access to slot memory in this crate goes through this module, so the loom models
 //! in `loom_tests/` check the protocol code exactly as it ships. `clippy.toml`
 //! forbids naming the std primitives anywhere else.
 //!
@@ -36,6 +36,11 @@ mod imp {
     pub(crate) fn yield_now() {
         std::thread::yield_now();
     }
+
+    #[inline]
+    pub(crate) fn sleep(duration: std::time::Duration) {
+        std::thread::sleep(duration);
+    }
 }
 
 #[cfg(loom)]
@@ -60,9 +65,33 @@ mod imp {
     pub(crate) fn yield_now() {
         loom::thread::yield_now();
     }
+
+    /// Loom has no clock: a nap is a yield, which lets the threads the
+    /// sleeper waits for run.
+    #[inline]
+    pub(crate) fn sleep(_duration: std::time::Duration) {
+        loom::thread::yield_now();
+    }
 }
 
 pub(crate) use imp::*;
+
+/// `mutant!("name", weakened, shipped)` is `shipped`, except in a build with
+/// `cfg(slotcast_mutant = "name")`, where it is `weakened`.
+///
+/// The loom models in `loom_tests/` name the ordering or check each of them
+/// catches; a mutant is that ordering or check weakened, kept in the code so
+/// that `.ci/loom` can prove, on every run, that the model still fails
+/// without it (a model that silently stopped checking anything would be
+/// noticed). `build.rs` sets the cfg from `SLOTCAST_MUTANT`, and only in
+/// `--cfg loom` builds: a normal build always gets `shipped`. Both
+/// expressions are type-checked, only the chosen one is evaluated.
+macro_rules! mutant {
+    ($name:literal, $weakened:expr, $shipped:expr $(,)?) => {
+        if cfg!(slotcast_mutant = $name) { $weakened } else { $shipped }
+    };
+}
+pub(crate) use mutant;
 
 mod payload;
 #[cfg(loom)]

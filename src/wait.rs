@@ -19,8 +19,8 @@
 //! ```text
 //! writer                                   sleeping reader
 //! published.store(seq, Release)            loop {
-//! if waiters.fetch_add(0, AcqRel) > 0 {        waiters.fetch_add(1, AcqRel)   -- ORDERING(wake)
-//!     waiters.swap(0, AcqRel)                  f = futex.load(Acquire)
+//! if waiters.fetch_add(0, AcqRel) > 0 {        f = futex.load(Acquire)
+//!     waiters.swap(0, AcqRel)                  waiters.fetch_add(1, AcqRel)   -- ORDERING(wake)
 //!     futex.fetch_add(1, Release)              if published.load(Acquire) > cursor { break }
 //!     futex_wake_all(futex)                    futex_wait(futex, f)
 //! }                                        }
@@ -31,12 +31,22 @@
 //! comes after a registration it wakes the sleeper; if before, the reader
 //! acquires the writer's release, so it sees the new `published` and does
 //! not sleep. `futex_wait` only sleeps while the word still holds `f`, so a
-//! bump between the check and the sleep is not lost. A reader registers
-//! again before every sleep, so the writer's reset never strands one, and
-//! each sleep costs the writer at most one wake-up syscall.
+//! bump between the check and the sleep is not lost.
+//!
+//! The reader reads `f` *before* registering. A registration can land between
+//! the writer's check and its reset (`swap(0)`), which erases it; the bump
+//! that follows the reset then has to wake that reader. It does, because the
+//! reader's `f` happens before its registration, which the reset acquires,
+//! which happens before the bump: `f` is older than the bump, so the reader's
+//! `futex_wait` returns and it registers again. Read after registering, `f`
+//! could be the bump itself: the reader would sleep on the current value,
+//! unregistered, and miss every later event (found by the loom model
+//! `loom_tests/wake.rs`; the mutant `wake_register_first` restores it). A
+//! reader registers again before every sleep, so each sleep costs the writer
+//! at most one wake-up syscall.
 
 use crate::layout::Header;
-use crate::sync::{self, Futex, Ordering::*};
+use crate::sync::{self, Futex, Ordering::*, mutant};
 use std::time::{Duration, Instant};
 
 /// How readers wait for events and the writer waits for room.
@@ -65,6 +75,13 @@ impl WaitStrategy {
         }
     }
 
+    #[cfg_attr(
+        any(loom, miri, not(target_os = "linux")),
+        allow(
+            dead_code,
+            reason = "read by the Linux shared mapping (shm/linux.rs) only, which loom and Miri builds leave out"
+        )
+    )]
     pub(crate) const fn from_word(word: u64) -> Option<Self> {
         match word {
             0 => Some(Self::BusySpin),
@@ -75,19 +92,26 @@ impl WaitStrategy {
     }
 }
 
-// Under loom, spinning only inflates the state space: go straight to the
-// interesting transition.
-#[cfg(not(loom))]
+// Under loom, spinning and yielding only inflate the state space: go
+// straight to the interesting transition. (A yield would also hide weak
+// behaviours: loom never lets a load after a yield return a value it saw
+// before, so the sleeper could not miss the writer's `published`.) Under
+// Miri they only burn interpreter time: a few rounds, then sleep.
+#[cfg(not(any(loom, miri)))]
 const SPINS: u32 = 64;
 #[cfg(loom)]
 const SPINS: u32 = 0;
-#[cfg(not(loom))]
+#[cfg(all(miri, not(loom)))]
+const SPINS: u32 = 4;
+#[cfg(not(any(loom, miri)))]
 const YIELDS: u32 = 64;
 #[cfg(loom)]
-const YIELDS: u32 = 1;
+const YIELDS: u32 = 0;
+#[cfg(all(miri, not(loom)))]
+const YIELDS: u32 = 4;
 /// How long a blocking reader keeps yielding before it sleeps (at least
-/// `YIELDS` rounds).
-const YIELD_FOR: Duration = Duration::from_micros(100);
+/// `YIELDS` rounds). Not under loom or Miri, whose clocks are not worth it.
+const YIELD_FOR: Duration = if cfg!(any(loom, miri)) { Duration::ZERO } else { Duration::from_micros(100) };
 
 /// How long a wait may last.
 ///
@@ -139,6 +163,8 @@ impl Deadline {
 
 /// Waits until `published > cursor` or the deadline passes. Returns the
 /// published value seen, or `None` on timeout.
+// `SPINS` and `YIELDS` are 0 under loom: `round < SPINS` is then always false.
+#[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
 pub(crate) fn wait_for_event(
     strategy: WaitStrategy,
     header: &Header,
@@ -169,7 +195,7 @@ pub(crate) fn wait_for_event(
                 // costs neither a wake-up syscall per pause nor the latency
                 // of being rescheduled.
                 let since = *yielding_since.get_or_insert_with(Instant::now);
-                if round < SPINS + YIELDS || (!cfg!(loom) && since.elapsed() < YIELD_FOR) {
+                if round < SPINS + YIELDS || (!YIELD_FOR.is_zero() && since.elapsed() < YIELD_FOR) {
                     sync::yield_now();
                 } else {
                     return sleep_for_event(header, futex, cursor, deadline);
@@ -184,12 +210,17 @@ pub(crate) fn wait_for_event(
 fn sleep_for_event(header: &Header, futex: &Futex, cursor: u64, deadline: Deadline) -> Option<u64> {
     let wake = &header.wake;
     loop {
-        // ORDERING(wake): AcqRel RMW; pairs with the writer's AcqRel RMW on
-        // `waiters` after its `published` store. Whichever comes second in
-        // the modification order of `waiters` sees the other.
-        wake.waiters.fetch_add(1, AcqRel);
         // ORDERING(futex): Acquire; pairs with the writer's Release bump.
+        // Before registering: see the module docs.
         let f = wake.futex.load(Acquire);
+        // ORDERING(wake): AcqRel RMW; pairs with the writer's AcqRel RMWs on
+        // `waiters` (the check after its `published` store, and the reset).
+        // Whichever comes second in the modification order of `waiters`
+        // sees the other.
+        wake.waiters.fetch_add(1, AcqRel);
+        // Mutant: read the futex word after registering (a lost wake-up).
+        // ORDERING(futex): as above.
+        let f = if cfg!(slotcast_mutant = "wake_register_first") { wake.futex.load(Acquire) } else { f };
         // ORDERING(publish): Acquire; pairs with the writer's Release store.
         let p = header.published.value.load(Acquire);
         if p > cursor {
@@ -207,8 +238,10 @@ fn sleep_for_event(header: &Header, futex: &Futex, cursor: u64, deadline: Deadli
 pub(crate) fn wake_readers(header: &Header, futex: &Futex) {
     let wake = &header.wake;
     // ORDERING(wake): AcqRel RMW; pairs with the reader's AcqRel increment
-    // in `sleep_for_event` (see the module docs).
-    if wake.waiters.fetch_add(0, AcqRel) != 0 {
+    // in `sleep_for_event` (see the module docs). A load would not do: it
+    // may miss a registration while the reader misses our `published`.
+    let waiters = mutant!("wake_load", wake.waiters.load(Acquire), wake.waiters.fetch_add(0, AcqRel));
+    if waiters != 0 {
         wake_all(header, futex);
     }
 }
@@ -237,6 +270,8 @@ impl RoomWait {
         Self { strategy, round: 0 }
     }
 
+    // As in `wait_for_event`: the constants are 0 under loom.
+    #[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
     pub(crate) fn pause(&mut self, deadline: Deadline) -> bool {
         if deadline.expired() {
             return false;
@@ -248,11 +283,11 @@ impl RoomWait {
             WaitStrategy::Yield if round < SPINS => sync::spin_loop(),
             WaitStrategy::Yield => sync::yield_now(),
             WaitStrategy::Blocking if round < SPINS => sync::spin_loop(),
-            WaitStrategy::Blocking if round < SPINS + YIELDS || cfg!(loom) => sync::yield_now(),
+            WaitStrategy::Blocking if round < SPINS + YIELDS => sync::yield_now(),
             WaitStrategy::Blocking => {
                 let k = (round - SPINS - YIELDS).min(6);
                 let nap = Duration::from_micros(20 << k).min(Duration::from_millis(1));
-                std::thread::sleep(deadline.remaining().map_or(nap, |left| left.min(nap)));
+                sync::sleep(deadline.remaining().map_or(nap, |left| left.min(nap)));
             }
         }
         true

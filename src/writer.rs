@@ -32,7 +32,7 @@ use crate::event::SizeClass;
 use crate::layout::{header_word, meta, reader_state, slot_word};
 use crate::pool::{self, Reuse};
 use crate::runtime::{Anchor, Shared};
-use crate::sync::{Arc, Ordering::*, PayloadMut};
+use crate::sync::{Arc, Ordering::*, PayloadMut, mutant};
 use crate::wait::{self, Deadline, RoomWait, WaitStrategy};
 use bytemuck::Pod;
 use owned::{Owned, OwnedSlots};
@@ -297,7 +297,7 @@ impl WriterCore {
         // ORDERING(publish): Release; pairs with the readers' Acquire loads of
         // `published`, making the descriptors and payloads written above
         // visible to them.
-        header.published.value.store(self.next, Release);
+        header.published.value.store(self.next, mutant!("publish_relaxed", Relaxed, Release));
         self.published = self.next;
         if self.wait == WaitStrategy::Blocking {
             wait::wake_readers(header, arena.futex());

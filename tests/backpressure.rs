@@ -173,6 +173,7 @@ fn blocking_publish_waits_until_a_reader_makes_room() {
         let mut reader = rt.reader().unwrap();
         let mut w = rt.writer().unwrap();
         let consumer = std::thread::spawn(move || {
+            #[allow(clippy::disallowed_methods)] // the test paces its own thread
             std::thread::sleep(Duration::from_millis(30));
             let mut next = 0;
             while next < 50 {

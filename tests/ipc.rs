@@ -6,6 +6,7 @@
 //! This is a `harness = false` test: `main` runs the scenarios, and re-runs
 //! this same executable with `SLOTCAST_IPC_ROLE` set to play a child process
 //! (`reader`, `writer`, `lagging-reader`, `creator`).
+#![allow(clippy::disallowed_methods)] // the test paces its own processes with std::thread::sleep
 
 mod common;
 

@@ -49,7 +49,7 @@ fn join_and_leave_while_publishing(kind: common::Kind) {
                     let start = reader.cursor();
                     assert!(before <= start && start <= after, "joined at {start}, published {before}..{after}");
                     let mut next = start;
-                    let want = rng.u64(1..2000);
+                    let want = rng.u64(1..common::scaled(2000, 40));
                     while next < start + want {
                         reader
                             .read_timeout(Duration::from_secs(10), |ev, _| {
@@ -177,13 +177,15 @@ fn end_of_batch_flags_the_last_event_of_each_call() {
 
 #[test]
 fn retained_events_outlive_their_reader() {
-    let rt = Runtime::new().unwrap();
+    // A small pool, so that the churn below reuses every other slot many
+    // times (and stays quick under Miri).
+    let rt = Runtime::builder().slots(SizeClass::XS, 16).build().unwrap();
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     w.try_publish_bytes(2, b"keep me").unwrap();
     let kept = reader.try_next().unwrap().unwrap().retain().unwrap();
     drop(reader);
-    for _ in 0..10_000 {
+    for _ in 0..common::scaled(10_000, 100) {
         w.try_publish_bytes(0, b"churn").unwrap();
     }
     assert_eq!((&kept[..], kept.event_type(), kept.class()), (&b"keep me"[..], 2, SizeClass::XS));
@@ -209,6 +211,7 @@ fn blocked_readers_wake_for_each_event() {
     let mut w = rt.writer().unwrap();
     for i in 0..5u32 {
         // Long enough for the readers to go to sleep on the futex.
+        #[allow(clippy::disallowed_methods)] // the test paces its own thread
         std::thread::sleep(Duration::from_millis(20));
         w.try_publish_pod(0, &i).unwrap();
     }

@@ -312,7 +312,7 @@ fn validate_identity(id: &IdentityLine, wait_for_creator: Duration) -> Result<Co
         if magic != 0 || Instant::now() >= deadline {
             break magic;
         }
-        std::thread::sleep(Duration::from_millis(1));
+        crate::sync::sleep(Duration::from_millis(1));
     };
     match magic {
         MAGIC => {}

@@ -3,34 +3,54 @@
 //! On Linux this is the futex system call on the word itself, so a reader in
 //! another process that maps the same arena is woken too (shared futexes are
 //! keyed by the physical page). Elsewhere it degrades to short sleeps that
-//! re-check the word. Under loom it is a mutex and condition variable, the
-//! stand-in the loom docs recommend for OS primitives: `wait` checks the word
-//! and sleeps under the mutex, `wake_all` takes the mutex before notifying, so
-//! a wake between the check and the sleep cannot be lost, exactly the
-//! guarantee the kernel gives for a real futex.
+//! re-check the word. Under loom and under Miri (which interprets no
+//! `rustix` system call under strict provenance) it is a stand-in with the
+//! guarantee the kernel gives for a real futex: a wake after the sleeper's
+//! check of the word is not lost, and a sleeper wakes only when woken (or
+//! spuriously). Both stand-ins serve one process only, as loom and Miri do.
+//!
+//! * Under Miri: a mutex and a condition variable. `wait` checks the word and
+//!   sleeps under the mutex, `wake_all` takes the mutex before notifying.
+//! * Under loom: a wake counter. `wait` reads the counter, checks the word,
+//!   then yields until the counter moves; `wake_all` bumps it (Release). If
+//!   the sleeper's read of the counter sees a wake, it acquires the writer's
+//!   bump of the word too, so its check fails and it does not sleep. Loom's
+//!   own mutex and condvar would do as well, but when a lost wake-up leaves a
+//!   thread parked in `Condvar::wait`, loom's deadlock report unwinds through
+//!   its `MutexGuard`, whose drop panics again and aborts the test process:
+//!   the mutant tests (`loom_tests/mutants.rs`) could not see the failure
+//!   they expect. A sleeper that is never woken here yields forever, which
+//!   loom reports as a model that never ends.
 
 use super::AtomicU32;
 use std::time::Duration;
 
+#[cfg(all(miri, not(loom)))]
+use std::sync::{Condvar, Mutex};
+
 /// What a process needs to sleep on and wake a futex word.
 pub(crate) struct Futex {
     /// Whether other processes may wait on words of this arena.
-    #[cfg_attr(any(loom, not(target_os = "linux")), allow(dead_code))]
+    #[cfg_attr(any(loom, miri, not(target_os = "linux")), allow(dead_code))]
     shared: bool,
+    #[cfg(all(miri, not(loom)))]
+    lock: Mutex<()>,
+    #[cfg(all(miri, not(loom)))]
+    cond: Condvar,
     #[cfg(loom)]
-    lock: loom::sync::Mutex<()>,
-    #[cfg(loom)]
-    cond: loom::sync::Condvar,
+    wakes: AtomicU32,
 }
 
 impl Futex {
     pub(crate) fn new(shared: bool) -> Self {
         Self {
             shared,
+            #[cfg(all(miri, not(loom)))]
+            lock: Mutex::new(()),
+            #[cfg(all(miri, not(loom)))]
+            cond: Condvar::new(),
             #[cfg(loom)]
-            lock: loom::sync::Mutex::new(()),
-            #[cfg(loom)]
-            cond: loom::sync::Condvar::new(),
+            wakes: AtomicU32::new(0),
         }
     }
 
@@ -38,7 +58,7 @@ impl Futex {
     ///
     /// Returns early, spuriously or because the word changed; callers
     /// re-check their condition in a loop.
-    #[cfg(all(not(loom), target_os = "linux"))]
+    #[cfg(all(not(loom), not(miri), target_os = "linux"))]
     pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
         use rustix::thread::futex;
         let flags = if self.shared { futex::Flags::empty() } else { futex::Flags::PRIVATE };
@@ -51,7 +71,7 @@ impl Futex {
     }
 
     /// Wakes every thread sleeping on `word`.
-    #[cfg(all(not(loom), target_os = "linux"))]
+    #[cfg(all(not(loom), not(miri), target_os = "linux"))]
     pub(crate) fn wake_all(&self, word: &AtomicU32) {
         use rustix::thread::futex;
         let flags = if self.shared { futex::Flags::empty() } else { futex::Flags::PRIVATE };
@@ -61,31 +81,63 @@ impl Futex {
     }
 
     /// Without a futex, sleep briefly and let the caller re-check.
-    #[cfg(all(not(loom), not(target_os = "linux")))]
+    #[cfg(all(not(loom), not(miri), not(target_os = "linux")))]
     pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
         const NAP: Duration = Duration::from_micros(200);
+        // ORDERING(futex): Acquire; pairs with the writer's Release bump.
         if word.load(super::Ordering::Acquire) == expected {
-            std::thread::sleep(timeout.map_or(NAP, |t| t.min(NAP)));
+            super::sleep(timeout.map_or(NAP, |t| t.min(NAP)));
         }
     }
 
     /// Sleepers re-check on their own; nothing to do.
-    #[cfg(all(not(loom), not(target_os = "linux")))]
+    #[cfg(all(not(loom), not(miri), not(target_os = "linux")))]
     pub(crate) fn wake_all(&self, _word: &AtomicU32) {}
 
-    /// Loom stand-in: check and sleep under the mutex.
-    #[cfg(loom)]
-    pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, _timeout: Option<Duration>) {
+    /// Miri stand-in: check and sleep under the mutex.
+    #[cfg(all(miri, not(loom)))]
+    pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
         let guard = self.lock.lock().unwrap();
-        if word.load(super::Ordering::Acquire) == expected {
-            drop(self.cond.wait(guard).unwrap());
+        // ORDERING(futex): Acquire; pairs with the writer's Release bump.
+        if word.load(super::Ordering::Acquire) != expected {
+            return;
+        }
+        match timeout {
+            Some(timeout) => drop(self.cond.wait_timeout(guard, timeout).unwrap()),
+            None => drop(self.cond.wait(guard).unwrap()),
         }
     }
 
-    /// Loom stand-in: notify under the mutex.
-    #[cfg(loom)]
+    /// Miri stand-in: notify under the mutex.
+    #[cfg(all(miri, not(loom)))]
     pub(crate) fn wake_all(&self, _word: &AtomicU32) {
         let _guard = self.lock.lock().unwrap();
         self.cond.notify_all();
+    }
+
+    /// Loom stand-in: check the word, then wait for a wake. Loom has no
+    /// clock: no timeout (a model that needs one never ends, and fails).
+    #[cfg(loom)]
+    pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, _timeout: Option<Duration>) {
+        // ORDERING(futex-wake): Acquire; pairs with the Release increment in
+        // `wake_all`, which the waker makes after its bump of `word`: a wake
+        // seen here makes the check below see the bump.
+        let seen = self.wakes.load(super::Ordering::Acquire);
+        // ORDERING(futex): Acquire; pairs with the writer's Release bump.
+        if word.load(super::Ordering::Acquire) != expected {
+            return;
+        }
+        // ORDERING(futex-wake): Acquire; as above.
+        while self.wakes.load(super::Ordering::Acquire) == seen {
+            loom::thread::yield_now();
+        }
+    }
+
+    /// Loom stand-in: count a wake.
+    #[cfg(loom)]
+    pub(crate) fn wake_all(&self, _word: &AtomicU32) {
+        // ORDERING(futex-wake): Release; pairs with the sleeper's Acquire
+        // loads, publishing the bump of the word made before this call.
+        self.wakes.fetch_add(1, super::Ordering::Release);
     }
 }

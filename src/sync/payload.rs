@@ -118,4 +118,10 @@ impl SlotCell {
         let ptr = NonNull::new(boxed.as_mut_ptr()).expect("boxed slice pointer is non-null");
         PayloadMut { ptr, cap, _track: track }
     }
+
+    /// The slot is about to be freed: a write access, which loom checks
+    /// against every earlier read and write of the slot.
+    pub(crate) fn free(&mut self) {
+        self.0.with_mut(|_| ());
+    }
 }

@@ -45,12 +45,14 @@ pub fn builder(kind: Kind) -> Builder {
 }
 
 /// Instantiates a test body `fn(Kind)` once per kind of memory. Miri cannot
-/// map memory or files, so it runs the heap instance only.
+/// map memory or files, so it runs the heap instance only; an entry with
+/// `miri: "reason"` is skipped under Miri altogether.
 #[macro_export]
 macro_rules! every_backing {
-    ($($name:ident => $body:path;)*) => {$(
+    ($($name:ident => $body:path $(, miri: $why:literal)?;)*) => {$(
         mod $name {
             #[test]
+            $(#[cfg_attr(miri, ignore = $why)])?
             fn heap() {
                 $body($crate::common::Kind::Heap)
             }

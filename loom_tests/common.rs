@@ -1,0 +1,73 @@
+//! What every model shares: a bounded checker, a tiny runtime, and events
+//! whose bytes say which event they are.
+
+use loom::thread;
+use slotcast::{EventRef, Publish, PublishError, Runtime, SizeClass, WaitStrategy, Writer};
+
+/// Checks `f` under loom, exploring every interleaving with at most
+/// `preemptions` preemptions (`LOOM_MAX_PREEMPTIONS` overrides it, to run a
+/// model deeper by hand).
+pub(crate) fn check(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(preemptions);
+    }
+    // Spinning readers and writers switch threads often; loom's default of
+    // 1,000 switches per execution is too few for three of them (tokio's
+    // CI uses the same 10,000). A model that does not terminate still fails.
+    if std::env::var_os("LOOM_MAX_BRANCHES").is_none() {
+        builder.max_branches = 10_000;
+    }
+    builder.check(f);
+}
+
+/// A runtime as small as the property allows: a ring of 2 descriptors and
+/// `xs_slots` slots of the XS class (no other class, so every event lands in
+/// the same small pool and slots are reused at once).
+pub(crate) fn runtime(xs_slots: usize, max_readers: usize, wait: WaitStrategy) -> Runtime {
+    let mut builder = Runtime::builder().ring_capacity(2).max_readers(max_readers).wait_strategy(wait);
+    for class in SizeClass::ALL {
+        builder = builder.slots(class, if class == SizeClass::XS { xs_slots } else { 0 });
+    }
+    builder.build().expect("a valid tiny configuration")
+}
+
+/// The bytes of event `seq`: never all zero (a fresh slot), and different for
+/// every event of a model, so a reader or a `RingPtr` that sees another
+/// event's bytes (or half of them) fails the comparison.
+pub(crate) fn payload(seq: u64) -> [u8; 4] {
+    let b = seq as u8 + 1;
+    [b, b, b, !b]
+}
+
+/// Publishes event `seq`, waiting for room with the runtime's strategy.
+pub(crate) fn publish(writer: &mut Writer, seq: u64) {
+    match writer.publish_bytes(seq as u32, &payload(seq)) {
+        Ok(published) => assert_eq!(published, seq, "sequence numbers are consecutive"),
+        Err(e) => panic!("publishing event {seq}: {e}"),
+    }
+}
+
+/// Publishes event `seq` if there is room now.
+pub(crate) fn try_publish(writer: &mut Writer, seq: u64) -> bool {
+    match writer.try_publish_bytes(seq as u32, &payload(seq)) {
+        Ok(published) => {
+            assert_eq!(published, seq, "sequence numbers are consecutive");
+            true
+        }
+        Err(PublishError::Full(_)) => false,
+        Err(e) => panic!("publishing event {seq}: {e}"),
+    }
+}
+
+/// Asserts that `event` is exactly event `seq` as published.
+pub(crate) fn assert_event(event: &EventRef<'_>, seq: u64) {
+    assert_eq!(event.sequence(), seq, "events arrive in order");
+    assert_eq!(event.event_type(), seq as u32, "the descriptor is event {seq}'s");
+    assert_eq!(event.data(), payload(seq), "the payload is event {seq}'s, complete");
+}
+
+/// Lets the other threads run (loom's scheduler is not fair to a spinner).
+pub(crate) fn pause() {
+    thread::yield_now();
+}

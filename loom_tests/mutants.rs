@@ -1,0 +1,73 @@
+//! Proof that the models bite.
+//!
+//! Each test here exists only in a build with one mutant,
+//! `SLOTCAST_MUTANT=<name>` under `--cfg loom` (`build.rs` turns it into
+//! `cfg(slotcast_mutant = "<name>")`), which weakens one ordering or check in
+//! `src/` (search `src/` for the name). The test runs the model that names
+//! that ordering or check and asserts that loom reports a failure of the
+//! expected kind. `.ci/loom` builds each mutant in turn and runs its test
+//! alone (the other models are not meant to pass with a mutant in).
+
+use crate::common::check;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// Runs `model` under loom, expecting a failure whose message contains one
+/// of `expected`.
+#[allow(dead_code)] // no mutant test in a normal build
+fn assert_caught(bound: usize, model: fn(), expected: &[&str]) {
+    let outcome = catch_unwind(AssertUnwindSafe(|| check(bound, model)));
+    let Err(panic) = outcome else {
+        panic!("the model passed: it no longer catches this mutant");
+    };
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("<non-string panic>");
+    assert!(
+        expected.iter().any(|e| message.contains(e)),
+        "the model failed, but not as expected ({expected:?}): {message}"
+    );
+    eprintln!("caught, as expected: {message}");
+}
+
+/// Loom's report of a data race on a slot (`UnsafeCell`) or on a freed word.
+#[allow(dead_code)]
+const RACE: &str = "Causality violation";
+
+/// Loom's report of a thread that never makes progress: a reader left
+/// asleep (the loom futex stand-in yields until woken) or a writer gated
+/// forever.
+#[allow(dead_code)]
+const NEVER_ENDS: &str = "exceeded maximum number of branches";
+
+macro_rules! mutant_test {
+    ($name:literal, $test:ident, $module:ident :: $model:ident, $($expected:expr),+) => {
+        #[cfg(slotcast_mutant = $name)]
+        #[test]
+        fn $test() {
+            assert_caught(crate::$module::BOUND, crate::$module::$model, &[$($expected),+]);
+        }
+    };
+}
+
+// The writer publishes without Release: the reader races the fill, or reads
+// a descriptor not written yet.
+mutant_test!("publish_relaxed", publish_relaxed, publish_consume::model, RACE, "event 0's", "event 1's");
+// A `RingPtr` drop without Release: the writer refills the slot while (in
+// the model's happens-before) the other thread still reads it.
+mutant_test!("drop_relaxed", drop_relaxed, retain_release::model, RACE);
+// The bugs these models found, kept as regressions.
+mutant_test!("handoff_relaxed", handoff_relaxed, handoff::model, RACE);
+mutant_test!("retain_relaxed", retain_relaxed, upgrade_guess::ring_model, RACE);
+mutant_test!("alloc_unfilled", alloc_unfilled, upgrade_guess::allocator_model, RACE);
+mutant_test!("orphan_scan_relaxed", orphan_scan_relaxed, arena_lifetime::model, RACE);
+// The allocator may take a writer-owned slot.
+mutant_test!("free_ignores_ring", free_ignores_ring, writer_alloc::model, RACE, "never writes");
+// Upgrade as check-then-increment: resurrects a reused slot.
+mutant_test!("upgrade_split", upgrade_split, upgrade_reuse::model, RACE, "original event", "currently");
+// The writer looks for sleepers with a load: a lost wake-up.
+mutant_test!("wake_load", wake_load, wake::model, NEVER_ENDS);
+// The sleeper reads the futex word after registering: its registration can
+// be reset and the bump read as its sleeping value (a bug this suite found).
+mutant_test!("wake_register_first", wake_register_first, wake::model, NEVER_ENDS);

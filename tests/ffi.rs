@@ -1,0 +1,239 @@
+//! The C ABI driven from Rust, in one process: every entry point of an
+//! in-process runtime, with good and bad input.
+//!
+//! `tests/c_client.rs` and `tests/python.rs` run the same calls from C and
+//! Python; this file exists so that Miri (`.ci/miri`) checks the unsafe code
+//! behind them (raw pointers from the host, handle tags, borrowed views, the
+//! copy into the caller's buffer), which it cannot reach through a C
+//! compiler or an interpreter.
+#![allow(
+    clippy::multiple_unsafe_ops_per_block,
+    reason = "a block is a run of C calls under one stated contract: live handles, valid pointers"
+)]
+
+use slotcast::ffi::*;
+use std::ffi::{CStr, c_int};
+use std::mem::MaybeUninit;
+use std::ptr::{null, null_mut};
+
+/// A small in-process configuration: Miri pays for every slot.
+fn config() -> slotcast_config {
+    let mut c = MaybeUninit::<slotcast_config>::uninit();
+    // SAFETY: `c` is writable.
+    assert_eq!(unsafe { slotcast_config_default(c.as_mut_ptr()) }, SLOTCAST_OK);
+    // SAFETY: initialised by the call above.
+    let mut c = unsafe { c.assume_init() };
+    c.slots = [8, 4, 2, 2, 1];
+    c.ring_capacity = 8;
+    c.max_readers = 2;
+    c
+}
+
+/// A runtime, its writer and one reader.
+struct Trio {
+    rt: *mut slotcast_runtime,
+    w: *mut slotcast_writer,
+    r: *mut slotcast_reader,
+}
+
+impl Trio {
+    fn new() -> Trio {
+        let c = config();
+        let (mut rt, mut w, mut r) = (null_mut(), null_mut(), null_mut());
+        // SAFETY: every pointer is valid for the call.
+        unsafe {
+            assert_eq!(slotcast_runtime_new(&c, &mut rt), SLOTCAST_OK);
+            assert_eq!(slotcast_runtime_writer(rt, &mut w), SLOTCAST_OK);
+            assert_eq!(slotcast_runtime_reader(rt, &mut r), SLOTCAST_OK);
+        }
+        Trio { rt, w, r }
+    }
+
+    fn publish(&self, event_type: u32, bytes: &[u8]) -> c_int {
+        // SAFETY: `bytes` is readable for its length; the writer is live.
+        unsafe { slotcast_writer_publish(self.w, event_type, bytes.as_ptr().cast(), bytes.len(), 0, null_mut()) }
+    }
+
+    /// Reads one event by copy: (status, bytes, type).
+    fn read(&self, capacity: usize) -> (c_int, Vec<u8>, slotcast_event_info) {
+        let mut buf = vec![0u8; capacity];
+        let mut info = slotcast_event_info { sequence: 0, len: 0, event_type: 0 };
+        // SAFETY: `buf` is writable for `capacity` bytes, `info` writable.
+        let status = unsafe { slotcast_reader_read(self.r, buf.as_mut_ptr().cast(), capacity, 0, &mut info) };
+        buf.truncate(info.len.min(capacity as u32) as usize);
+        (status, buf, info)
+    }
+}
+
+impl Drop for Trio {
+    fn drop(&mut self) {
+        // SAFETY: each handle is live and this is its last call.
+        unsafe {
+            assert_eq!(slotcast_reader_free(self.r), SLOTCAST_OK);
+            assert_eq!(slotcast_writer_free(self.w), SLOTCAST_OK);
+            assert_eq!(slotcast_runtime_free(self.rt), SLOTCAST_OK);
+        }
+    }
+}
+
+fn pattern(seed: u8, len: usize) -> Vec<u8> {
+    (0..len).map(|i| seed.wrapping_add(i as u8)).collect()
+}
+
+#[test]
+fn single_events_round_trip_by_copy_and_by_borrow() {
+    let t = Trio::new();
+    let sizes = [0usize, 1, 64, 65, 1024, 4096, 16384];
+    for (i, &len) in sizes.iter().enumerate() {
+        assert_eq!(t.publish(i as u32, &pattern(i as u8, len)), SLOTCAST_OK, "publish {len} B");
+        if i % 2 == 0 {
+            let (status, bytes, info) = t.read(SLOTCAST_MAX_PAYLOAD);
+            assert_eq!(status, SLOTCAST_OK);
+            assert_eq!((info.sequence, info.event_type, bytes), (i as u64, i as u32, pattern(i as u8, len)));
+        } else {
+            let mut view = MaybeUninit::<slotcast_event_view>::uninit();
+            // SAFETY: the reader is live, `view` writable.
+            assert_eq!(unsafe { slotcast_reader_borrow(t.r, 0, view.as_mut_ptr()) }, SLOTCAST_OK);
+            // SAFETY: written by the successful call.
+            let view = unsafe { view.assume_init() };
+            // SAFETY: the view is valid until the next call on the reader.
+            let bytes = unsafe { std::slice::from_raw_parts(view.data, view.len as usize) };
+            assert_eq!((view.sequence, view.event_type, bytes), (i as u64, i as u32, &pattern(i as u8, len)[..]));
+        }
+    }
+    let (status, ..) = t.read(64);
+    assert_eq!(status, SLOTCAST_ERR_EMPTY);
+}
+
+#[test]
+fn batches_publish_together_and_borrow_together() {
+    let t = Trio::new();
+    let payloads: Vec<Vec<u8>> = (0..4).map(|i| pattern(i, 10 + 100 * usize::from(i))).collect();
+    let events: Vec<slotcast_event_in> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| slotcast_event_in { data: p.as_ptr().cast(), len: p.len(), event_type: i as u32 })
+        .collect();
+    let mut published = 0usize;
+    // SAFETY: `events` and every payload are readable; `published` writable.
+    let status = unsafe { slotcast_writer_publish_batch(t.w, events.as_ptr(), events.len(), 0, &mut published) };
+    assert_eq!((status, published), (SLOTCAST_OK, 4));
+
+    // Packed: one buffer and its lengths.
+    let lens = [3u32, 0, 70];
+    let packed = pattern(7, 73);
+    // SAFETY: `packed` holds the sum of `lens` bytes.
+    let status =
+        unsafe { slotcast_writer_publish_packed(t.w, 9, packed.as_ptr().cast(), lens.as_ptr(), 3, 0, &mut published) };
+    assert_eq!((status, published), (SLOTCAST_OK, 3));
+
+    let mut views = [const { MaybeUninit::<slotcast_event_view>::uninit() }; 8];
+    let mut count = 0usize;
+    // SAFETY: `views` is writable for 8 views.
+    let status = unsafe { slotcast_reader_borrow_batch(t.r, views.as_mut_ptr().cast(), 8, 0, &mut count) };
+    assert_eq!((status, count), (SLOTCAST_OK, 7));
+    let expected: Vec<(u32, Vec<u8>)> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i as u32, p.clone()))
+        .chain([(9, packed[..3].to_vec()), (9, Vec::new()), (9, packed[3..].to_vec())])
+        .collect();
+    for (i, (view, (event_type, bytes))) in views[..count].iter().zip(&expected).enumerate() {
+        // SAFETY: the call wrote `count` views, valid until the next call.
+        let view = unsafe { view.assume_init_ref() };
+        // SAFETY: as above.
+        let got = unsafe { std::slice::from_raw_parts(view.data, view.len as usize) };
+        assert_eq!((view.sequence, view.event_type, got), (i as u64, *event_type, &bytes[..]), "event {i}");
+    }
+    let mut lag = u64::MAX;
+    // SAFETY: live reader, writable `lag`.
+    assert_eq!(unsafe { slotcast_reader_lag(t.r, &mut lag) }, SLOTCAST_OK);
+    assert_eq!(lag, 0, "the next call released the batch");
+}
+
+#[test]
+fn bad_input_gets_its_own_code() {
+    let t = Trio::new();
+    let big = vec![0u8; SLOTCAST_MAX_PAYLOAD + 1];
+    assert_eq!(t.publish(0, &big), SLOTCAST_ERR_TOO_LARGE);
+    // SAFETY: null pointers are reported, never dereferenced.
+    unsafe {
+        assert_eq!(slotcast_writer_publish(null_mut(), 0, null(), 0, 0, null_mut()), SLOTCAST_ERR_NULL);
+        assert_eq!(slotcast_writer_publish(t.w, 0, null(), 5, 0, null_mut()), SLOTCAST_ERR_NULL);
+        let mut rt = null_mut();
+        assert_eq!(slotcast_runtime_new(null(), null_mut()), SLOTCAST_ERR_NULL);
+        let mut bad = config();
+        bad.ring_capacity = 3;
+        assert_eq!(slotcast_runtime_new(&bad, &mut rt), SLOTCAST_ERR_INVALID_CONFIG);
+        assert!(rt.is_null());
+        // A reader handle where a writer is expected.
+        assert_eq!(slotcast_writer_publish(t.r.cast(), 0, null(), 0, 0, null_mut()), SLOTCAST_ERR_BAD_HANDLE);
+        // The writer role is taken.
+        let mut w2 = null_mut();
+        assert_eq!(slotcast_runtime_writer(t.rt, &mut w2), SLOTCAST_ERR_WRITER_TAKEN);
+        // The reader table (2 entries) is full after one more.
+        let (mut r2, mut r3) = (null_mut(), null_mut());
+        assert_eq!(slotcast_runtime_reader(t.rt, &mut r2), SLOTCAST_OK);
+        assert_eq!(slotcast_runtime_reader(t.rt, &mut r3), SLOTCAST_ERR_TOO_MANY_READERS);
+        assert_eq!(slotcast_reader_close(r2), SLOTCAST_OK);
+        assert_eq!(slotcast_reader_lag(r2, &mut 0), SLOTCAST_ERR_CLOSED);
+        assert_eq!(slotcast_reader_close(r2), SLOTCAST_ERR_CLOSED);
+        assert_eq!(slotcast_reader_free(r2), SLOTCAST_OK);
+    }
+    // A buffer too small: the length comes back and the event stays.
+    assert_eq!(t.publish(3, &pattern(1, 100)), SLOTCAST_OK);
+    let (status, _, info) = t.read(10);
+    assert_eq!((status, info.len), (SLOTCAST_ERR_BUFFER_TOO_SMALL, 100));
+    let (status, bytes, _) = t.read(100);
+    assert_eq!((status, bytes), (SLOTCAST_OK, pattern(1, 100)));
+    // The ring (8 descriptors) fills up: the writer gets RING_FULL and the
+    // reader every event before it.
+    let mut status = SLOTCAST_OK;
+    let mut n = 0;
+    while status == SLOTCAST_OK {
+        status = t.publish(0, &[n]);
+        n += 1;
+    }
+    assert_eq!((status, n), (SLOTCAST_ERR_RING_FULL, 9));
+    for i in 0..8 {
+        assert_eq!(t.read(1).1, [i]);
+    }
+    // Messages and details for every code.
+    for code in [SLOTCAST_ERR_NULL, SLOTCAST_ERR_RING_FULL, SLOTCAST_ERR_PANIC, 1234] {
+        // SAFETY: `slotcast_strerror` returns a static C string.
+        let msg = unsafe { CStr::from_ptr(slotcast_strerror(code)) };
+        assert!(!msg.to_bytes().is_empty());
+    }
+    let mut buf = [0u8; 256];
+    let mut len = 0usize;
+    // SAFETY: `buf` is writable for its length.
+    assert_eq!(unsafe { slotcast_last_error(buf.as_mut_ptr().cast(), buf.len(), &mut len) }, SLOTCAST_OK);
+    assert!(len > 0, "the ring-full failure left a message");
+}
+
+#[test]
+fn handles_outlive_the_runtime_handle_and_report_stats() {
+    let t = Trio::new();
+    for i in 0..3 {
+        assert_eq!(t.publish(1, &pattern(i, 200)), SLOTCAST_OK);
+    }
+    let mut stats = MaybeUninit::<slotcast_stats>::uninit();
+    // SAFETY: live runtime, writable stats.
+    assert_eq!(unsafe { slotcast_runtime_stats(t.rt, stats.as_mut_ptr()) }, SLOTCAST_OK);
+    // SAFETY: written by the call.
+    let stats = unsafe { stats.assume_init() };
+    assert_eq!((stats.published, stats.readers, stats.max_lag), (3, 1, 3));
+    assert_eq!(stats.pools[1].slots, 4);
+    assert_eq!(stats.pools[1].in_ring, 3);
+    // SAFETY: live runtime handle.
+    assert_eq!(unsafe { slotcast_runtime_close(t.rt) }, SLOTCAST_OK);
+    let mut again = MaybeUninit::<slotcast_stats>::uninit();
+    // SAFETY: the closed handle stays allocated until freed.
+    assert_eq!(unsafe { slotcast_runtime_stats(t.rt, again.as_mut_ptr()) }, SLOTCAST_ERR_CLOSED);
+    // The writer and reader keep the arena alive.
+    assert_eq!(t.publish(2, b"after close"), SLOTCAST_OK);
+    for i in 0..3 {
+        assert_eq!(t.read(256).1, pattern(i, 200));
+    }
+    assert_eq!(t.read(256).1, b"after close");
+}
