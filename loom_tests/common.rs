@@ -71,3 +71,22 @@ pub(crate) fn assert_event(event: &EventRef<'_>, seq: u64) {
 pub(crate) fn pause() {
     thread::yield_now();
 }
+
+/// The writer publishes two events through a ring of 2 from its own thread
+/// while this thread reads them with `wait`: the body of the visibility and
+/// wake-up models, which differ only in how the reader waits.
+pub(crate) fn publish_two_while_reading(wait: WaitStrategy) {
+    let rt = runtime(2, 1, wait);
+    let mut reader = rt.reader().unwrap();
+    let mut writer = rt.writer().unwrap();
+    let w = thread::spawn(move || {
+        for seq in 0..2 {
+            publish(&mut writer, seq);
+        }
+    });
+    for seq in 0..2 {
+        let event = reader.wait_next().unwrap();
+        assert_event(&event, seq);
+    }
+    w.join().unwrap();
+}

@@ -13,25 +13,12 @@
 //! permanent mutant `publish_relaxed` (`mutants.rs`).
 
 use crate::common::*;
-use loom::thread;
 use slotcast::WaitStrategy;
 
 pub(crate) const BOUND: usize = 3;
 
 pub(crate) fn model() {
-    let rt = runtime(2, 1, WaitStrategy::BusySpin);
-    let mut reader = rt.reader().unwrap();
-    let mut writer = rt.writer().unwrap();
-    let w = thread::spawn(move || {
-        for seq in 0..2 {
-            publish(&mut writer, seq);
-        }
-    });
-    for seq in 0..2 {
-        let event = reader.wait_next().unwrap();
-        assert_event(&event, seq);
-    }
-    w.join().unwrap();
+    publish_two_while_reading(WaitStrategy::BusySpin);
 }
 
 #[test]

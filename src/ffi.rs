@@ -579,6 +579,30 @@ pub(crate) unsafe fn payload<'a>(data: *const u8, len: usize) -> Res<&'a [u8]> {
     Ok(unsafe { std::slice::from_raw_parts(data, len) })
 }
 
+/// The `count` elements at `ptr`, an input array from the host (`what`
+/// names it in errors): null is accepted only for `count == 0`; a
+/// misaligned pointer or a `count` whose bytes overflow `isize` is refused.
+///
+/// # Safety
+///
+/// Unless null or `count` is 0, `ptr` is valid for reads of `count`
+/// elements that nobody writes during the call.
+pub(crate) unsafe fn host_array<'a, T>(ptr: *const T, count: usize, what: &str) -> Res<&'a [T]> {
+    if count == 0 {
+        Ok(&[])
+    } else if ptr.is_null() {
+        Err(Failure::with(SLOTCAST_ERR_NULL, format!("the {what} array is null")))
+    } else if !ptr.is_aligned() {
+        Err(Failure::with(SLOTCAST_ERR_INVALID_ARGUMENT, format!("the {what} array is misaligned")))
+    } else if count > isize::MAX as usize / size_of::<T>().max(1) {
+        Err(Failure::with(SLOTCAST_ERR_INVALID_ARGUMENT, "the event count is too large"))
+    } else {
+        // SAFETY: non-null and aligned (checked), `count` elements fit in
+        // `isize` (checked) and are readable and unchanged (contract).
+        Ok(unsafe { std::slice::from_raw_parts(ptr, count) })
+    }
+}
+
 /// Checks a payload length.
 pub(crate) fn check_len(len: usize) -> Res {
     if len > SLOTCAST_MAX_PAYLOAD {

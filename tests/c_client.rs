@@ -11,7 +11,6 @@ mod common;
 use common::capi::{self, Link};
 use slotcast::{Runtime, WaitStrategy};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 #[test]
 fn a_c_process_pushes_100_000_events_that_a_rust_reader_verifies() {
@@ -26,31 +25,14 @@ fn a_c_process_pushes_100_000_events_that_a_rust_reader_verifies() {
     let mut reader = rt.reader().unwrap();
     let mut child = Command::new(&exe).arg(&path).arg(EVENTS.to_string()).stdout(Stdio::piped()).spawn().unwrap();
 
-    let mut next = 0u64;
-    let mut bytes = 0usize;
-    while next < EVENTS {
-        let n = reader
-            .read_timeout(Duration::from_secs(30), |ev, _| {
-                assert_eq!(ev.sequence(), next, "sequences are contiguous");
-                if let Err(e) = capi::check_pattern(next, ev.event_type(), ev.data()) {
-                    panic!("{e}");
-                }
-                bytes += ev.len();
-                next += 1;
-            })
-            .unwrap();
-        if n == 0 {
-            let status = child.try_wait().unwrap();
-            panic!("no event for 30 s after {next} (the C client: {status:?})");
-        }
-    }
+    let bytes = capi::read_pattern(&mut reader, EVENTS, &mut child, "the C client");
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "the C client failed: {}", out.status);
     assert!(stdout.starts_with(&format!("DONE {EVENTS} ")), "unexpected output {stdout:?}");
     assert_eq!(rt.published(), EVENTS);
     assert!(reader.try_next().unwrap().is_none(), "nothing beyond the {EVENTS} events");
-    println!("C client: {stdout}Rust reader verified {next} events, {bytes} bytes");
+    println!("C client: {stdout}Rust reader verified {EVENTS} events, {bytes} bytes");
     assert_eq!(rt.stats().writer_pid, None, "the C writer gave the role back");
 }
 

@@ -11,7 +11,6 @@ use slotcast::{Publish, Runtime, WaitStrategy};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 /// Events each way: Python publishes or verifies a few µs per event.
 const EVENTS: u64 = 30_000;
@@ -50,27 +49,13 @@ fn a_python_writer_process_feeds_a_rust_reader() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut next = 0u64;
-    while next < EVENTS {
-        let n = reader
-            .read_timeout(Duration::from_secs(30), |ev, _| {
-                assert_eq!(ev.sequence(), next, "sequences are contiguous");
-                if let Err(e) = capi::check_pattern(next, ev.event_type(), ev.data()) {
-                    panic!("{e}");
-                }
-                next += 1;
-            })
-            .unwrap();
-        if n == 0 {
-            panic!("no event for 30 s after {next} (python: {:?})", child.try_wait().unwrap());
-        }
-    }
+    capi::read_pattern(&mut reader, EVENTS, &mut child, "python");
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "the Python writer failed: {}", out.status);
     assert!(stdout.starts_with(&format!("DONE {EVENTS} ")), "unexpected output {stdout:?}");
     assert!(reader.try_next().unwrap().is_none());
-    println!("python writer: {stdout}rust reader verified {next} events");
+    println!("python writer: {stdout}rust reader verified {EVENTS} events");
 }
 
 #[test]

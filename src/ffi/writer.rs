@@ -1,8 +1,8 @@
 //! The writer: single events and batches, copied into their slots.
 
 use super::{
-    Failure, Handle, Res, SLOTCAST_ERR_INVALID_ARGUMENT, SLOTCAST_ERR_NULL, WRITER, Wait, call, check_len, payload,
-    publish_failure, put, put_opt,
+    Failure, Handle, Res, SLOTCAST_ERR_NULL, WRITER, Wait, call, check_len, host_array, payload, publish_failure, put,
+    put_opt,
 };
 use crate::writer::{Publish, Writer};
 use std::ffi::{c_int, c_void};
@@ -144,19 +144,8 @@ pub unsafe extern "C" fn slotcast_writer_publish_batch(
     let code = call(|| {
         // SAFETY: `writer` is null or a live handle (contract).
         let handle = unsafe { WriterHandle::get(writer.cast(), WRITER) }?;
-        let events: &[slotcast_event_in] = if count == 0 {
-            &[]
-        } else if events.is_null() {
-            return Err(Failure::with(SLOTCAST_ERR_NULL, "the events array is null"));
-        } else if !events.is_aligned() {
-            return Err(Failure::with(SLOTCAST_ERR_INVALID_ARGUMENT, "the events array is misaligned"));
-        } else if count > isize::MAX as usize / size_of::<slotcast_event_in>() {
-            return Err(Failure::with(SLOTCAST_ERR_INVALID_ARGUMENT, "the event count is too large"));
-        } else {
-            // SAFETY: non-null and aligned (checked), `count` elements fit in
-            // `isize` (checked) and are readable and unchanged (contract).
-            unsafe { std::slice::from_raw_parts(events, count) }
-        };
+        // SAFETY: `events` is null or readable for `count` elements (contract).
+        let events = unsafe { host_array(events, count, "events") }?;
         let events = events.iter().map(|ev| {
             check_len(ev.len)?;
             // SAFETY: `data` is null or readable for `len <= 16384` bytes
@@ -201,19 +190,8 @@ pub unsafe extern "C" fn slotcast_writer_publish_packed(
     let code = call(|| {
         // SAFETY: `writer` is null or a live handle (contract).
         let handle = unsafe { WriterHandle::get(writer.cast(), WRITER) }?;
-        let lens: &[u32] = if count == 0 {
-            &[]
-        } else if lens.is_null() {
-            return Err(Failure::with(SLOTCAST_ERR_NULL, "the lengths array is null"));
-        } else if !lens.is_aligned() {
-            return Err(Failure::with(SLOTCAST_ERR_INVALID_ARGUMENT, "the lengths array is misaligned"));
-        } else if count > isize::MAX as usize / size_of::<u32>() {
-            return Err(Failure::with(SLOTCAST_ERR_INVALID_ARGUMENT, "the event count is too large"));
-        } else {
-            // SAFETY: non-null and aligned (checked), `count` elements fit in
-            // `isize` (checked) and are readable and unchanged (contract).
-            unsafe { std::slice::from_raw_parts(lens, count) }
-        };
+        // SAFETY: `lens` is null or readable for `count` elements (contract).
+        let lens = unsafe { host_array(lens, count, "lengths") }?;
         let total = lens.iter().fold(0u64, |sum, &len| sum.saturating_add(u64::from(len)));
         if total > 0 && data.is_null() {
             return Err(Failure::with(SLOTCAST_ERR_NULL, "the data buffer is null"));

@@ -5,8 +5,9 @@
 //! holds). Also the system C compiler, and the event pattern the clients
 //! publish (`examples/c/pattern.h`, `examples/python/pattern.py`).
 
+use slotcast::Reader;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 use std::sync::OnceLock;
 
 /// The repository root.
@@ -128,4 +129,28 @@ pub fn scratch(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch directory");
     dir
+}
+
+/// Reads `events` events of the clients' pattern, published by `child`, and
+/// checks each (sequence, type, bytes); fails the test if none comes for
+/// 30 s. Returns the payload bytes read.
+pub fn read_pattern(reader: &mut Reader, events: u64, child: &mut Child, who: &str) -> usize {
+    let mut next = 0u64;
+    let mut bytes = 0usize;
+    while next < events {
+        let n = reader
+            .read_timeout(std::time::Duration::from_secs(30), |ev, _| {
+                assert_eq!(ev.sequence(), next, "sequences are contiguous");
+                if let Err(e) = check_pattern(next, ev.event_type(), ev.data()) {
+                    panic!("{e}");
+                }
+                bytes += ev.len();
+                next += 1;
+            })
+            .unwrap();
+        if n == 0 {
+            panic!("no event for 30 s after {next} ({who}: {:?})", child.try_wait().unwrap());
+        }
+    }
+    bytes
 }
