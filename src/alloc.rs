@@ -5,7 +5,9 @@
 //! ever claims free slots with a CAS too, and reuses its own (`RING`) slots,
 //! which the allocator never touches (see `pool.rs`). It fills the slot, then
 //! publishes it with one Release store (refcount 1): until then no handle,
-//! not even a guessed one, upgrades to the half-written slot. When a pool
+//! not even a guessed one, upgrades to the half-written slot. In a shared
+//! runtime the claim names the claiming process, so that if it dies
+//! mid-fill, the process that reaps it gives the slot back. When a pool
 //! has no free slot, the allocator raises the class's "want" flag; the writer
 //! then hands back the slots it keeps for reuse on its next publish of that
 //! class.
@@ -87,8 +89,9 @@ impl Allocator {
         let guard = ClaimGuard { word, generation };
         let len = {
             // SAFETY: the slot is in range, and ours alone: we took it free
-            // and it stays `FILLING`, with a refcount of 0 that nothing but
-            // `finish_alloc` raises, until we publish it below.
+            // and it stays `FILLING`, which nothing but `finish_alloc` (or
+            // the reaper, once this process is dead) changes, until we
+            // publish it below.
             let mut payload = unsafe { arena.payload_mut(class, slot as usize) };
             fill(payload.bytes_mut())
         };
@@ -147,13 +150,16 @@ impl Allocator {
         let metas = arena.metas(class);
         let n = metas.len();
         let hint = &header.alloc_hint[class.index()].value;
+        // Who fills the slot: in a shared arena our process entry + 1, so
+        // that if we die mid-fill, whoever reaps us gives the slot back.
+        let filler = self.shared.me.map_or(0, |entry| entry as u64 + 1);
         if n > 0 {
             // ORDERING: Relaxed; a hint where to start looking. Any value is
             // safe: it is reduced modulo the pool size.
             let start = (hint.load(Relaxed) % n as u64) as usize;
             let (tail, head) = metas.split_at(start);
             for (i, word) in head.iter().chain(tail).enumerate() {
-                if let Some(generation) = pool::claim_for_alloc(word) {
+                if let Some(generation) = pool::claim_for_alloc(word, filler) {
                     let slot = (start + i) % n;
                     hint.store(slot as u64 + 1, Relaxed);
                     return Ok((slot as u32, generation));

@@ -46,8 +46,10 @@ pub(crate) const LINE: usize = 128;
 /// First word of every arena: `b"SLOTCAST"` read as a little-endian u64.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"SLOTCAST");
 
-/// Bumped whenever the format below changes meaning.
-pub(crate) const FORMAT_VERSION: u64 = 1;
+/// Bumped whenever the format below changes meaning. 2: a `FILLING`
+/// metadata word carries its filler's process entry (see [`meta`]), which a
+/// version-1 process would take for references.
+pub(crate) const FORMAT_VERSION: u64 = 2;
 
 /// Slot indices occupy 28 bits of the descriptor's slot word.
 pub(crate) const MAX_SLOTS_PER_CLASS: u32 = (1 << 28) - 1;
@@ -228,9 +230,11 @@ pub(crate) mod header_word {
 ///   with refcount 0 are free for anyone, claimed with one CAS.
 /// * `ORPHAN`: the runtime is gone; the last `RingPtr` of the slot helps free
 ///   the arena.
-/// * `FILLING`: an allocator claimed the slot and is writing it; the
-///   refcount stays 0 (so no upgrade reaches the slot) until the fill is
-///   published with Release.
+/// * `FILLING`: an allocator claimed the slot and is writing it; until the
+///   fill is published with Release no upgrade reaches the slot, and the
+///   refcount field names the filler instead of counting: 0 in process,
+///   the filler's process entry + 1 in a shared arena, so that the reaper
+///   of a process that died mid-fill can give the slot back.
 /// * `generation`: bumped at every allocation; handles and `RingPtr`s carry
 ///   it, and upgrading checks it in the same CAS that checks the refcount.
 ///   32 bits survive 2^32 reuses of one slot before a stale handle could
@@ -266,6 +270,13 @@ pub(crate) mod meta {
     #[inline]
     pub(crate) const fn is_filling(word: u64) -> bool {
         word & FILLING != 0
+    }
+
+    /// The filler tag of a `FILLING` word: 0 in process, the filler's
+    /// process entry + 1 in a shared arena.
+    #[inline]
+    pub(crate) const fn filler(word: u64) -> u64 {
+        word & RC_MASK
     }
 
     /// Free for anyone: not owned by the writer, not being filled, no

@@ -13,13 +13,17 @@
 //!    │ │  │        writer: hand_off (CAS)            │        the old event and refcount is 0
 //!    │ │  └──────── (g,n) ◀──────────────────────────┘ when refcount > 0: RING cleared,
 //!    │ │                                              the last RingPtr frees the slot
-//!    │ │ allocator: abandon_alloc (store)
+//!    │ │ allocator: abandon_alloc (store), or
+//!    │ │ the reaper of a dead filler: reclaim_fill (CAS)
 //!    │ └───────────────────────┐
 //!    │ allocator:              │          allocator: finish_alloc (store)
-//!    └─ claim_for_alloc (CAS) ─▶ FILLING (g+1,0) ─────────────────────────▶ ALLOCATED (g+1,1)
+//!    └─ claim_for_alloc (CAS) ─▶ FILLING (g+1,tag) ───────────────────────▶ ALLOCATED (g+1,1)
 //!
 //!   ALLOCATED (g, n) ── clone/retain/upgrade +1, drop −1 ──▶ FREE when 0
 //! ```
+//!
+//! A `FILLING` word's refcount field is no count but the filler's tag: 0 in
+//! process, the filler's process entry + 1 in a shared arena.
 //!
 //! The writer reuses its own slots with a plain store because nobody else can
 //! write the word of a `RING` slot whose refcount is 0 and that no reader can
@@ -28,8 +32,9 @@
 //! refcount of 0; and retain needs a reader whose cursor still covers the
 //! slot's sequence. An event nobody retains therefore costs no atomic
 //! read-modify-write from publish to reuse. The allocator publishes a filled
-//! slot with a plain store for the same reason: a `FILLING` word has a
-//! refcount of 0 and no `RING`, so nobody else writes it.
+//! slot with a plain store for the same reason: a `FILLING` word is no free
+//! slot, has no `RING` and no references, so nobody else writes it (but the
+//! reaper of a filler that died, see `process::reap`).
 //!
 //! A refcount above 0 means "these bytes are complete and visible to
 //! whoever acquires the count": every way it leaves 0 is a Release write
@@ -65,11 +70,13 @@ pub(crate) fn claim_for_ring(word: &AtomicU64) -> bool {
     meta::is_free(m) && word.compare_exchange(m, m | RING, Acquire, Relaxed).is_ok()
 }
 
-/// Allocator: takes a free slot to fill: a new generation, `FILLING` and a
-/// refcount of 0, so no upgrade can reach it until [`finish_alloc`].
-/// Returns the generation on success.
+/// Allocator: takes a free slot to fill: a new generation and `FILLING`, so
+/// no upgrade can reach it until [`finish_alloc`], tagged with `filler`
+/// (0 in process, the process entry + 1 in a shared arena; see
+/// [`reclaim_fill`]). Returns the generation on success.
 #[inline]
-pub(crate) fn claim_for_alloc(word: &AtomicU64) -> Option<u32> {
+pub(crate) fn claim_for_alloc(word: &AtomicU64, filler: u64) -> Option<u32> {
+    debug_assert!(filler <= meta::RC_MASK);
     // ORDERING: Relaxed; a pre-check, the CAS below acquires.
     let m = word.load(Relaxed);
     if !meta::is_free(m) {
@@ -77,7 +84,11 @@ pub(crate) fn claim_for_alloc(word: &AtomicU64) -> Option<u32> {
     }
     // Mutant: take the slot already referenced, as if filled (upgrades can
     // then reach it while it is being written).
-    let new = mutant!("alloc_unfilled", meta::next_generation(m, 0, 1), meta::next_generation(m, FILLING, 0));
+    let new = mutant!(
+        "alloc_unfilled",
+        meta::next_generation(m, 0, 1),
+        meta::next_generation(m, FILLING, filler & meta::RC_MASK)
+    );
     // ORDERING(slot-free): Acquire on success; as in `claim_for_ring`.
     word.compare_exchange(m, new, Acquire, Relaxed).ok()?;
     Some(meta::generation(new))
@@ -103,6 +114,22 @@ pub(crate) fn abandon_alloc(word: &AtomicU64, generation: u32) {
     // ORDERING(slot-free): Release; pairs with the Acquire CAS of the next
     // claimer, so our writes happen before theirs.
     word.store(free, Release);
+}
+
+/// Reaper: gives back a slot that the dead process tagged `filler` (its
+/// entry + 1) claimed with [`claim_for_alloc`] and never published. Returns
+/// whether it did.
+pub(crate) fn reclaim_fill(word: &AtomicU64, filler: u64) -> bool {
+    // ORDERING: Relaxed; the expected value of the CAS below.
+    let m = word.load(Relaxed);
+    if !meta::is_filling(m) || meta::filler(m) != filler || filler == 0 {
+        return false;
+    }
+    let free = u64::from(meta::generation(m)) << meta::GEN_SHIFT;
+    // ORDERING(slot-free): Release, as `abandon_alloc`; the filler is dead,
+    // so its writes to the slot are over. A CAS, not a store: the word is
+    // in a file other processes may have damaged.
+    word.compare_exchange(m, free, Release, Relaxed).is_ok()
 }
 
 /// What the writer found when it went to reuse one of its slots.
@@ -256,8 +283,8 @@ pub(crate) fn upgrade(word: &AtomicU64, generation: u32) -> bool {
     // ORDERING: Relaxed; the expected value of the CAS below, which acquires.
     let mut m = word.load(Relaxed);
     loop {
-        // A `FILLING` word has a refcount of 0: refused here too.
-        if meta::generation(m) != generation || meta::refcount(m) == 0 || m & ORPHAN != 0 {
+        // A `FILLING` word is refused whatever its filler tag.
+        if meta::generation(m) != generation || meta::refcount(m) == 0 || m & (ORPHAN | FILLING) != 0 {
             return false;
         }
         if meta::refcount(m) >= RC_LIMIT {
@@ -287,7 +314,8 @@ pub(crate) fn mark_orphan(word: &AtomicU64) -> bool {
     // read here is acquired by the fence in `Shared::drop`.
     let mut m = word.load(Relaxed);
     loop {
-        if meta::refcount(m) == 0 {
+        // A `FILLING` word's refcount field is a filler tag, no reference.
+        if meta::refcount(m) == 0 || meta::is_filling(m) {
             return false;
         }
         // ORDERING(orphan): Release; pairs with the Acquire fence in
@@ -309,7 +337,7 @@ mod tests {
         let w = AtomicU64::new(0);
         assert!(claim_for_ring(&w));
         assert!(!claim_for_ring(&w), "a RING slot is not free");
-        assert_eq!(claim_for_alloc(&w), None, "the allocator never takes a RING slot");
+        assert_eq!(claim_for_alloc(&w, 0), None, "the allocator never takes a RING slot");
         assert_eq!(reuse(&w), Reuse::Reused(1));
         assert_eq!(reuse(&w), Reuse::Reused(2));
         give_back(&w);
@@ -334,7 +362,7 @@ mod tests {
 
     /// `claim_for_alloc`, then `finish_alloc`: one reference.
     fn alloc(w: &AtomicU64) -> Option<u32> {
-        let g = claim_for_alloc(w)?;
+        let g = claim_for_alloc(w, 0)?;
         finish_alloc(w, g);
         Some(g)
     }
@@ -342,9 +370,9 @@ mod tests {
     #[test]
     fn allocation_is_unreachable_until_filled() {
         let w = AtomicU64::new(0);
-        let g = claim_for_alloc(&w).unwrap();
+        let g = claim_for_alloc(&w, 0).unwrap();
         assert!(!meta::is_free(w.load(Relaxed)), "a slot being filled is taken");
-        assert_eq!(claim_for_alloc(&w), None);
+        assert_eq!(claim_for_alloc(&w, 0), None);
         assert!(!claim_for_ring(&w));
         assert!(!upgrade(&w, g), "an upgrade never reaches a slot being filled");
         assert_eq!(reuse(&w), Reuse::NotOwned);
@@ -358,9 +386,28 @@ mod tests {
     }
 
     #[test]
+    fn a_dead_fillers_slot_is_reclaimed_by_its_tag_only() {
+        let w = AtomicU64::new(0);
+        let g = claim_for_alloc(&w, 3).unwrap();
+        assert!(!upgrade(&w, g), "the filler tag is no reference");
+        assert!(!mark_orphan(&w), "nor for the orphan protocol");
+        assert!(!reclaim_fill(&w, 2), "another process's tag");
+        assert!(!reclaim_fill(&w, 0), "the in-process tag is never reclaimed");
+        assert!(reclaim_fill(&w, 3));
+        assert!(meta::is_free(w.load(Relaxed)));
+        assert_eq!(generation(w.load(Relaxed)), g);
+        assert!(!reclaim_fill(&w, 3), "a free slot is left alone");
+        // A published fill is not the reaper's: the ledger releases it.
+        let g = claim_for_alloc(&w, 3).unwrap();
+        finish_alloc(&w, g);
+        assert!(!reclaim_fill(&w, 3));
+        assert_eq!(refcount(w.load(Relaxed)), 1);
+    }
+
+    #[test]
     fn abandoned_allocation_is_free_with_its_new_generation() {
         let w = AtomicU64::new(0);
-        let g = claim_for_alloc(&w).unwrap();
+        let g = claim_for_alloc(&w, 0).unwrap();
         abandon_alloc(&w, g);
         assert!(meta::is_free(w.load(Relaxed)));
         assert_eq!(generation(w.load(Relaxed)), g);

@@ -23,7 +23,7 @@ pub(crate) struct Reaped {
     pub(crate) readers: usize,
     /// Whether the dead process held the writer role.
     pub(crate) writer: bool,
-    /// Slots on which a hold was released.
+    /// Slots on which a hold was released, or whose fill was abandoned.
     pub(crate) slots: usize,
 }
 
@@ -63,6 +63,14 @@ pub(crate) fn reap(arena: &Arena, dead: usize) -> Reaped {
                     let _ = pool::release(meta);
                     reaped.slots += 1;
                 }
+            }
+        }
+    }
+    // Slots it claimed to fill and never published (it died in the fill).
+    for class in SizeClass::ALL {
+        for meta in arena.metas(class) {
+            if pool::reclaim_fill(meta, dead as u64 + 1) {
+                reaped.slots += 1;
             }
         }
     }

@@ -160,13 +160,14 @@ impl Stats {
                     if meta::is_ring(m) {
                         writer_owned += 1;
                     }
-                    if meta::refcount(m) > 0 {
+                    if meta::is_filling(m) {
+                        // Its refcount field names the filler.
+                        in_use += 1;
+                    } else if meta::refcount(m) > 0 {
                         retained += 1;
                         if !used[c][slot] {
                             in_use += 1;
                         }
-                    } else if meta::is_filling(m) {
-                        in_use += 1;
                     }
                 }
                 PoolStats { class, slots: arena.slot_count(class), in_ring: in_ring[c], retained, in_use, writer_owned }

@@ -107,6 +107,20 @@ fn role_lagging_reader(path: &Path) {
     }
 }
 
+/// Child: claims the only XL slot with the allocator and, in the middle of
+/// filling it, waits to be killed.
+fn role_filler(path: &Path) {
+    let rt = Runtime::open(path).unwrap();
+    let _never = rt.allocator().try_alloc_with(SizeClass::XL, 7, |buf| {
+        buf[0] = 1;
+        say("FILLING");
+        loop {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    });
+    unreachable!("the fill never returns");
+}
+
 /// Child: creates the file and waits to be killed.
 fn role_creator(path: &Path) {
     let _rt = Runtime::builder().shared(path).build().unwrap();
@@ -298,6 +312,42 @@ fn a_runtime_whose_processes_died_is_stale() {
     assert!(!path.exists(), "the recovering process removed it on close");
 }
 
+/// SIGKILL a process in the middle of filling a slot it allocated: the
+/// slot is not lost. The pool has one XL slot; while the filler lives it
+/// is taken, and once the filler is dead the next allocation gets it back
+/// (the allocator sweeps for dead processes when a pool is empty).
+fn a_slot_whose_filler_was_killed_goes_back() {
+    let path = common::temp_path("filler");
+    let rt = Runtime::builder().shared(&path).slots(SizeClass::XL, 1).build().unwrap();
+    let alloc = rt.allocator();
+    let xl = vec![9u8; 10_000];
+    let mut filler = Proc::spawn("filler", &path, &[]);
+    filler.expect("FILLING");
+    let xl_in_use = |rt: &Runtime| rt.stats().pools[SizeClass::XL.index()].in_use;
+    assert_eq!(xl_in_use(&rt), 1, "the slot being filled is in use");
+    assert!(
+        matches!(alloc.try_alloc_bytes(1, &xl), Err(slotcast::AllocError::Exhausted(SizeClass::XL))),
+        "a live filler keeps its slot"
+    );
+    filler.child.kill().unwrap();
+    filler.child.wait().unwrap();
+    let killed = Instant::now();
+    let ptr = loop {
+        match alloc.try_alloc_bytes(1, &xl) {
+            Ok(ptr) => break ptr,
+            Err(slotcast::AllocError::Exhausted(_)) => {
+                assert!(killed.elapsed() < Duration::from_secs(10), "the dead filler's slot never came back");
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    println!("  the dead filler's slot was allocated again {:?} after its SIGKILL", killed.elapsed());
+    assert_eq!(&ptr[..], &xl[..]);
+    drop(ptr);
+    assert_eq!(xl_in_use(&rt), 0, "back in the pool");
+}
+
 fn main() {
     if let Ok(role) = std::env::var(ROLE) {
         let path = std::path::PathBuf::from(std::env::var("SLOTCAST_IPC_PATH").unwrap());
@@ -306,15 +356,17 @@ fn main() {
             "writer" => role_writer(&path),
             "lagging-reader" => role_lagging_reader(&path),
             "creator" => role_creator(&path),
+            "filler" => role_filler(&path),
             other => panic!("unknown role {other}"),
         }
         return;
     }
-    let scenarios: [(&str, fn()); 4] = [
+    let scenarios: [(&str, fn()); 5] = [
         ("fan_out_to_three_reader_processes", fan_out_to_three_reader_processes),
         ("a_killed_lagging_reader_releases_everything", a_killed_lagging_reader_releases_everything),
         ("a_new_writer_takes_over_from_a_killed_one", a_new_writer_takes_over_from_a_killed_one),
         ("a_runtime_whose_processes_died_is_stale", a_runtime_whose_processes_died_is_stale),
+        ("a_slot_whose_filler_was_killed_goes_back", a_slot_whose_filler_was_killed_goes_back),
     ];
     if cfg!(miri) || !cfg!(target_os = "linux") {
         println!("ipc: skipped (needs Linux processes and file mappings)");
