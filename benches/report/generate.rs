@@ -204,6 +204,22 @@ fn ratio(r: Option<f64>) -> String {
     }
 }
 
+/// One throughput row, `| label | median | 95% CI | MAD | ours / median |`,
+/// or nothing if `b` declared no throughput. `ours` is slotcast's median
+/// rate in the same scenario (its own row thus reads 1.00×).
+fn rate_row(w: &mut String, label: &str, b: &Bench, ours: Option<f64>) {
+    let Some((mid, lo, hi)) = b.rate() else { return };
+    let _ = writeln!(
+        w,
+        "| {label} | {} | {} – {} | ±{:.1}% | {} |",
+        mps(mid),
+        mps(lo),
+        mps(hi),
+        b.mad / b.median * 100.0,
+        ratio(ours.map(|o| o / mid))
+    );
+}
+
 fn main() {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let output = std::env::args().nth(1).map_or_else(|| manifest.join("BENCHMARKS.md"), PathBuf::from);
@@ -466,18 +482,9 @@ fn main() {
         let _ = writeln!(w, "| system | median | 95% CI | MAD | slotcast / system |\n|---|---|---|---|---|");
         let ours = r.rate(&format!("fanout/slotcast/{sc}"));
         for sys in systems {
-            let id = format!("fanout/{sys}/{sc}");
-            let Some(b) = r.get(&id) else { continue };
-            let Some((mid, lo, hi)) = b.rate() else { continue };
-            let rel = if sys == "slotcast" { "1.00×".into() } else { ratio(ours.map(|o| o / mid)) };
-            let _ = writeln!(
-                w,
-                "| {sys} | {} | {} – {} | ±{:.1}% | {rel} |",
-                mps(mid),
-                mps(lo),
-                mps(hi),
-                b.mad / b.median * 100.0
-            );
+            if let Some(b) = r.get(&format!("fanout/{sys}/{sc}")) {
+                rate_row(w, sys, b, ours);
+            }
         }
         let _ = writeln!(w);
     }
@@ -493,17 +500,9 @@ fn main() {
     let _ = writeln!(w, "| system | median | 95% CI | MAD | slotcast / system |\n|---|---|---|---|---|");
     let ours = r.rate("retain/slotcast/64B/1r");
     for sys in ["slotcast", "crossbeam_arc"] {
-        let Some(b) = r.get(&format!("retain/{sys}/64B/1r")) else { continue };
-        let Some((mid, lo, hi)) = b.rate() else { continue };
-        let _ = writeln!(
-            w,
-            "| {sys} | {} | {} – {} | ±{:.1}% | {} |",
-            mps(mid),
-            mps(lo),
-            mps(hi),
-            b.mad / b.median * 100.0,
-            ratio(ours.map(|o| o / mid))
-        );
+        if let Some(b) = r.get(&format!("retain/{sys}/64B/1r")) {
+            rate_row(w, sys, b, ours);
+        }
     }
     let _ = writeln!(w);
 
@@ -619,17 +618,9 @@ fn main() {
     let _ = writeln!(w, "| system | median | 95% CI | MAD | slotcast (1p) / system |\n|---|---|---|---|---|");
     let ours = ipc("slotcast/256B/1p");
     for id in ["slotcast/256B/1p", "slotcast/256B/2p", "ipc_ring/256B/1p", "spsc_shm/256B/1p"] {
-        let Some(b) = r.get(&format!("ipc/{id}")) else { continue };
-        let Some((mid, lo, hi)) = b.rate() else { continue };
-        let _ = writeln!(
-            w,
-            "| {id} | {} | {} – {} | ±{:.1}% | {} |",
-            mps(mid),
-            mps(lo),
-            mps(hi),
-            b.mad / b.median * 100.0,
-            ratio(ours.map(|o| o / mid))
-        );
+        if let Some(b) = r.get(&format!("ipc/{id}")) {
+            rate_row(w, id, b, ours);
+        }
     }
     let _ = writeln!(w);
 
