@@ -14,6 +14,7 @@
 
 use crate::error::{AllocError, UpgradeError};
 use crate::event::SizeClass;
+use crate::failpoint::failpoint;
 use crate::pool;
 use crate::ring_ptr::{Handle, RingPtr, check_view};
 use crate::runtime::{Anchor, Shared};
@@ -84,6 +85,7 @@ impl Allocator {
         fill: F,
     ) -> Result<RingPtr, AllocError> {
         let (slot, generation) = self.claim(class)?;
+        failpoint!("alloc.claimed");
         let arena = &self.shared.arena;
         let word = &arena.metas(class)[slot as usize];
         let guard = ClaimGuard { word, generation };
@@ -99,6 +101,7 @@ impl Allocator {
             return Err(AllocError::TooLarge { len });
         }
         std::mem::forget(guard);
+        failpoint!("alloc.filled");
         pool::finish_alloc(word, generation);
         // SAFETY: the arena is alive, the slot in range, and the reference
         // `finish_alloc` published (refcount 1, `generation`) moves into the

@@ -21,6 +21,7 @@
 //! the metadata word before the ledger records it, and the ledger forgets it
 //! before the metadata word is decremented.
 
+use crate::failpoint::failpoint;
 use crate::layout::ledger_word::LIMIT;
 use crate::pool;
 use crate::sync::{self, AtomicU32, AtomicU64, Ordering::*};
@@ -34,8 +35,10 @@ fn overflow() -> ! {
 /// Turns one metadata reference the caller has just taken on a slot (by
 /// retain, upgrade or allocation) into a new pointer of this process.
 pub(crate) fn adopt(ledger: &AtomicU32, meta: &AtomicU64, holds: &AtomicU64) {
+    failpoint!("hold.meta_counted");
     // ORDERING: Relaxed; the metadata reference already keeps the slot.
     let old = ledger.fetch_add(1, Relaxed);
+    failpoint!("hold.ledger_counted");
     if old >= LIMIT {
         overflow();
     }
@@ -73,8 +76,10 @@ pub(crate) fn release(ledger: &AtomicU32, meta: &AtomicU64, holds: &AtomicU64) -
     // pointers of this process, so all their reads happen before the slot is
     // given back.
     sync::fence(Acquire);
+    failpoint!("unhold.ledger_cleared");
     // A shared arena never sets ORPHAN on metadata words.
     let _ = pool::release(meta);
+    failpoint!("unhold.meta_released");
     // ORDERING: AcqRel; whoever brings the count to 0 unmaps, after every
     // other use of the mapping.
     holds.fetch_sub(1, AcqRel) == 1

@@ -124,6 +124,7 @@ mod arena;
 mod config;
 mod error;
 mod event;
+mod failpoint;
 // The C ABI (see `include/slotcast.h`); not under loom, whose atomics only
 // exist inside a model.
 #[cfg(not(loom))]

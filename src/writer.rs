@@ -29,6 +29,7 @@
 
 use crate::error::{Full, FullKind, PublishError, WriterError};
 use crate::event::SizeClass;
+use crate::failpoint::failpoint;
 use crate::layout::{header_word, meta, reader_state, slot_word};
 use crate::pool::{self, Reuse};
 use crate::runtime::{Anchor, Shared};
@@ -332,6 +333,7 @@ impl WriterCore {
             Some(found) => found,
             None => self.claim_wait(class, deadline, defer)?,
         };
+        failpoint!("publish.claimed");
         // SAFETY: the slot is in range (ours), and the writer has it to
         // itself: a RING slot with refcount 0 that no reader's cursor covers
         // (see `pool.rs`), until `commit` publishes it.
@@ -587,8 +589,10 @@ impl Claim<'_> {
         unsafe { ManuallyDrop::drop(&mut self.payload) };
         self.done = true;
         let seq = self.core.commit(self.class, self.slot, self.generation, self.len, self.event_type);
+        failpoint!("publish.committed");
         if !self.defer {
             self.core.flush();
+            failpoint!("publish.flushed");
         }
         seq
     }

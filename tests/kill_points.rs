@@ -1,0 +1,216 @@
+//! A process killed at any step of retain, drop, allocate or publish loses
+//! nothing: once it is reaped, every slot it held or was filling goes back
+//! to its pool.
+//!
+//! Each scenario creates a small shared runtime, starts a child process
+//! (this executable again, with `SLOTCAST_KILL_ROLE` set) that plays a
+//! reader, an allocator or a writer, and has it killed with `SIGKILL` at one
+//! named kill point of the library (`SLOTCAST_KILL_AT`, see
+//! `src/failpoint.rs`). The parent then reaps it (a fresh open of the file
+//! releases what dead processes held), takes and drops the writer role (so
+//! the ring's idle slots go back to the pools), and checks that no class has
+//! a slot in use and that every slot of every class can be allocated again.
+//! A child that finishes without reaching its point fails the scenario: a
+//! renamed or removed point cannot pass silently.
+//!
+//! Needs the kill points compiled in:
+//! `cargo test --release --features failpoints --test kill_points`.
+#![allow(clippy::disallowed_methods)] // the test paces its own processes
+
+use slotcast::{Publish, Runtime, SizeClass, WaitStrategy};
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const ROLE: &str = "SLOTCAST_KILL_ROLE";
+const KILL_AT: &str = "SLOTCAST_KILL_AT";
+
+/// The kill points of each role, in the order the child reaches them. A
+/// point `name#n` is its n-th hit (a second retain, say).
+const SCENARIOS: &[(&str, &[&str])] = &[
+    (
+        // Retain an event (the process's first pointer to the slot), clone
+        // it, upgrade its handle (a second pointer), drop all three.
+        "reader",
+        &[
+            "hold.meta_counted",
+            "hold.ledger_counted",
+            "hold.meta_counted#2",
+            "hold.ledger_counted#2",
+            "unhold.ledger_cleared",
+            "unhold.meta_released",
+        ],
+    ),
+    (
+        // Allocate and fill a slot, clone the pointer, drop both.
+        "allocator",
+        &[
+            "alloc.claimed",
+            "alloc.filled",
+            "hold.meta_counted",
+            "hold.ledger_counted",
+            "unhold.ledger_cleared",
+            "unhold.meta_released",
+        ],
+    ),
+    (
+        // Take the writer role and publish three events.
+        "writer",
+        &["publish.claimed", "publish.committed", "publish.flushed", "publish.claimed#3", "publish.committed#3"],
+    ),
+];
+
+const SLOTS: [usize; SizeClass::COUNT] = [4, 2, 2, 1, 1];
+
+fn main() {
+    if let Ok(role) = std::env::var(ROLE) {
+        let path = PathBuf::from(std::env::var("SLOTCAST_KILL_PATH").expect("path"));
+        child(&role, &path);
+        println!("END");
+        return;
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for &(role, points) in SCENARIOS {
+        for &point in points {
+            match scenario(role, point) {
+                Ok(()) => {
+                    println!("kill {role} at {point}: ok");
+                    passed += 1;
+                }
+                Err(why) => {
+                    println!("kill {role} at {point}: FAILED: {why}");
+                    failed += 1;
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
+
+/// A fresh path under `/dev/shm` (or the temp dir).
+fn temp_path(tag: &str) -> PathBuf {
+    let dir = if Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+    dir.join(format!("slotcast-kill-{tag}-{}", std::process::id()))
+}
+
+fn scenario(role: &str, point: &str) -> Result<(), String> {
+    let path = temp_path(&format!("{role}-{}", point.replace('#', "-")));
+    let _ = std::fs::remove_file(&path);
+    let mut builder = Runtime::builder()
+        .shared(&path)
+        .ring_capacity(8)
+        .max_readers(2)
+        .max_processes(4)
+        .wait_strategy(WaitStrategy::Yield);
+    for class in SizeClass::ALL {
+        builder = builder.slots(class, SLOTS[class.index()]);
+    }
+    let rt = builder.build().map_err(|e| format!("create: {e}"))?;
+    let result = run_child(&rt, role, point, &path).and_then(|()| check_recovered(&rt, &path));
+    drop(rt);
+    let _ = std::fs::remove_file(&path);
+    result
+}
+
+/// Runs the child until it is killed at `point`.
+fn run_child(rt: &Runtime, role: &str, point: &str, path: &Path) -> Result<(), String> {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env(ROLE, role)
+        .env(KILL_AT, point)
+        .env("SLOTCAST_KILL_PATH", path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawn: {e}"))?;
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    if role == "reader" {
+        match lines.next() {
+            Some(Ok(line)) if line == "JOINED" => {}
+            other => return Err(format!("the reader did not join: {other:?}")),
+        }
+        let mut w = rt.writer().map_err(|e| format!("writer: {e}"))?;
+        for i in 0..2u8 {
+            w.publish_bytes(1, &[i; 10]).map_err(|e| format!("publish: {e}"))?;
+        }
+    }
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().map_err(|e| format!("wait: {e}"))?;
+    match status.signal() {
+        Some(9) => Ok(()),
+        _ => Err(format!("the child was not killed at its point (status {status}, output {rest:?})")),
+    }
+}
+
+/// Reaps the dead child, gives the ring's idle slots back, and checks that
+/// every slot is free and can be allocated.
+fn check_recovered(rt: &Runtime, path: &Path) -> Result<(), String> {
+    // Opening the file reaps every process found dead.
+    drop(Runtime::open(path).map_err(|e| format!("reopen: {e}"))?);
+    drop(rt.writer().map_err(|e| format!("writer after the reap: {e}"))?);
+    let stats = rt.stats();
+    for class in SizeClass::ALL {
+        let pool = stats.pool(class);
+        if pool.in_use != 0 || pool.writer_owned != 0 {
+            return Err(format!(
+                "class {class}: {} in use, {} writer-owned after the reap ({pool:?})",
+                pool.in_use, pool.writer_owned
+            ));
+        }
+    }
+    let alloc = rt.allocator();
+    let mut held = Vec::new();
+    for class in SizeClass::ALL {
+        for n in 0..SLOTS[class.index()] {
+            match alloc.try_alloc_with(class, 0, |_| 0) {
+                Ok(p) => held.push(p),
+                Err(e) => return Err(format!("class {class}: only {n} of {} slots allocatable: {e}", SLOTS[class.index()])),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The child's part: runs its role through every kill point it has.
+fn child(role: &str, path: &Path) {
+    let rt = Runtime::open(path).unwrap();
+    match role {
+        "reader" => {
+            let mut reader = rt.reader().unwrap();
+            println!("JOINED");
+            let mut kept = None;
+            while kept.is_none() {
+                reader
+                    .read_timeout(Duration::from_secs(10), |ev, _| {
+                        if kept.is_none() {
+                            kept = Some(ev.retain().unwrap());
+                        }
+                    })
+                    .unwrap();
+            }
+            let first = kept.unwrap();
+            let copy = first.clone();
+            let again = rt.upgrade(first.handle()).unwrap();
+            drop(copy);
+            drop(again);
+            drop(first);
+        }
+        "allocator" => {
+            let alloc = rt.allocator();
+            let p = alloc.try_alloc_bytes(1, &[7; 10]).unwrap();
+            let q = p.clone();
+            drop(q);
+            drop(p);
+        }
+        "writer" => {
+            let mut w = rt.writer().unwrap();
+            for i in 0..3u8 {
+                w.publish_bytes(1, &[i; 10]).unwrap();
+            }
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
