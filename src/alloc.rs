@@ -10,15 +10,21 @@
 //! mid-fill, the process that reaps it gives the slot back. When a pool
 //! has no free slot, the allocator raises the class's "want" flag; the writer
 //! then hands back the slots it keeps for reuse on its next publish of that
-//! class.
+//! class. If no writer exists, an allocator that finds a pool empty takes
+//! the free writer role for a moment to return the slots the last writer
+//! kept (a writer dropped while readers still needed its last events, or
+//! one whose process died).
 
 use crate::error::{AllocError, UpgradeError};
 use crate::event::SizeClass;
 use crate::failpoint::failpoint;
+use crate::holders;
+use crate::layout::header_word;
 use crate::pool;
-use crate::ring_ptr::{Handle, RingPtr, check_view};
+use crate::ring_ptr::{Handle, RingPtr, SharedHold, check_view};
 use crate::runtime::{Anchor, Shared};
 use crate::sync::{Arc, AtomicU64, Ordering::*};
+use crate::writer::Writer;
 use bytemuck::Pod;
 use std::fmt;
 
@@ -102,11 +108,46 @@ impl Allocator {
         }
         std::mem::forget(guard);
         failpoint!("alloc.filled");
-        pool::finish_alloc(word, generation);
+        // The slot's record of the event, for handle upgrades. ORDERING:
+        // Relaxed; published by the Release store of `finish_alloc`.
+        arena.slot_headers(class)[slot as usize].store(header_word::pack(len as u32, event_type), Relaxed);
+        // In a shared runtime our holder bit is set before the slot counts
+        // as held, so that if we die at any point a reaper finds the hold.
+        let publish = |word: &AtomicU64, bits: &[AtomicU64], entry| {
+            holders::set_bit(bits, entry);
+            failpoint!("alloc.bit_set");
+            pool::finish_alloc(word, generation);
+            failpoint!("alloc.finished");
+            true
+        };
+        let how = SharedHold {
+            // Only a damaged local state or file can get here: the slot was
+            // free, so no pointer of ours held it. Publish it all the same.
+            held: |word: &AtomicU64| {
+                pool::finish_alloc(word, generation);
+                true
+            },
+            take: publish,
+        };
+        let local = match RingPtr::hold_shared(&self.shared, class, slot, how) {
+            Some(Ok(local)) => Some(local),
+            Some(Err(())) => {
+                // A damaged file (no holder words for the slot): give it back.
+                pool::abandon_alloc(word, generation);
+                return Err(AllocError::Exhausted(class));
+            }
+            None => {
+                pool::finish_alloc(word, generation);
+                None
+            }
+        };
         // SAFETY: the arena is alive, the slot in range, and the reference
-        // `finish_alloc` published (refcount 1, `generation`) moves into the
+        // published above (refcount 1 in process, this process's hold and
+        // local word in a shared runtime), for `generation`, moves into the
         // pointer.
-        Ok(unsafe { RingPtr::adopt(self.shared.ctl_ptr(), class, slot, generation, len as u32, event_type) })
+        Ok(unsafe {
+            RingPtr::from_reference(self.shared.ctl_ptr(), class, slot, generation, len as u32, event_type, local)
+        })
     }
 
     /// Allocates a slot of the smallest class that holds `bytes` and copies
@@ -175,12 +216,33 @@ impl Allocator {
     }
 
     /// As `claim_free`, and if the pool is empty, once more after releasing
-    /// what dead processes held (shared runtimes).
+    /// what dead processes held (shared runtimes) and what the ring keeps
+    /// while no writer runs.
     fn claim(&self, class: SizeClass) -> Result<(u32, u32), AllocError> {
         match self.claim_free(class) {
-            Err(AllocError::Exhausted(_)) if self.shared.sweep_dead(false) => self.claim_free(class),
+            Err(AllocError::Exhausted(_)) => {
+                let swept = self.shared.sweep_dead(false);
+                if swept | self.return_ring_slots() {
+                    self.claim_free(class)
+                } else {
+                    Err(AllocError::Exhausted(class))
+                }
+            }
             result => result,
         }
+    }
+
+    /// With no writer (it was dropped, or its process died), the slots it
+    /// kept for reuse would stay the ring's until another writer comes:
+    /// take the free role for a moment, so that the writer's own recovery
+    /// and drop return every slot no reader needs any more. Returns whether
+    /// it did. A live writer answers the `want` flag itself.
+    fn return_ring_slots(&self) -> bool {
+        // ORDERING: Relaxed; a pre-check, `Writer::take` acquires the role.
+        if self.shared.arena.header().writer.owner.load(Relaxed) != 0 {
+            return false;
+        }
+        Writer::take(Arc::clone(self.shared.shared_arc())).is_ok()
     }
 }
 

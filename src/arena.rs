@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::error::BuildError;
 use crate::event::SizeClass;
 use crate::layout::{ArenaLayout, Descriptor, Header, ProcessEntry, ReaderEntry};
-use crate::sync::{AtomicU32, AtomicU64, Futex, Ordering::*, PayloadMut, PayloadRef};
+use crate::sync::{AtomicU64, Futex, Ordering::*, PayloadMut, PayloadRef};
 use crate::wait::WaitStrategy;
 
 #[cfg(not(loom))]
@@ -66,15 +66,25 @@ impl Arena {
         self.layout().pools[class.index()].count
     }
 
-    /// Process entry `process`'s ledger word for slot `slot` of `class`
-    /// (shared arenas only).
+    /// The index of slot `slot` of `class` among the slots of all classes
+    /// (XS first), for tables that cover every slot. The caller checked
+    /// `slot < self.slot_count(class)`.
     #[inline]
-    pub(crate) fn ledger_word(&self, process: usize, class: SizeClass, slot: usize) -> Option<&AtomicU32> {
-        let base = self.layout().ledger_base[class.index()];
+    pub(crate) fn slot_index(&self, class: SizeClass, slot: usize) -> usize {
+        self.layout().slot_base[class.index()] + slot
+    }
+
+    /// The holder words of slot `slot` of `class`: one bit per process
+    /// entry that holds the slot (shared arenas only; `None` in process or
+    /// for an index out of range).
+    #[inline]
+    pub(crate) fn holder_words(&self, class: SizeClass, slot: usize) -> Option<&[AtomicU64]> {
         if slot >= self.slot_count(class) {
             return None;
         }
-        self.ledger(process)?.get(base + slot)
+        let words = self.layout().holder_words;
+        let start = self.slot_index(class, slot) * words;
+        self.holders()?.get(start..start + words)
     }
 }
 
@@ -130,6 +140,7 @@ mod bytes {
     /// Where one pool's parts start.
     struct PoolPtrs {
         metas: NonNull<AtomicU64>,
+        headers: NonNull<AtomicU64>,
         slots: NonNull<u8>,
         count: usize,
     }
@@ -154,7 +165,7 @@ mod bytes {
         processes: NonNull<ProcessEntry>,
         ring: NonNull<Descriptor>,
         pools: [PoolPtrs; SizeClass::COUNT],
-        ledgers: NonNull<u8>,
+        holders: NonNull<AtomicU64>,
         layout: ArenaLayout,
         futex: Futex,
         _region: Region,
@@ -193,7 +204,12 @@ mod bytes {
             let at = |offset: usize| unsafe { base.add(offset) };
             let pools = std::array::from_fn(|c| {
                 let pool = &layout.pools[c];
-                PoolPtrs { metas: at(pool.metas).cast(), slots: at(pool.slots), count: pool.count }
+                PoolPtrs {
+                    metas: at(pool.metas).cast(),
+                    headers: at(pool.headers).cast(),
+                    slots: at(pool.slots),
+                    count: pool.count,
+                }
             });
             Arena {
                 header: base.cast(),
@@ -201,7 +217,7 @@ mod bytes {
                 processes: at(layout.processes).cast(),
                 ring: at(layout.ring).cast(),
                 pools,
-                ledgers: at(layout.ledgers),
+                holders: at(layout.holders).cast(),
                 layout,
                 futex: Futex::new(shared),
                 _region: region,
@@ -236,18 +252,17 @@ mod bytes {
             unsafe { std::slice::from_raw_parts(self.processes.as_ptr(), self.layout.max_processes) }
         }
 
-        /// Process entry `process`'s ledger: one word per slot of every
-        /// class, `ledger_base[class] + slot`. `None` without ledgers.
+        /// Every slot's holder words (`holder_words` per slot, slots
+        /// numbered as by `slot_index`); `None` without holders.
         #[inline]
-        pub(crate) fn ledger(&self, process: usize) -> Option<&[AtomicU32]> {
-            if self.layout.ledger_stride == 0 || process >= self.layout.max_processes {
+        pub(crate) fn holders(&self) -> Option<&[AtomicU64]> {
+            if self.layout.holder_words == 0 {
                 return None;
             }
-            // SAFETY: ledger `process` starts `process * stride` bytes after
-            // `ledgers` and holds `total_slots` words, within the region.
-            let start = unsafe { self.ledgers.add(process * self.layout.ledger_stride) };
-            // SAFETY: aligned (line-aligned stride), valid for any bits.
-            Some(unsafe { std::slice::from_raw_parts(start.cast::<AtomicU32>().as_ptr(), self.layout.total_slots()) })
+            let len = self.layout.total_slots() * self.layout.holder_words;
+            // SAFETY: `holders` points at `total_slots * holder_words`
+            // line-aligned words within the region (see `ArenaLayout`).
+            Some(unsafe { std::slice::from_raw_parts(self.holders.as_ptr(), len) })
         }
 
         #[inline]
@@ -278,6 +293,13 @@ mod bytes {
             let pool = &self.pools[class.index()];
             // SAFETY: `metas` points at `count` metadata words.
             unsafe { std::slice::from_raw_parts(pool.metas.as_ptr(), pool.count) }
+        }
+
+        #[inline]
+        pub(crate) fn slot_headers(&self, class: SizeClass) -> &[AtomicU64] {
+            let pool = &self.pools[class.index()];
+            // SAFETY: `headers` points at `count` header words.
+            unsafe { std::slice::from_raw_parts(pool.headers.as_ptr(), pool.count) }
         }
 
         /// Read access to the payload of slot `slot` of `class`.
@@ -334,6 +356,7 @@ mod typed {
         processes: Box<[ProcessEntry]>,
         ring: Box<[Descriptor]>,
         metas: [Box<[AtomicU64]>; SizeClass::COUNT],
+        headers: [Box<[AtomicU64]>; SizeClass::COUNT],
         slots: [Box<[SlotCell]>; SizeClass::COUNT],
         layout: ArenaLayout,
         futex: Futex,
@@ -379,12 +402,14 @@ mod typed {
             let processes = zeroes(layout.max_processes, || ProcessEntry { state: word(), pid: word(), epoch: word() });
             let ring = zeroes(layout.ring_capacity, || Descriptor { slot: word(), header: word() });
             let metas = std::array::from_fn(|c| zeroes(layout.pools[c].count, word));
+            let headers = std::array::from_fn(|c| zeroes(layout.pools[c].count, word));
             let slots = std::array::from_fn(|c| {
                 let cap = SizeClass::ALL[c].capacity();
                 zeroes(layout.pools[c].count, || SlotCell::new(cap))
             });
             let _ = config.backing;
-            let arena = Arena { header, readers, processes, ring, metas, slots, layout, futex: Futex::new(false) };
+            let arena =
+                Arena { header, readers, processes, ring, metas, headers, slots, layout, futex: Futex::new(false) };
             super::initialise(&arena.header, &arena.processes, &arena.layout, config);
             Ok(arena)
         }
@@ -417,13 +442,17 @@ mod typed {
             &self.processes
         }
 
-        /// Loom models run in-process arenas only: no ledgers.
-        pub(crate) fn ledger(&self, _process: usize) -> Option<&[AtomicU32]> {
+        /// Loom models run in-process arenas only: no holder bits.
+        pub(crate) fn holders(&self) -> Option<&[AtomicU64]> {
             None
         }
 
         pub(crate) fn metas(&self, class: SizeClass) -> &[AtomicU64] {
             &self.metas[class.index()]
+        }
+
+        pub(crate) fn slot_headers(&self, class: SizeClass) -> &[AtomicU64] {
+            &self.headers[class.index()]
         }
 
         /// # Safety

@@ -248,7 +248,8 @@ impl Builder {
     }
 
     /// Maximum number of processes using a shared runtime at once (default
-    /// 16). Each costs a line and a ledger of 4 bytes per slot in the file.
+    /// 16). Each costs a line in the file, and every 64 of them a word of
+    /// holder bits per slot.
     pub fn max_processes(mut self, processes: usize) -> Self {
         self.config.max_processes = u32::try_from(processes).unwrap_or(u32::MAX);
         self

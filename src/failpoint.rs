@@ -38,10 +38,12 @@ pub(crate) fn hit(name: &str) {
         return;
     }
     #[cfg(target_os = "linux")]
-    // SAFETY: `kill` with our own pid and a valid signal number has no
-    // memory-safety preconditions.
-    unsafe {
-        libc::kill(libc::getpid(), libc::SIGKILL);
+    {
+        // SAFETY: `getpid` has no preconditions.
+        let me = unsafe { libc::getpid() };
+        // SAFETY: `kill` with our own pid and a valid signal number has no
+        // memory-safety preconditions.
+        unsafe { libc::kill(me, libc::SIGKILL) };
     }
     std::process::abort();
 }

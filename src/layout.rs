@@ -18,11 +18,13 @@
 //! readers             ReaderEntry x max_readers, one line each: cursor, state + owner, pid
 //! processes           ProcessEntry x max_processes, one line each: state, pid, epoch
 //! ring                Descriptor x ring_capacity (16 B each): slot word, header word
-//! pool XS             metadata words (u64 x slots), padded to a line, then PooledEvent<64> x slots
+//! pool XS             metadata words (u64 x slots), padded to a line; slot headers
+//!                     (u64 x slots: `event_type << 32 | len` of the slot's event),
+//!                     padded to a line; then PooledEvent<64> x slots
 //! pool S .. pool XL   the same (a class with 0 slots takes no room)
-//! ledgers             shared runtimes only: per process entry, one u32 per slot of every
-//!                     class (XS first), padded to a line: how many `RingPtr`s that
-//!                     process holds on the slot, so a dead process's holds can be released
+//! holders             shared runtimes only: per slot of every class (XS first),
+//!                     ceil(max_processes / 64) u64 words, one bit per process entry:
+//!                     the processes that hold the slot (see `holders.rs`)
 //! ```
 //!
 //! Two 64-bit words carry all per-event state:
@@ -30,7 +32,10 @@
 //! * the descriptor's **slot word**: `generation << 32 | class << 28 | slot index`
 //!   and **header word**: `event_type << 32 | len`;
 //! * each slot's **metadata word**: `generation << 32 | RING << 31 | ORPHAN << 30 | FILLING << 29 | refcount`
-//!   (see [`meta`]).
+//!   (see [`meta`]), and its **slot header**, the `header_word` of the event it
+//!   holds, written when the event is first retained or allocated, so that
+//!   upgrading a handle takes the length and type from the slot, not from
+//!   the handle.
 //!
 //! [`LAYOUT_HASH`] hashes the format version, the size, alignment and field
 //! offsets of every `repr(C)` type here, the line size, each class's payload
@@ -48,8 +53,10 @@ pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"SLOTCAST");
 
 /// Bumped whenever the format below changes meaning. 2: a `FILLING`
 /// metadata word carries its filler's process entry (see [`meta`]), which a
-/// version-1 process would take for references.
-pub(crate) const FORMAT_VERSION: u64 = 2;
+/// version-1 process would take for references. 3: shared runtimes record
+/// their holds as one bit per process and slot (`holders`) instead of
+/// per-process counts, and every slot has a header word.
+pub(crate) const FORMAT_VERSION: u64 = 3;
 
 /// Slot indices occupy 28 bits of the descriptor's slot word.
 pub(crate) const MAX_SLOTS_PER_CLASS: u32 = (1 << 28) - 1;
@@ -71,7 +78,7 @@ pub(crate) struct IdentityLine {
     pub(crate) flags: AtomicU64,
 }
 
-/// [`IdentityLine::flags`]: the arena is a shared mapping with ledgers.
+/// [`IdentityLine::flags`]: the arena is a shared mapping with holder bits.
 pub(crate) const FLAG_SHARED: u64 = 1;
 
 /// Who holds the writer role.
@@ -224,7 +231,10 @@ pub(crate) mod header_word {
 /// A slot's metadata word: `generation << 32 | RING | ORPHAN | FILLING | refcount`.
 ///
 /// * `refcount` counts `RingPtr`s only; the ring's own hold on a slot is
-///   implied by sequences and costs no atomic.
+///   implied by sequences and costs no atomic. In a shared arena it counts
+///   nothing: it is non-zero exactly while some process holds the slot, and
+///   every new hold changes it (see `holders.rs`, [`meta::next_touch`]); the
+///   processes that hold the slot are its holder bits.
 /// * `RING`: the writer owns the slot and reuses it, with plain stores, once
 ///   the readers have passed it and the refcount is 0. Slots without it and
 ///   with refcount 0 are free for anyone, claimed with one CAS.
@@ -232,9 +242,9 @@ pub(crate) mod header_word {
 ///   the arena.
 /// * `FILLING`: an allocator claimed the slot and is writing it; until the
 ///   fill is published with Release no upgrade reaches the slot, and the
-///   refcount field names the filler instead of counting: 0 in process,
-///   the filler's process entry + 1 in a shared arena, so that the reaper
-///   of a process that died mid-fill can give the slot back.
+///   refcount field names the filler instead of counting: its process
+///   entry + 1 (1 in process), so that the reaper of a process that died
+///   mid-fill can give the slot back.
 /// * `generation`: bumped at every allocation; handles and `RingPtr`s carry
 ///   it, and upgrading checks it in the same CAS that checks the refcount.
 ///   32 bits survive 2^32 reuses of one slot before a stale handle could
@@ -250,6 +260,13 @@ pub(crate) mod meta {
     /// Abort when an increment finds the count at this value: leaves 2^28
     /// racing increments of headroom before a carry could reach `FILLING`.
     pub(crate) const RC_LIMIT: u64 = 1 << 28;
+
+    /// Shared arenas: the refcount field after one more hold, whatever it
+    /// held before (a value read from a file): `1..=RC_LIMIT`, never 0.
+    #[inline]
+    pub(crate) const fn next_touch(word: u64) -> u64 {
+        (word & !RC_MASK) | ((word & RC_MASK) % RC_LIMIT + 1)
+    }
 
     #[inline]
     pub(crate) const fn refcount(word: u64) -> u64 {
@@ -272,8 +289,7 @@ pub(crate) mod meta {
         word & FILLING != 0
     }
 
-    /// The filler tag of a `FILLING` word: 0 in process, the filler's
-    /// process entry + 1 in a shared arena.
+    /// The filler tag of a `FILLING` word: the filler's process entry + 1.
     #[inline]
     pub(crate) const fn filler(word: u64) -> u64 {
         word & RC_MASK
@@ -297,19 +313,16 @@ pub(crate) mod meta {
     }
 }
 
-/// A process's ledger word for one slot: how many `RingPtr`s of that
-/// process refer to the slot. A non-zero count stands for exactly one
-/// reference in the slot's metadata refcount (see `ledger.rs`).
-pub(crate) mod ledger_word {
-    /// Abort when an increment finds the count at this value.
-    pub(crate) const LIMIT: u32 = 1 << 30;
-}
+/// Process entries per holder word: one bit each.
+pub(crate) const HOLDERS_PER_WORD: usize = 64;
 
 /// Where one class's pool lies in the arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) struct PoolLayout {
     /// Offset of the metadata words.
     pub(crate) metas: usize,
+    /// Offset of the slot headers.
+    pub(crate) headers: usize,
     /// Offset of the first slot.
     pub(crate) slots: usize,
     /// Number of slots.
@@ -326,12 +339,14 @@ pub(crate) struct ArenaLayout {
     pub(crate) ring: usize,
     pub(crate) ring_capacity: usize,
     pub(crate) pools: [PoolLayout; SizeClass::COUNT],
-    /// Offset of process entry 0's ledger (shared arenas), or 0.
-    pub(crate) ledgers: usize,
-    /// Bytes from one process's ledger to the next (0 without ledgers).
-    pub(crate) ledger_stride: usize,
-    /// Index of each class's first slot in a ledger.
-    pub(crate) ledger_base: [usize; SizeClass::COUNT],
+    /// Offset of the holder words (shared arenas), or 0.
+    pub(crate) holders: usize,
+    /// Holder words per slot (0 without holders).
+    pub(crate) holder_words: usize,
+    /// Index of each class's first slot when the slots of all classes are
+    /// numbered together (XS first): holder words and a process's local
+    /// counts are indexed so.
+    pub(crate) slot_base: [usize; SizeClass::COUNT],
     /// Total length, a multiple of 4096.
     pub(crate) len: usize,
 }
@@ -350,7 +365,7 @@ const fn round_up(x: usize, to: usize) -> Option<usize> {
 impl ArenaLayout {
     /// Lays out an arena for `ring_capacity` descriptors, `max_readers`
     /// reader entries, `max_processes` process entries and `slots[c]` slots
-    /// of each class, with a ledger per process entry if `shared`.
+    /// of each class, with holder bits per slot if `shared`.
     pub(crate) fn new(
         ring_capacity: usize,
         max_readers: usize,
@@ -376,23 +391,25 @@ impl ArenaLayout {
         let ring = at;
         at = line(add(at, mul(ring_capacity, size_of::<Descriptor>())?)?)?;
         let mut pools = [PoolLayout::default(); SizeClass::COUNT];
-        let mut ledger_base = [0; SizeClass::COUNT];
+        let mut slot_base = [0; SizeClass::COUNT];
         let mut total_slots = 0usize;
         for class in SizeClass::ALL {
             let count = slots[class.index()];
             let metas = at;
             at = line(add(at, mul(count, size_of::<u64>())?)?)?;
+            let headers = at;
+            at = line(add(at, mul(count, size_of::<u64>())?)?)?;
             let first = at;
             at = line(add(at, mul(count, class.capacity())?)?)?;
-            pools[class.index()] = PoolLayout { metas, slots: first, count };
-            ledger_base[class.index()] = total_slots;
+            pools[class.index()] = PoolLayout { metas, headers, slots: first, count };
+            slot_base[class.index()] = total_slots;
             total_slots = add(total_slots, count)?;
         }
-        let (ledgers, ledger_stride) = if shared {
-            let stride = line(mul(total_slots, size_of::<u32>())?)?;
+        let (holders, holder_words) = if shared {
+            let words = max_processes.div_ceil(HOLDERS_PER_WORD);
             let start = at;
-            at = add(at, mul(stride, max_processes)?)?;
-            (start, stride)
+            at = line(add(at, mul(mul(total_slots, words)?, size_of::<u64>())?)?)?;
+            (start, words)
         } else {
             (0, 0)
         };
@@ -408,21 +425,14 @@ impl ArenaLayout {
             ring,
             ring_capacity,
             pools,
-            ledgers,
-            ledger_stride,
-            ledger_base,
+            holders,
+            holder_words,
+            slot_base,
             len,
         })
     }
 
     /// Number of slots of all classes together.
-    #[cfg_attr(
-        any(loom, miri, not(target_os = "linux")),
-        allow(
-            dead_code,
-            reason = "read by the Linux shared mapping (shm/linux.rs) only, which loom and Miri builds leave out"
-        )
-    )]
     pub(crate) fn total_slots(&self) -> usize {
         self.pools.iter().map(|p| p.count).sum()
     }
@@ -515,7 +525,8 @@ pub(crate) const LAYOUT_HASH: u64 = {
         .word(reader_state::pack(reader_state::ACTIVE, 0))
         .word(process_state::FREE)
         .word(process_state::ACTIVE)
-        .word(ledger_word::LIMIT as u64)
+        .word(HOLDERS_PER_WORD as u64)
+        .word(meta::RC_LIMIT)
         .word(FLAG_SHARED)
         .ty::<crate::sync::AtomicU32>();
     h.0
@@ -564,13 +575,15 @@ mod tests {
             vec![(0, size_of::<Header>()), (l.readers, 16 * LINE), (l.processes, 4 * LINE), (l.ring, 1024 * 16)];
         for (c, p) in l.pools.iter().enumerate() {
             parts.push((p.metas, p.count * 8));
+            parts.push((p.headers, p.count * 8));
             parts.push((p.slots, p.count * SizeClass::ALL[c].capacity()));
         }
-        assert_eq!(l.ledger_stride, (3375 * 4usize).div_ceil(LINE) * LINE);
-        for p in 0..4 {
-            parts.push((l.ledgers + p * l.ledger_stride, 3375 * 4));
-        }
-        assert_eq!(l.ledger_base, [0, 2000, 3000, 3300, 3360]);
+        assert_eq!(l.holder_words, 1, "4 processes fit one word per slot");
+        parts.push((l.holders, 3375 * 8));
+        assert_eq!(l.slot_base, [0, 2000, 3000, 3300, 3360]);
+        let wide = ArenaLayout::new(1024, 16, 65, [2000, 1000, 300, 60, 15], true).unwrap();
+        assert_eq!(wide.holder_words, 2, "65 processes need two words per slot");
+        assert!(wide.holders + 3375 * 16 <= wide.len);
         for (i, &(off, len)) in parts.iter().enumerate() {
             assert_eq!(off % LINE, 0, "part {i} at {off}");
             assert!(off + len <= l.len);
@@ -585,7 +598,7 @@ mod tests {
     fn empty_classes_take_no_room() {
         let a = ArenaLayout::new(64, 1, 1, [10, 0, 0, 0, 0], false).unwrap();
         let b = ArenaLayout::new(64, 1, 1, [10, 0, 0, 0, 1], false).unwrap();
-        assert_eq!((a.ledgers, a.ledger_stride), (0, 0), "no ledgers in process");
+        assert_eq!((a.holders, a.holder_words), (0, 0), "no holder bits in process");
         assert_eq!(a.pools[1].metas, a.pools[4].slots);
         assert!(b.len > a.len);
     }

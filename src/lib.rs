@@ -129,8 +129,8 @@ mod failpoint;
 // exist inside a model.
 #[cfg(not(loom))]
 pub mod ffi;
+mod holders;
 mod layout;
-mod ledger;
 mod observer;
 mod pool;
 #[cfg_attr(

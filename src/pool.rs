@@ -22,8 +22,15 @@
 //!   ALLOCATED (g, n) ── clone/retain/upgrade +1, drop −1 ──▶ FREE when 0
 //! ```
 //!
-//! A `FILLING` word's refcount field is no count but the filler's tag: 0 in
-//! process, the filler's process entry + 1 in a shared arena.
+//! A `FILLING` word's refcount field is no count but the filler's tag: its
+//! process entry + 1 (so 1 in process, where the one entry is 0; never 0,
+//! which a reaper never reclaims).
+//!
+//! In a shared arena the refcount field of a filled or retained slot counts
+//! nothing: it is non-zero while some process holds the slot, and which
+//! processes do is recorded in the slot's holder bits (`holders.rs`). The
+//! transitions above hold as drawn, with "+1" a touch of the field and "the
+//! last drop" the `holders::try_free` of a slot left with no holder bit.
 //!
 //! The writer reuses its own slots with a plain store because nobody else can
 //! write the word of a `RING` slot whose refcount is 0 and that no reader can
@@ -72,8 +79,8 @@ pub(crate) fn claim_for_ring(word: &AtomicU64) -> bool {
 
 /// Allocator: takes a free slot to fill: a new generation and `FILLING`, so
 /// no upgrade can reach it until [`finish_alloc`], tagged with `filler`
-/// (0 in process, the process entry + 1 in a shared arena; see
-/// [`reclaim_fill`]). Returns the generation on success.
+/// (the filler's process entry + 1; see [`reclaim_fill`]). Returns the
+/// generation on success.
 #[inline]
 pub(crate) fn claim_for_alloc(word: &AtomicU64, filler: u64) -> Option<u32> {
     debug_assert!(filler <= meta::RC_MASK);
@@ -392,12 +399,13 @@ mod tests {
         assert!(!upgrade(&w, g), "the filler tag is no reference");
         assert!(!mark_orphan(&w), "nor for the orphan protocol");
         assert!(!reclaim_fill(&w, 2), "another process's tag");
-        assert!(!reclaim_fill(&w, 0), "the in-process tag is never reclaimed");
+        assert!(!reclaim_fill(&w, 0), "tag 0 names no filler and is never reclaimed");
         assert!(reclaim_fill(&w, 3));
         assert!(meta::is_free(w.load(Relaxed)));
         assert_eq!(generation(w.load(Relaxed)), g);
         assert!(!reclaim_fill(&w, 3), "a free slot is left alone");
-        // A published fill is not the reaper's: the ledger releases it.
+        // A published fill is not reclaimed by its tag: its holder bit is
+        // cleared instead (`holders.rs`).
         let g = claim_for_alloc(&w, 3).unwrap();
         finish_alloc(&w, g);
         assert!(!reclaim_fill(&w, 3));

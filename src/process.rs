@@ -3,15 +3,17 @@
 //! Every handle of a runtime acts for one process entry: entry 0 for an
 //! in-process runtime, the entry claimed at `open` (or `create`) for a shared
 //! one. Reader entries and the writer role name their owner entry, and a
-//! shared runtime keeps, per entry, a ledger of how many `RingPtr`s that
-//! process holds on each slot. When a process dies without cleaning up, a
-//! live one that notices (see `shm.rs` for how death is detected) calls
-//! [`reap`], which undoes all three: the dead process's readers stop gating
-//! the writer, its writer role can be taken over, and its holds on slots are
-//! released so no slot leaks.
+//! shared runtime records, per slot, which process entries hold it (one bit
+//! each, see `holders.rs`) and which one is filling it (the `FILLING` tag).
+//! When a process dies without cleaning up, a live one that notices (see
+//! `shm.rs` for how death is detected) calls [`reap`], which undoes all of
+//! it: the dead process's readers stop gating the writer, its writer role
+//! can be taken over, and its holds and unfinished fills are released, so
+//! no slot leaks, whatever instruction it died at.
 
 use crate::arena::Arena;
 use crate::event::SizeClass;
+use crate::holders;
 use crate::layout::{process_state, reader_state};
 use crate::pool;
 use crate::sync::Ordering::*;
@@ -50,27 +52,25 @@ pub(crate) fn reap(arena: &Arena, dead: usize) -> Reaped {
     // ORDERING(writer-role): Release; pairs with the Acquire CAS of the next
     // writer, as the dead writer's own drop would have.
     reaped.writer = owner.compare_exchange(dead as u64 + 1, 0, Release, Relaxed).is_ok();
-    if let Some(ledger) = arena.ledger(dead) {
-        let base = arena.layout().ledger_base;
-        for class in SizeClass::ALL {
-            let metas = arena.metas(class);
-            let words = &ledger[base[class.index()]..base[class.index()] + metas.len()];
-            for (word, meta) in words.iter().zip(metas) {
-                // ORDERING: Acquire; the dead process's increments are
-                // ordered before our release of its hold on the slot.
-                if word.swap(0, Acquire) != 0 {
-                    // A shared arena never sets ORPHAN: the hold goes back.
-                    let _ = pool::release(meta);
-                    reaped.slots += 1;
-                }
+    for class in SizeClass::ALL {
+        for (slot, meta) in arena.metas(class).iter().enumerate() {
+            // Slots it claimed to fill and never published (it died in the
+            // fill, perhaps after setting its holder bit).
+            let fill = pool::reclaim_fill(meta, dead as u64 + 1);
+            // Its holds: the bit it set, whatever step it died at.
+            let held = arena.holder_words(class, slot).is_some_and(|bits| holders::clear_bit(bits, dead));
+            if fill || held {
+                reaped.slots += 1;
             }
         }
     }
-    // Slots it claimed to fill and never published (it died in the fill).
+    // Free every slot that is held with no holder bit: the dead process's
+    // last holds, and any it gave back but died before freeing (a slot
+    // whose last holder is alive is freed by that holder or by us, once).
     for class in SizeClass::ALL {
-        for meta in arena.metas(class) {
-            if pool::reclaim_fill(meta, dead as u64 + 1) {
-                reaped.slots += 1;
+        for (slot, meta) in arena.metas(class).iter().enumerate() {
+            if let Some(bits) = arena.holder_words(class, slot) {
+                holders::try_free(meta, bits);
             }
         }
     }

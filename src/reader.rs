@@ -24,11 +24,12 @@
 
 use crate::error::{JoinError, ReadError, ViewError};
 use crate::event::SizeClass;
-use crate::layout::{ReaderEntry, header_word, reader_state, slot_word};
+use crate::holders;
+use crate::layout::{ReaderEntry, header_word, meta, reader_state, slot_word};
 use crate::pool;
-use crate::ring_ptr::{Handle, RingPtr, check_view};
+use crate::ring_ptr::{Handle, RingPtr, SharedHold, check_view};
 use crate::runtime::{Anchor, Shared};
-use crate::sync::{Arc, Ordering::*, PayloadRef};
+use crate::sync::{Arc, AtomicU64, Ordering::*, PayloadRef};
 use crate::wait::{self, Deadline, WaitStrategy};
 use bytemuck::Pod;
 use std::cell::Cell;
@@ -438,18 +439,33 @@ impl EventRef<'_> {
     /// [`ReadError::Corrupt`] if the slot does not hold the event's
     /// generation, which only a corrupted shared mapping can cause.
     pub fn retain(&self) -> Result<RingPtr, ReadError> {
-        let word = &self.shared.arena.metas(self.class)[self.slot as usize];
-        if !pool::retain(word, self.generation) {
-            return Err(ReadError::Corrupt {
-                sequence: self.sequence,
-                what: "slot generation differs from the descriptor",
-            });
-        }
+        let arena = &self.shared.arena;
+        let (class, slot, generation) = (self.class, self.slot, self.generation);
+        // The slot's own record of the event, for handle upgrades. ORDERING:
+        // Relaxed; published by the Release RMW that takes the reference.
+        arena.slot_headers(class)[slot as usize].store(header_word::pack(self.len, self.event_type), Relaxed);
+        let how = SharedHold {
+            // ORDERING: Acquire; the process holds the slot, so its
+            // generation cannot change: this only checks the descriptor.
+            held: |m: &AtomicU64| meta::generation(m.load(Acquire)) == generation,
+            take: |m: &AtomicU64, bits: &[AtomicU64], entry| holders::hold(m, bits, entry, generation, false),
+        };
+        let local = match RingPtr::hold_shared(self.shared, class, slot, how) {
+            Some(Ok(local)) => Some(local),
+            None if pool::retain(&arena.metas(class)[slot as usize], generation) => None,
+            Some(Err(())) | None => {
+                return Err(ReadError::Corrupt {
+                    sequence: self.sequence,
+                    what: "slot generation differs from the descriptor",
+                });
+            }
+        };
         // SAFETY: the arena is alive (we borrow a handle of it), the slot is in
-        // range (checked when decoded), and `retain` added the reference the
-        // pointer now owns, for this generation.
+        // range (checked when decoded), and the reference taken above (the
+        // slot's refcount, or this process's local word) is the pointer's,
+        // for this generation.
         Ok(unsafe {
-            RingPtr::adopt(self.shared.ctl_ptr(), self.class, self.slot, self.generation, self.len, self.event_type)
+            RingPtr::from_reference(self.shared.ctl_ptr(), class, slot, generation, self.len, self.event_type, local)
         })
     }
 

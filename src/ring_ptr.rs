@@ -2,10 +2,11 @@
 
 use crate::error::{UpgradeError, ViewError};
 use crate::event::SizeClass;
-use crate::ledger;
+use crate::holders::{self, ProcessHolds};
+use crate::layout::{header_word, meta};
 use crate::pool::{self, Released};
 use crate::runtime::{ArenaCtl, Shared};
-use crate::sync::{AtomicU32, AtomicU64, PayloadRef};
+use crate::sync::{AtomicU32, AtomicU64, Ordering::*, PayloadRef};
 use bytemuck::{Pod, Zeroable};
 use std::fmt;
 use std::marker::PhantomData;
@@ -53,8 +54,10 @@ use std::ptr::NonNull;
 pub struct RingPtr<T: ?Sized = [u8]> {
     ctl: NonNull<ArenaCtl>,
     meta: NonNull<AtomicU64>,
-    /// Shared runtimes: this process's count for the slot (`ledger.rs`).
-    ledger: Option<NonNull<AtomicU32>>,
+    /// Shared runtimes: this process's local word for the slot, which
+    /// counts its pointers (`holders.rs`); `None` in process, where the
+    /// slot's refcount counts them.
+    local: Option<NonNull<AtomicU32>>,
     payload: ManuallyDrop<PayloadRef>,
     class: SizeClass,
     slot: u32,
@@ -70,36 +73,38 @@ unsafe impl<T: ?Sized + Send + Sync> Send for RingPtr<T> {}
 // SAFETY: as for `Send`: `&RingPtr<T>` gives `&T` and allows cloning.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RingPtr<T> {}
 
+/// How a new pointer takes its reference: the two ways of a shared runtime
+/// (see `ProcessHolds::acquire`), given the slot's metadata word, its
+/// holder words and this process's entry.
+pub(crate) struct SharedHold<H, T> {
+    /// This process already holds the slot: check the event only.
+    pub(crate) held: H,
+    /// It does not: take the hold in the file.
+    pub(crate) take: T,
+}
+
 impl RingPtr<[u8]> {
-    /// A pointer made from one reference the caller has just added to the
-    /// slot's metadata refcount. In a shared runtime the reference becomes
-    /// this process's hold on the slot, or is given back if the process
-    /// already holds it (see `ledger.rs`).
+    /// A pointer that owns a reference the caller holds.
     ///
     /// # Safety
     ///
-    /// `ctl` is alive; `slot` is a slot of `class` in it, whose refcount
-    /// includes one reference that this pointer now owns, holding
-    /// `generation`; `len <= class.capacity()`.
-    pub(crate) unsafe fn adopt(
+    /// `ctl` is alive; `slot` is a slot of `class` in it, holding
+    /// `generation`, `len <= class.capacity()`; and either `local` is `None`
+    /// and the slot's refcount includes one reference that this pointer now
+    /// owns (in process), or `local` is this process's local word for the
+    /// slot, whose count includes this pointer (shared, see `holders.rs`).
+    pub(crate) unsafe fn from_reference(
         ctl: NonNull<ArenaCtl>,
         class: SizeClass,
         slot: u32,
         generation: u32,
         len: u32,
         event_type: u32,
+        local: Option<NonNull<AtomicU32>>,
     ) -> Self {
         // SAFETY: alive per the contract.
-        let ctl_ref = unsafe { ctl.as_ref() };
-        let arena = &ctl_ref.arena;
+        let arena = &unsafe { ctl.as_ref() }.arena;
         let meta = &arena.metas(class)[slot as usize];
-        let ledger = match (&ctl_ref.shared, arena.ledger_word(ctl_ref.entry(), class, slot as usize)) {
-            (Some(shared), Some(word)) => {
-                ledger::adopt(word, meta, shared.holds());
-                Some(NonNull::from(word))
-            }
-            _ => None,
-        };
         // SAFETY: `slot` is in range, and the reference we own keeps every
         // writer off the slot until it is released.
         let payload = unsafe { arena.payload(class, slot as usize) };
@@ -107,7 +112,7 @@ impl RingPtr<[u8]> {
         RingPtr {
             ctl,
             meta: NonNull::from(meta),
-            ledger,
+            local,
             payload: ManuallyDrop::new(payload),
             class,
             slot,
@@ -118,21 +123,71 @@ impl RingPtr<[u8]> {
         }
     }
 
+    /// In a shared runtime, takes one more pointer of this process to slot
+    /// `slot` of `class` (in range) the way `how` says: `Some(Ok(local))`
+    /// with the local word the pointer counts in, `Some(Err(()))` if refused.
+    /// `None` in process, where the caller counts in the slot's refcount.
+    pub(crate) fn hold_shared<H, T>(
+        ctl: &ArenaCtl,
+        class: SizeClass,
+        slot: u32,
+        how: SharedHold<H, T>,
+    ) -> Option<Result<NonNull<AtomicU32>, ()>>
+    where
+        H: FnOnce(&AtomicU64) -> bool,
+        T: FnOnce(&AtomicU64, &[AtomicU64], usize) -> bool,
+    {
+        let holds = ctl.process_holds()?;
+        let arena = &ctl.arena;
+        let (Some(meta), Some(bits), Some(local)) = (
+            arena.meta(class, slot as usize),
+            arena.holder_words(class, slot as usize),
+            holds.word(arena.slot_index(class, slot as usize)),
+        ) else {
+            return Some(Err(()));
+        };
+        let entry = ctl.entry();
+        let ok = holds.acquire(local, || (how.held)(meta), || (how.take)(meta, bits, entry));
+        Some(if ok { Ok(NonNull::from(local)) } else { Err(()) })
+    }
+
     /// Upgrades a handle (see [`Runtime::upgrade`](crate::Runtime::upgrade)).
+    /// The length and type come from the slot, not from the handle.
     pub(crate) fn upgrade(shared: &Shared, handle: Handle) -> Result<Self, UpgradeError> {
         let class = SizeClass::from_index(handle.class as usize).ok_or(UpgradeError::Invalid)?;
-        if handle.len as usize > class.capacity() {
+        let (slot, generation) = (handle.slot, handle.generation);
+        let word = shared.arena.meta(class, slot as usize).ok_or(UpgradeError::Invalid)?;
+        let how = SharedHold {
+            // The process holds the slot, so its generation cannot change.
+            // ORDERING: Acquire; ordered after the local word's Acquire load.
+            held: |m: &AtomicU64| {
+                let m = m.load(Acquire);
+                meta::generation(m) == generation && !meta::is_filling(m)
+            },
+            take: |m: &AtomicU64, bits: &[AtomicU64], entry| holders::hold(m, bits, entry, generation, true),
+        };
+        let local = match Self::hold_shared(shared, class, slot, how) {
+            Some(Ok(local)) => Some(local),
+            Some(Err(())) => return Err(UpgradeError::Stale),
+            None if pool::upgrade(word, generation) => None,
+            None => return Err(UpgradeError::Stale),
+        };
+        // ORDERING: Relaxed; ordered after the Acquire that took the
+        // reference, which pairs with the Release that published the header
+        // with the event (`EventRef::retain`, the allocator).
+        let header = shared.arena.slot_headers(class)[slot as usize].load(Relaxed);
+        let (len, event_type) = header_word::unpack(header);
+        // SAFETY: the arena is alive (`shared`), the slot is in range, and
+        // the reference taken above (refcount or local word) is ours, for
+        // `generation`. `len` is checked just below, before any use.
+        let mut ptr = unsafe { Self::from_reference(shared.ctl_ptr(), class, slot, generation, 0, event_type, local) };
+        if len as usize > class.capacity() {
+            // Only a damaged shared file holds such a header; dropping the
+            // pointer gives the reference back.
             return Err(UpgradeError::Invalid);
         }
-        let word = shared.arena.meta(class, handle.slot as usize).ok_or(UpgradeError::Invalid)?;
-        if !pool::upgrade(word, handle.generation) {
-            return Err(UpgradeError::Stale);
-        }
-        // SAFETY: the arena is alive (`shared`), the slot is in range, and the
-        // CAS above added the reference this pointer owns, for `generation`.
-        Ok(unsafe {
-            Self::adopt(shared.ctl_ptr(), class, handle.slot, handle.generation, handle.len, handle.event_type)
-        })
+        ptr.len = len;
+        Ok(ptr)
     }
 
     /// Views the event as a `T`, if its length is `size_of::<T>()` and `T`
@@ -151,7 +206,7 @@ impl RingPtr<[u8]> {
         Ok(RingPtr {
             ctl: this.ctl,
             meta: this.meta,
-            ledger: this.ledger,
+            local: this.local,
             payload,
             class: this.class,
             slot: this.slot,
@@ -172,7 +227,7 @@ impl<T: Pod> RingPtr<T> {
         RingPtr {
             ctl: this.ctl,
             meta: this.meta,
-            ledger: this.ledger,
+            local: this.local,
             payload,
             class: this.class,
             slot: this.slot,
@@ -258,10 +313,10 @@ impl<T: Pod> Deref for RingPtr<T> {
 impl<T: ?Sized> Clone for RingPtr<T> {
     fn clone(&self) -> Self {
         let ctl = self.ctl();
-        match self.ledger {
-            // SAFETY: the ledger word lives as long as the mapping, which our
-            // hold keeps alive.
-            Some(word) => ledger::clone(unsafe { word.as_ref() }),
+        match self.local {
+            // SAFETY: the local word lives as long as the `ArenaCtl`, which
+            // our hold keeps alive.
+            Some(word) => ProcessHolds::clone_one(unsafe { word.as_ref() }),
             // SAFETY: the meta word lives as long as the arena, which our
             // reference keeps alive.
             None => pool::clone(unsafe { self.meta.as_ref() }),
@@ -272,7 +327,7 @@ impl<T: ?Sized> Clone for RingPtr<T> {
         RingPtr {
             ctl: self.ctl,
             meta: self.meta,
-            ledger: self.ledger,
+            local: self.local,
             payload: ManuallyDrop::new(payload),
             class: self.class,
             slot: self.slot,
@@ -290,13 +345,21 @@ impl<T: ?Sized> Drop for RingPtr<T> {
         // rewritten (under loom the guard's drop is the end of a tracked read).
         // SAFETY: `payload` is not used again.
         unsafe { ManuallyDrop::drop(&mut self.payload) };
-        if let (Some(word), Some(shared)) = (self.ledger, &self.ctl().shared) {
-            // SAFETY: our hold keeps the mapping (ledger and meta words) and
-            // the `ArenaCtl` with its hold count alive until the call below.
+        if let Some(word) = self.local {
+            let ctl = self.ctl();
+            // SAFETY: our hold keeps the `ArenaCtl` (the local word and the
+            // hold count) and the mapping alive until the call below.
             let word = unsafe { word.as_ref() };
             // SAFETY: as above.
             let meta = unsafe { self.meta.as_ref() };
-            if ledger::release(word, meta, shared.holds()) {
+            let give = || {
+                if let Some(bits) = ctl.arena.holder_words(self.class, self.slot as usize) {
+                    holders::unhold(meta, bits, ctl.entry());
+                }
+            };
+            // A pointer with a local word belongs to a shared runtime.
+            let Some(holds) = ctl.process_holds() else { return };
+            if holds.release(word, give) {
                 // SAFETY: ours was the last hold of this process; we touch
                 // nothing of the arena afterwards.
                 unsafe { ArenaCtl::holds_released(self.ctl) };
@@ -337,6 +400,9 @@ impl<T: ?Sized> fmt::Debug for RingPtr<T> {
 /// route, or is made up, either fails to upgrade or yields a pointer that
 /// sees the whole event (a slot is upgradable only once its bytes are
 /// published with Release, and the upgrade acquires them; see `pool.rs`).
+/// Only `class`, `slot` and `generation` identify the event: the pointer an
+/// upgrade returns has the length and type recorded in the slot, whatever
+/// the handle says.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Pod, Zeroable)]
 pub struct Handle {
@@ -346,9 +412,10 @@ pub struct Handle {
     pub slot: u32,
     /// Generation of the slot when the handle was made.
     pub generation: u32,
-    /// Payload length.
+    /// Payload length (for the holder's information; an upgrade takes the
+    /// slot's).
     pub len: u32,
-    /// Event type tag.
+    /// Event type tag (likewise).
     pub event_type: u32,
 }
 

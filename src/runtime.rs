@@ -22,15 +22,17 @@
 //! before its own decrement. Clones and drops of live pointers never look at
 //! `orphans_left`: the flag rides in the word they already modify.
 //!
-//! Shared runtimes count per process instead (see `ledger.rs`): the
-//! process's view of the file is unmapped when its `holds` count, 1 for the
-//! handles plus one per slot its `RingPtr`s hold, reaches zero.
+//! Shared runtimes count per process instead, in process memory (see
+//! `holders.rs`): the process's view of the file is unmapped when its hold
+//! count, 1 for the handles plus one per slot its `RingPtr`s hold, reaches
+//! zero.
 
 use crate::alloc::Allocator;
 use crate::arena::Arena;
 use crate::config::{Builder, Config, SharedFile};
 use crate::error::{BuildError, JoinError, OpenError, UpgradeError, WriterError};
 use crate::event::SizeClass;
+use crate::holders::ProcessHolds;
 use crate::pool;
 use crate::reader::Reader;
 use crate::ring_ptr::{Handle, RingPtr};
@@ -51,14 +53,24 @@ pub(crate) struct ArenaCtl {
     /// The process entry this process's handles act for (`None`: an
     /// observer, which only reads statistics).
     pub(crate) me: Option<usize>,
-    /// A shared runtime's file, locks and hold count.
+    /// A shared runtime's file and locks.
     pub(crate) shared: Option<SharedState>,
+    /// A shared runtime's pointers of this process, and its hold count.
+    holds: Option<ProcessHolds>,
     orphans_left: AtomicU64,
 }
 
 impl ArenaCtl {
     pub(crate) fn new(arena: Arena, config: Config, me: Option<usize>, shared: Option<SharedState>) -> Self {
-        Self { arena, config, me, shared, orphans_left: AtomicU64::new(0) }
+        let holds = shared.as_ref().map(|_| ProcessHolds::new(arena.layout().total_slots()));
+        Self { arena, config, me, shared, holds, orphans_left: AtomicU64::new(0) }
+    }
+
+    /// A shared runtime's count of this process's pointers (`None` in
+    /// process, where slot refcounts count them).
+    #[inline]
+    pub(crate) fn process_holds(&self) -> Option<&ProcessHolds> {
+        self.holds.as_ref()
     }
 
     /// The process entry handles act for (entry 0 in process).
@@ -108,8 +120,9 @@ impl ArenaCtl {
     ///
     /// # Safety
     ///
-    /// The caller brought the hold count to 0 (`ledger::release` returned
-    /// true, or the handles' hold was the last) and touches `ctl` no more.
+    /// The caller brought the hold count to 0 (`ProcessHolds::release`
+    /// returned true, or the handles' hold was the last) and touches `ctl`
+    /// no more.
     pub(crate) unsafe fn holds_released(ctl: NonNull<ArenaCtl>) {
         // SAFETY: nobody else holds a reference into the arena; the box came
         // from `Box::into_raw`.
@@ -205,9 +218,9 @@ impl Drop for Shared {
     fn drop(&mut self) {
         const GUARD: u64 = 1 << 62;
         let ctl: &ArenaCtl = self;
-        if let Some(shared) = &ctl.shared {
-            // ORDERING: AcqRel; see `ledger::release`.
-            if shared.holds().fetch_sub(1, AcqRel) == 1 {
+        if let Some(holds) = ctl.process_holds() {
+            // ORDERING: AcqRel; see `ProcessHolds::release`.
+            if holds.holds().fetch_sub(1, AcqRel) == 1 {
                 // SAFETY: the handles' hold was the last one.
                 unsafe { ArenaCtl::holds_released(self.ctl) };
             }

@@ -6,6 +6,7 @@
 //! nothing but the cache lines it reads.
 
 use crate::event::SizeClass;
+use crate::holders;
 use crate::layout::{header_word, meta, process_state, reader_state, slot_word};
 use crate::runtime::ArenaCtl;
 use crate::sync::Ordering::*;
@@ -91,6 +92,18 @@ pub struct PoolStats {
     pub writer_owned: usize,
 }
 
+/// Slots process entry `entry` holds (its holder bits).
+fn retained_by(arena: &crate::arena::Arena, entry: usize) -> usize {
+    SizeClass::ALL
+        .iter()
+        .map(|&class| {
+            (0..arena.slot_count(class))
+                .filter(|&slot| arena.holder_words(class, slot).is_some_and(|bits| holders::has_bit(bits, entry)))
+                .count()
+        })
+        .sum()
+}
+
 impl Stats {
     pub(crate) fn collect(ctl: &ArenaCtl) -> Stats {
         let arena = &ctl.arena;
@@ -109,7 +122,7 @@ impl Stats {
                 pid: e.pid.load(Relaxed),
                 alive: ctl.is_alive(entry),
                 writer: owner == entry as u64 + 1,
-                retained: arena.ledger(entry).map_or(0, |l| l.iter().filter(|w| w.load(Relaxed) != 0).count()),
+                retained: retained_by(arena, entry),
             })
             .collect();
         let writer_pid = usize::try_from(owner.wrapping_sub(1))

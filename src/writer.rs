@@ -47,6 +47,11 @@ use std::time::Duration;
 /// lag plus this much.
 const RECOMPUTE_EVERY: u64 = 32;
 
+/// How many times `Writer::take` yields while this process holds the role
+/// before it reports it taken: an allocator holds it for the few
+/// microseconds it takes to return the ring's idle slots.
+const OWN_ROLE_WAITS: u32 = 1000;
+
 mod owned;
 
 /// The writer's private state.
@@ -391,6 +396,7 @@ impl Writer {
         let token = shared.entry() as u64 + 1;
         let line = &shared.arena.header().writer;
         let mut swept = false;
+        let mut waited = 0;
         // ORDERING(writer-role): Acquire on success; pairs with the Release
         // store in the previous writer's drop (or its reaper's), so its last
         // state is visible.
@@ -398,6 +404,13 @@ impl Writer {
             // A dead process's role can be taken over once it is reaped.
             if !swept && owner != token && shared.sweep_dead(true) {
                 swept = true;
+                continue;
+            }
+            // This process holds the role: perhaps only for a moment, an
+            // allocator returning the ring's idle slots with it (`Allocator`).
+            if owner == token && waited < OWN_ROLE_WAITS {
+                waited += 1;
+                crate::sync::yield_now();
                 continue;
             }
             let pid = usize::try_from(owner - 1)

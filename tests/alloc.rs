@@ -140,3 +140,24 @@ fn the_writer_hands_idle_slots_back_to_the_allocator() {
     drop((a, more));
     w.try_publish_bytes(0, b"room again").unwrap();
 }
+
+/// A writer dropped while a reader still needed its last events leaves
+/// them in the ring's slots; once the reader is done, an allocator gets
+/// them back without waiting for another writer.
+#[test]
+fn slots_a_dropped_writer_kept_go_back_to_the_allocator() {
+    let rt = Runtime::builder().slots(SizeClass::XS, 4).slots(SizeClass::S, 0).ring_capacity(8).build().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut writer = rt.writer().unwrap();
+    for i in 0..4u8 {
+        writer.try_publish_bytes(0, &[i]).unwrap();
+    }
+    drop(writer); // the reader still needs all four slots
+    assert_eq!(reader.try_read(|_, _| {}).unwrap(), 4);
+    drop(reader);
+    let alloc = rt.allocator();
+    let kept: Vec<_> = (0..4).map(|i| alloc.try_alloc_bytes(0, &[i]).expect("every slot is free again")).collect();
+    assert_eq!(rt.stats().pool(SizeClass::XS).in_use, 4);
+    drop(kept);
+    assert!(rt.writer().is_ok(), "the role is free again");
+}

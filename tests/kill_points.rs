@@ -7,9 +7,8 @@
 //! reader, an allocator or a writer, and has it killed with `SIGKILL` at one
 //! named kill point of the library (`SLOTCAST_KILL_AT`, see
 //! `src/failpoint.rs`). The parent then reaps it (a fresh open of the file
-//! releases what dead processes held), takes and drops the writer role (so
-//! the ring's idle slots go back to the pools), and checks that no class has
-//! a slot in use and that every slot of every class can be allocated again.
+//! releases what dead processes held) and checks that every slot of every
+//! class can be allocated again and that, those dropped, no slot is in use.
 //! A child that finishes without reaching its point fails the scenario: a
 //! renamed or removed point cannot pass silently.
 //!
@@ -17,7 +16,7 @@
 //! `cargo test --release --features failpoints --test kill_points`.
 #![allow(clippy::disallowed_methods)] // the test paces its own processes
 
-use slotcast::{Publish, Runtime, SizeClass, WaitStrategy};
+use slotcast::{Handle, Publish, Runtime, SizeClass, WaitStrategy};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -34,26 +33,17 @@ const SCENARIOS: &[(&str, &[&str])] = &[
         // Retain an event (the process's first pointer to the slot), clone
         // it, upgrade its handle (a second pointer), drop all three.
         "reader",
-        &[
-            "hold.meta_counted",
-            "hold.ledger_counted",
-            "hold.meta_counted#2",
-            "hold.ledger_counted#2",
-            "unhold.ledger_cleared",
-            "unhold.meta_released",
-        ],
+        &["hold.bit_set", "hold.counted", "unhold.bit_cleared", "unhold.freed"],
     ),
     (
         // Allocate and fill a slot, clone the pointer, drop both.
         "allocator",
-        &[
-            "alloc.claimed",
-            "alloc.filled",
-            "hold.meta_counted",
-            "hold.ledger_counted",
-            "unhold.ledger_cleared",
-            "unhold.meta_released",
-        ],
+        &["alloc.claimed", "alloc.filled", "alloc.bit_set", "alloc.finished", "unhold.bit_cleared", "unhold.freed"],
+    ),
+    (
+        // Upgrade the handle of an event another process allocated, drop it.
+        "upgrader",
+        &["hold.bit_set", "hold.counted", "unhold.bit_cleared", "unhold.freed"],
     ),
     (
         // Take the writer role and publish three events.
@@ -119,7 +109,11 @@ fn scenario(role: &str, point: &str) -> Result<(), String> {
 
 /// Runs the child until it is killed at `point`.
 fn run_child(rt: &Runtime, role: &str, point: &str, path: &Path) -> Result<(), String> {
+    // For the upgrader: an event of ours whose handle it upgrades.
+    let shared_event = rt.allocator().try_alloc_bytes(5, b"upgrade me").map_err(|e| format!("alloc: {e}"))?;
+    let [class, slot, generation, ..] = handle_fields(shared_event.handle());
     let mut child = Command::new(std::env::current_exe().unwrap())
+        .env("SLOTCAST_KILL_HANDLE", format!("{class} {slot} {generation}"))
         .env(ROLE, role)
         .env(KILL_AT, point)
         .env("SLOTCAST_KILL_PATH", path)
@@ -138,6 +132,7 @@ fn run_child(rt: &Runtime, role: &str, point: &str, path: &Path) -> Result<(), S
         }
     }
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    drop(shared_event);
     let status = child.wait().map_err(|e| format!("wait: {e}"))?;
     match status.signal() {
         Some(9) => Ok(()),
@@ -145,33 +140,41 @@ fn run_child(rt: &Runtime, role: &str, point: &str, path: &Path) -> Result<(), S
     }
 }
 
-/// Reaps the dead child, gives the ring's idle slots back, and checks that
-/// every slot is free and can be allocated.
+/// Reaps the dead child and checks that every slot of every class can be
+/// allocated again (the allocator returns the ring's idle slots itself when
+/// no writer runs), then that none is in use once those are dropped.
 fn check_recovered(rt: &Runtime, path: &Path) -> Result<(), String> {
     // Opening the file reaps every process found dead.
     drop(Runtime::open(path).map_err(|e| format!("reopen: {e}"))?);
-    drop(rt.writer().map_err(|e| format!("writer after the reap: {e}"))?);
-    let stats = rt.stats();
-    for class in SizeClass::ALL {
-        let pool = stats.pool(class);
-        if pool.in_use != 0 || pool.writer_owned != 0 {
-            return Err(format!(
-                "class {class}: {} in use, {} writer-owned after the reap ({pool:?})",
-                pool.in_use, pool.writer_owned
-            ));
-        }
-    }
     let alloc = rt.allocator();
     let mut held = Vec::new();
     for class in SizeClass::ALL {
         for n in 0..SLOTS[class.index()] {
             match alloc.try_alloc_with(class, 0, |_| 0) {
                 Ok(p) => held.push(p),
-                Err(e) => return Err(format!("class {class}: only {n} of {} slots allocatable: {e}", SLOTS[class.index()])),
+                Err(e) => {
+                    return Err(format!("class {class}: only {n} of {} slots allocatable: {e}", SLOTS[class.index()]));
+                }
             }
         }
     }
+    drop(held);
+    let stats = rt.stats();
+    for class in SizeClass::ALL {
+        let pool = stats.pool(class);
+        if pool.in_use != 0 || pool.writer_owned != 0 {
+            return Err(format!(
+                "class {class}: {} in use, {} writer-owned at the end ({pool:?})",
+                pool.in_use, pool.writer_owned
+            ));
+        }
+    }
     Ok(())
+}
+
+/// A handle's fields.
+fn handle_fields(h: Handle) -> [u32; 5] {
+    [h.class, h.slot, h.generation, h.len, h.event_type]
 }
 
 /// The child's part: runs its role through every kill point it has.
@@ -197,6 +200,15 @@ fn child(role: &str, path: &Path) {
             drop(copy);
             drop(again);
             drop(first);
+        }
+        "upgrader" => {
+            let spec = std::env::var("SLOTCAST_KILL_HANDLE").unwrap();
+            let [class, slot, generation]: [u32; 3] =
+                spec.split(' ').map(|n| n.parse().unwrap()).collect::<Vec<_>>().try_into().unwrap();
+            let handle = Handle { class, slot, generation, len: 0, event_type: 0 };
+            let p = rt.upgrade(handle).unwrap();
+            assert_eq!(&*p, b"upgrade me");
+            drop(p);
         }
         "allocator" => {
             let alloc = rt.allocator();

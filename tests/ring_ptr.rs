@@ -212,11 +212,26 @@ fn malformed_handles_are_invalid_not_unsafe() {
         Handle { class: u32::MAX, ..good },
         Handle { slot: 4, ..good },
         Handle { slot: u32::MAX, ..good },
-        Handle { len: 65, ..good },
     ];
     for h in cases {
         assert_eq!(rt.upgrade(h).unwrap_err(), UpgradeError::Invalid, "{h:?}");
     }
     let zeroed: Handle = bytemuck::Zeroable::zeroed();
     assert!(rt.upgrade(zeroed).is_err());
+}
+
+#[test]
+fn upgrade_takes_length_and_type_from_the_slot_not_the_handle() {
+    let rt = Runtime::new().unwrap();
+    let mut reader = rt.reader().unwrap();
+    rt.writer().unwrap().try_publish_bytes(7, b"hello").unwrap();
+    let kept = reader.try_next().unwrap().unwrap().retain().unwrap();
+    let allocated = rt.allocator().try_alloc_bytes(8, b"allocated").unwrap();
+    for (ptr, len, event_type) in [(&kept, 5, 7), (&allocated, 9, 8)] {
+        // A handle that lies about the event (made up, or damaged in transit).
+        let lying = Handle { len: 64, event_type: 99, ..ptr.handle() };
+        let up = rt.upgrade(lying).unwrap();
+        assert_eq!((up.len(), up.event_type()), (len, event_type));
+        assert!(RingPtr::ptr_eq(&up, ptr));
+    }
 }

@@ -91,9 +91,6 @@ impl FileLocks {
 pub(crate) struct SharedState {
     locks: FileLocks,
     path: PathBuf,
-    /// 1 for the runtime's handles + 1 per slot some `RingPtr` of this
-    /// process holds: the mapping is unmapped when it reaches 0.
-    holds: AtomicU64,
     /// When the last sweep for dead processes ran, in ns since `born`.
     last_sweep: AtomicU64,
     born: Instant,
@@ -101,18 +98,7 @@ pub(crate) struct SharedState {
 
 impl SharedState {
     fn new(file: File, path: PathBuf) -> Self {
-        Self {
-            locks: FileLocks { file },
-            path,
-            holds: AtomicU64::new(1),
-            last_sweep: AtomicU64::new(0),
-            born: Instant::now(),
-        }
-    }
-
-    /// See the field.
-    pub(crate) fn holds(&self) -> &AtomicU64 {
-        &self.holds
+        Self { locks: FileLocks { file }, path, last_sweep: AtomicU64::new(0), born: Instant::now() }
     }
 
     pub(crate) fn path(&self) -> &Path {
