@@ -57,7 +57,7 @@
 use crate::failpoint::failpoint;
 use crate::layout::HOLDERS_PER_WORD;
 use crate::layout::meta::{self, FILLING, ORPHAN, RC_MASK};
-use crate::sync::{self, AtomicU32, AtomicU64, Ordering::*};
+use crate::sync::{self, AtomicU32, AtomicU64, Ordering::*, mutant};
 
 /// The word and bit of process entry `entry` among a slot's holder words.
 #[inline]
@@ -122,7 +122,10 @@ pub(crate) fn hold(word: &AtomicU64, bits: &[AtomicU64], entry: usize, generatio
         // continues that release sequence with this retainer's view (it
         // acquired the writer's fill through `published`), and publishes our
         // bit to every `try_free` that reads this value.
-        match word.compare_exchange_weak(m, meta::next_touch(m), AcqRel, Relaxed) {
+        // Mutant: a CAS that leaves the word as it was (a freer that read
+        // it before our bit was set then frees the slot under us).
+        let touched = mutant!("hold_no_touch", m, meta::next_touch(m));
+        match word.compare_exchange_weak(m, touched, AcqRel, Relaxed) {
             Ok(_) => break,
             Err(now) => m = now,
         }
@@ -323,7 +326,7 @@ impl ProcessHolds {
     }
 
     /// Slots this process holds.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn held(&self) -> usize {
         // ORDERING: Relaxed; a snapshot.
         self.words.iter().filter(|w| w.load(Relaxed) & HELD != 0).count()
@@ -501,5 +504,43 @@ mod damaged_file {
         let upgraded = rt.upgrade(kept.handle()).expect("nor an upgrade");
         assert_eq!((&*retained, &*upgraded), (&b"event"[..], &b"allocated"[..]));
         drop((retained, upgraded, kept));
+    }
+}
+
+/// The race that `try_free`'s correctness rests on, under loom (run by
+/// `.ci/loom` with `cargo test --lib holders::loom_model`; in-crate, since
+/// loom runtimes are in-process and never reach these functions through the
+/// public API). Loom cannot judge the Acquire/Release of the bit RMWs (it
+/// lets an RMW see the newest store); the touch, which the mutant
+/// `hold_no_touch` removes, is what the model checks.
+#[cfg(all(loom, test))]
+mod loom_model {
+    use super::*;
+    use crate::sync::Arc;
+
+    /// Process 0 holds the slot and gives it back while process 1 upgrades
+    /// a handle to it: either process 1 holds it afterwards (and the slot is
+    /// not free) or its upgrade failed (and the slot is free, with no bit).
+    #[test]
+    fn an_upgrade_racing_the_last_release_holds_a_live_slot_or_fails() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(|| {
+            let word = Arc::new(AtomicU64::new((5 << meta::GEN_SHIFT) | 1));
+            let bits = Arc::new([AtomicU64::new(1)]);
+            let releaser = {
+                let (word, bits) = (Arc::clone(&word), Arc::clone(&bits));
+                loom::thread::spawn(move || unhold(&word, &bits[..], 0))
+            };
+            let held = hold(&word, &bits[..], 1, 5, true);
+            releaser.join().unwrap();
+            let (m, b) = (word.load(Relaxed), bits[0].load(Relaxed));
+            if held {
+                assert_ne!(meta::refcount(m), 0, "process 1 holds a slot that was freed");
+                assert_eq!(b, 0b10);
+            } else {
+                assert_eq!((meta::refcount(m), b), (0, 0), "a failed upgrade found the slot free");
+            }
+        });
     }
 }

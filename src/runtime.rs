@@ -340,8 +340,7 @@ impl Runtime {
         self.shared.shared.as_ref().map(SharedState::path)
     }
 
-    #[cfg(test)]
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn shared(&self) -> &Shared {
         &self.shared
     }

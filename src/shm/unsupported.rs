@@ -7,17 +7,12 @@ use super::OpenOptions;
 use crate::arena::Arena;
 use crate::config::{Config, SharedFile};
 use crate::error::{BuildError, OpenError};
-use crate::sync::AtomicU64;
 use std::path::Path;
 
 /// Never constructed on this platform.
 pub(crate) enum SharedState {}
 
 impl SharedState {
-    pub(crate) fn holds(&self) -> &AtomicU64 {
-        match *self {}
-    }
-
     pub(crate) fn path(&self) -> &Path {
         match *self {}
     }
