@@ -80,12 +80,20 @@ pub enum WriterError {
         /// Process id of the holder.
         owner: u64,
     },
+    /// The runtime's cursors are impossible (only a corrupted shared
+    /// mapping holds such values): taking the role over would overflow the
+    /// sequence arithmetic. The role stays free.
+    Corrupt {
+        /// What is wrong.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for WriterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Taken { owner } => write!(f, "the writer role is held by process {owner}"),
+            Self::Corrupt { what } => write!(f, "the shared mapping is corrupted: {what}"),
         }
     }
 }
@@ -101,12 +109,19 @@ pub enum JoinError {
         /// The runtime's reader limit.
         max: usize,
     },
+    /// The cursors a reader would start from are impossible (only a
+    /// corrupted shared mapping holds such values). No entry is taken.
+    Corrupt {
+        /// What is wrong.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TooManyReaders { max } => write!(f, "all {max} reader entries are in use"),
+            Self::Corrupt { what } => write!(f, "the shared mapping is corrupted: {what}"),
         }
     }
 }

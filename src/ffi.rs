@@ -272,13 +272,21 @@ impl From<OpenError> for Failure {
 
 impl From<WriterError> for Failure {
     fn from(e: WriterError) -> Self {
-        Failure::with(SLOTCAST_ERR_WRITER_TAKEN, e)
+        let code = match e {
+            WriterError::Taken { .. } => SLOTCAST_ERR_WRITER_TAKEN,
+            WriterError::Corrupt { .. } => SLOTCAST_ERR_CORRUPT,
+        };
+        Failure::with(code, e)
     }
 }
 
 impl From<JoinError> for Failure {
     fn from(e: JoinError) -> Self {
-        Failure::with(SLOTCAST_ERR_TOO_MANY_READERS, e)
+        let code = match e {
+            JoinError::TooManyReaders { .. } => SLOTCAST_ERR_TOO_MANY_READERS,
+            JoinError::Corrupt { .. } => SLOTCAST_ERR_CORRUPT,
+        };
+        Failure::with(code, e)
     }
 }
 

@@ -46,6 +46,14 @@ use std::time::Duration;
 /// lag plus this much.
 const RECOMPUTE_EVERY: u64 = 32;
 
+/// Every sequence (the published cursor, the gate word, a reader's cursor)
+/// is below 2^63. A value at or above it in a shared file is corruption, not
+/// history: at a billion events a second a writer needs 292 years to get
+/// there. Bounding them keeps `cursor + capacity` from overflowing anywhere,
+/// so the writer checks the published cursor once, when it takes the role,
+/// and not per event.
+pub(crate) const SEQUENCE_LIMIT: u64 = 1 << 63;
+
 mod owned;
 
 /// The writer's private state.
@@ -67,7 +75,12 @@ pub(crate) struct WriterCore {
 }
 
 impl WriterCore {
-    fn new(shared: Arc<Shared>) -> Self {
+    /// A writer continuing from the arena's published cursor.
+    ///
+    /// # Errors
+    ///
+    /// What is wrong, if that cursor is at or past [`SEQUENCE_LIMIT`].
+    fn new(shared: Arc<Shared>) -> Result<Self, &'static str> {
         let cap = shared.config.ring_capacity() as u64;
         let owned = std::array::from_fn(|c| OwnedSlots::with_capacity(shared.config.slots[c] as usize));
         let wait = shared.config.wait;
@@ -83,19 +96,23 @@ impl WriterCore {
             free_scan: [0; SizeClass::COUNT],
             wait,
         };
-        core.rebuild();
-        core
+        core.rebuild()?;
+        Ok(core)
     }
 
     /// Recovers the ring position and the owned slots from the arena: the
     /// same path for a first writer, a writer taking over from a dropped one,
-    /// and (across processes) from a dead one.
-    fn rebuild(&mut self) {
+    /// and (across processes) from a dead one. Refuses a published cursor at
+    /// or past [`SEQUENCE_LIMIT`]: sequences above it would overflow.
+    fn rebuild(&mut self) -> Result<(), &'static str> {
         let anchor = Anchor::new(Arc::clone(self.shared.shared_arc()));
         let arena = &anchor.arena;
         // ORDERING(publish): Acquire; pairs with the previous writer's
         // Release store, so its descriptors are visible.
         let published = arena.header().published.value.load(Acquire);
+        if published >= SEQUENCE_LIMIT {
+            return Err("the published cursor is at or past 2^63");
+        }
         self.next = published;
         self.published = published;
         self.recompute_gate();
@@ -131,9 +148,12 @@ impl WriterCore {
                 owned.push_back(o);
             }
         }
+        Ok(())
     }
 
-    /// Refreshes `gate_min` from the reader table.
+    /// Refreshes `gate_min` from the reader table. It is never above our own
+    /// `published` (so never above `next`), whatever the cursors in the
+    /// table say.
     fn recompute_gate(&mut self) {
         let arena = &self.shared.arena;
         let header = arena.header();
@@ -173,9 +193,11 @@ impl WriterCore {
     }
 
     fn claim_slot_once(&mut self, class: SizeClass) -> Result<(u32, u32), FullKind> {
-        if self.next >= self.gate_min + self.cap {
+        // `gate_min <= published <= next` (see `recompute_gate`): the
+        // differences cannot underflow, and no sum can overflow.
+        if self.next - self.gate_min >= self.cap {
             self.recompute_gate();
-            if self.next >= self.gate_min + self.cap {
+            if self.next - self.gate_min >= self.cap {
                 return Err(FullKind::Ring);
             }
         }
@@ -314,7 +336,7 @@ impl WriterCore {
     /// steady stream).
     #[inline]
     fn try_claim_fast(&mut self, class: SizeClass) -> Option<(u32, u32)> {
-        if self.next >= self.gate_min + self.cap {
+        if self.next - self.gate_min >= self.cap {
             return None;
         }
         let head = self.owned[class.index()].front()?;
@@ -407,7 +429,15 @@ impl Writer {
         }
         // ORDERING: Relaxed; a counter for diagnostics.
         line.epoch.fetch_add(1, Relaxed);
-        Ok(Writer { core: WriterCore::new(shared) })
+        match WriterCore::new(Arc::clone(&shared)) {
+            Ok(core) => Ok(Writer { core }),
+            Err(what) => {
+                // ORDERING(writer-role): Release; as in `drop`: we changed
+                // nothing, the next taker finds the file as we did.
+                shared.arena.header().writer.owner.store(0, Release);
+                Err(WriterError::Corrupt { what })
+            }
+        }
     }
 
     /// Starts a batch: events published through it become visible together,
@@ -815,5 +845,34 @@ fn publish_with_until<P: Publish + ?Sized, F: FnOnce(&mut Claim<'_>)>(
             Ok(claim.publish())
         }
         Err(full) => Err(Full::new(full.kind(), fill)),
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::SEQUENCE_LIMIT;
+    use crate::error::WriterError;
+    use crate::sync::Ordering::Relaxed;
+    use crate::{Publish, Runtime};
+
+    #[test]
+    fn a_published_cursor_past_the_sequence_bound_refuses_the_writer_role() {
+        let rt = Runtime::builder().ring_capacity(8).build().unwrap();
+        let published = &rt.shared().arena.header().published.value;
+        // Each case: a published cursor that would overflow the writer's
+        // sequence arithmetic (gating adds the ring capacity to it).
+        for bad in [SEQUENCE_LIMIT, u64::MAX - 4, u64::MAX] {
+            published.store(bad, Relaxed);
+            let err = rt.writer().map(|_| ()).expect_err("published past 2^63 is corrupt");
+            assert!(matches!(err, WriterError::Corrupt { .. }), "published {bad}: {err:?}");
+        }
+        // The refusals left the role free; just below the bound it works.
+        published.store(SEQUENCE_LIMIT - 2, Relaxed);
+        let mut w = rt.writer().expect("the role is free");
+        let mut reader = rt.reader().unwrap();
+        for i in 0..20u8 {
+            assert_eq!(w.try_publish_bytes(0, &[i]), Ok(SEQUENCE_LIMIT - 2 + u64::from(i)));
+            assert_eq!(reader.try_read(|ev, _| assert_eq!(ev.data(), [i])), Ok(1));
+        }
     }
 }
