@@ -9,7 +9,8 @@
 //! ahead): a corrupted shared mapping yields a [`ReadError`], never undefined
 //! behaviour.
 //!
-//! **Join.** A reader takes a free entry, sets its cursor to the current
+//! **Join.** A reader takes a free entry (if none is free, after reaping
+//! the entries of dead processes), sets its cursor to the current
 //! `published` and marks it active, then performs an AcqRel RMW on the gate
 //! word, which the writer also performs (a `swap` storing its `published`)
 //! every time it recomputes its gating minimum. The two RMWs are ordered: if
@@ -17,7 +18,14 @@
 //! reads the `published` value that computation was based on and starts no
 //! lower, so nothing it reads can have been released to the writer by a
 //! computation that missed it. Either way every event from the reader's
-//! start on is seen completely.
+//! start on is seen completely. The gate word is therefore never above the
+//! `published` value loaded after that RMW, and sequences stay below 2^63
+//! (see `SEQUENCE_LIMIT`): a file that says otherwise is corrupted, and the
+//! join is refused with [`JoinError::Corrupt`], the entry given back.
+//!
+//! **Cursors.** A `published` below the reader's cursor, or more than a ring
+//! above it, is [`ReadError::Corrupt`] (one wrapping comparison per load of
+//! `published`), never "nothing new" or a wait that cannot end.
 //!
 //! **Leave.** Storing the entry's state `FREE` (Release); the writer's next
 //! gating computation ignores it.
@@ -104,7 +112,9 @@ impl Reader {
                 e.state.compare_exchange(reader_state::FREE, claimed, Acquire, Relaxed).is_ok()
             })
         };
-        let Some((index, entry)) = claim() else {
+        // Entries of dead readers come back once their process is reaped:
+        // with none free, reap (as taking the writer role does) and look again.
+        let Some((index, entry)) = claim().or_else(|| if shared.sweep_dead(true) { claim() } else { None }) else {
             return Err(JoinError::TooManyReaders { max: arena.readers().len() });
         };
         // A corrupted cursor refuses the join and gives the entry back.
