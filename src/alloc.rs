@@ -113,7 +113,7 @@ impl Allocator {
     ///
     /// [`AllocError::TooLarge`] over 16 KB, [`AllocError::Exhausted`].
     pub fn try_alloc_bytes(&self, event_type: u32, bytes: &[u8]) -> Result<RingPtr, AllocError> {
-        let class = SizeClass::for_len(bytes.len()).ok_or(AllocError::TooLarge { len: bytes.len() })?;
+        let class = self.shared.config.pick_class(bytes.len())?;
         self.try_alloc_with(class, event_type, |buf| {
             buf[..bytes.len()].copy_from_slice(bytes);
             bytes.len()

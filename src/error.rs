@@ -135,6 +135,11 @@ pub enum FullKind {
     Ring,
     /// Every slot of this class is in the ring or retained.
     Pool(SizeClass),
+    /// Neither this class nor any larger one has slots: the runtime was
+    /// built without them (0 slots removes a class), so nothing needing this
+    /// class can ever be published. Never waited for: the waiting variants
+    /// return it at once too.
+    NoSlots(SizeClass),
 }
 
 impl fmt::Display for FullKind {
@@ -142,14 +147,16 @@ impl fmt::Display for FullKind {
         match self {
             Self::Ring => f.write_str("the ring is full (a reader is a whole ring behind)"),
             Self::Pool(c) => write!(f, "the {c} pool is full (every slot is unread or retained)"),
+            Self::NoSlots(c) => write!(f, "no pool of class {c} or larger has slots in this runtime"),
         }
     }
 }
 
 impl Error for FullKind {}
 
-/// Nothing was published because the ring or a pool was full; the value
-/// handed in (a closure, or `()`) is returned so nothing is lost.
+/// Nothing was published because the ring or a pool was full, or because
+/// no pool can ever hold the event ([`FullKind::NoSlots`]); the value handed
+/// in (a closure, or `()`) is returned so nothing is lost.
 pub struct Full<T = ()> {
     kind: FullKind,
     value: T,
@@ -195,7 +202,8 @@ pub enum PublishError {
         len: usize,
     },
     /// The ring or the class's pool was full (and stayed full until the
-    /// timeout, for the waiting variants).
+    /// timeout, for the waiting variants), or no class that fits has slots
+    /// ([`FullKind::NoSlots`], returned at once).
     Full(FullKind),
 }
 
@@ -307,6 +315,9 @@ pub enum AllocError {
     },
     /// Every slot of the class is in use.
     Exhausted(SizeClass),
+    /// Neither this class nor any larger one has slots (the runtime was
+    /// built without them): no payload needing this class can be allocated.
+    NoSlots(SizeClass),
 }
 
 impl fmt::Display for AllocError {
@@ -316,6 +327,7 @@ impl fmt::Display for AllocError {
                 write!(f, "a {len}-byte payload exceeds the {}-byte maximum", SizeClass::MAX_PAYLOAD)
             }
             Self::Exhausted(c) => write!(f, "every slot of the {c} pool is in use"),
+            Self::NoSlots(c) => write!(f, "no pool of class {c} or larger has slots in this runtime"),
         }
     }
 }

@@ -71,6 +71,9 @@ pub(crate) struct WriterCore {
     gate_at: u64,
     owned: [OwnedSlots; SizeClass::COUNT],
     free_scan: [usize; SizeClass::COUNT],
+    /// The class serving each class: itself, or the next larger one with
+    /// slots ([`Config::class_for`](crate::Config::class_for)).
+    route: [Option<SizeClass>; SizeClass::COUNT],
     wait: WaitStrategy,
 }
 
@@ -84,6 +87,7 @@ impl WriterCore {
         let cap = shared.config.ring_capacity() as u64;
         let owned = std::array::from_fn(|c| OwnedSlots::with_capacity(shared.config.slots[c] as usize));
         let wait = shared.config.wait;
+        let route = SizeClass::ALL.map(|class| shared.config.class_for(class));
         let mut core = WriterCore {
             shared: Anchor::new(shared),
             mask: cap - 1,
@@ -94,6 +98,7 @@ impl WriterCore {
             gate_at: 0,
             owned,
             free_scan: [0; SizeClass::COUNT],
+            route,
             wait,
         };
         core.rebuild()?;
@@ -347,9 +352,15 @@ impl WriterCore {
         Some((head.slot, generation))
     }
 
-    /// Claims a slot: the inlined fast path, else [`claim_wait`](Self::claim_wait).
+    /// Claims a slot of `class`, or of the next larger class with slots if
+    /// it has none: the inlined fast path, else
+    /// [`claim_wait`](Self::claim_wait). With no such class, fails at once
+    /// ([`FullKind::NoSlots`]): no pool could ever make room.
     #[inline]
     fn claim_until(&mut self, class: SizeClass, deadline: Deadline, defer: bool) -> Result<Claim<'_>, Full> {
+        let Some(class) = self.route[class.index()] else {
+            return Err(no_slots(class));
+        };
         let (slot, generation) = match self.try_claim_fast(class) {
             Some(found) => found,
             None => self.claim_wait(class, deadline, defer)?,
@@ -370,6 +381,12 @@ impl WriterCore {
             done: false,
         })
     }
+}
+
+#[cold]
+#[inline(never)]
+fn no_slots(class: SizeClass) -> Full {
+    Full::new(FullKind::NoSlots(class), ())
 }
 
 /// The writer role of a runtime: the only thing that publishes.
@@ -452,6 +469,12 @@ impl Writer {
         self.core.published
     }
 
+    /// The runtime's configuration (which classes have slots).
+    #[cfg_attr(loom, allow(dead_code, reason = "used by the C ABI (ffi), which loom builds leave out"))]
+    pub(crate) fn config(&self) -> &crate::Config {
+        &self.core.shared.config
+    }
+
     /// Returns to the pools every slot the writer keeps for reuse that no
     /// reader needs any more, so the standalone [`Allocator`](crate::Allocator)
     /// can use them. The writer also does this by itself after an allocator
@@ -531,7 +554,8 @@ pub struct Claim<'a> {
 }
 
 impl Claim<'_> {
-    /// The class of the slot.
+    /// The class of the slot: the class asked for, or the next larger one
+    /// with slots if it has none.
     pub fn class(&self) -> SizeClass {
         self.class
     }
@@ -670,14 +694,6 @@ mod sealed {
     }
 }
 
-#[inline]
-fn waited<T>(result: Result<T, Full>) -> T {
-    match result {
-        Ok(v) => v,
-        Err(_) => unreachable!("a wait without deadline never times out"),
-    }
-}
-
 /// Publishing, for a [`Writer`] (each event visible at once) and a [`Batch`]
 /// (visible together at commit).
 ///
@@ -686,38 +702,56 @@ fn waited<T>(result: Result<T, Full>) -> T {
 /// runtime's [`WaitStrategy`] for as long as it takes; `_timeout` waits at
 /// most that long. Nothing is lost on `Full`: a copied payload is still the
 /// caller's, a closure is handed back unused.
+///
+/// A class configured with 0 slots is served by the next larger class that
+/// has slots ([`Config::class_for`](crate::Config::class_for)); if there is
+/// none, every form fails at once with [`FullKind::NoSlots`], since no
+/// reader could ever make room.
 pub trait Publish: sealed::ClaimSlot {
-    /// Claims a slot of `class` to fill in place (zero copy).
+    /// Claims a slot of `class` to fill in place (zero copy). If `class` has
+    /// no slots, the slot is of the next larger class with slots (see
+    /// [`Claim::class`]).
     ///
     /// # Errors
     ///
-    /// [`Full`] if the ring or the pool is full.
+    /// [`Full`] if the ring or the pool is full, or at once
+    /// ([`FullKind::NoSlots`]) if neither `class` nor a larger class has
+    /// slots.
     #[inline]
     fn try_claim(&mut self, class: SizeClass) -> Result<Claim<'_>, Full> {
         self.claim_slot(class, Deadline::now())
     }
 
     /// Claims a slot of `class`, waiting for room.
+    ///
+    /// # Errors
+    ///
+    /// [`Full`] with [`FullKind::NoSlots`], at once, if neither `class` nor
+    /// a larger class has slots: there is nothing to wait for.
     #[inline]
-    fn claim(&mut self, class: SizeClass) -> Claim<'_> {
-        waited(self.claim_slot(class, Deadline::NEVER))
+    fn claim(&mut self, class: SizeClass) -> Result<Claim<'_>, Full> {
+        self.claim_slot(class, Deadline::NEVER)
     }
 
     /// Claims a slot of `class`, waiting at most `timeout` for room.
     ///
     /// # Errors
     ///
-    /// [`Full`] if there was no room before the timeout.
+    /// [`Full`] if there was no room before the timeout, or at once
+    /// ([`FullKind::NoSlots`]) if neither `class` nor a larger class has
+    /// slots.
     fn claim_timeout(&mut self, class: SizeClass, timeout: Duration) -> Result<Claim<'_>, Full> {
         self.claim_slot(class, Deadline::after(timeout))
     }
 
-    /// Copies `bytes` into a slot of the smallest class that fits and
+    /// Copies `bytes` into a slot of the smallest class that fits and has
+    /// slots ([`Config::class_for_len`](crate::Config::class_for_len)) and
     /// publishes it. Returns the event's sequence number.
     ///
     /// # Errors
     ///
-    /// [`PublishError::TooLarge`] over 16 KB, [`PublishError::Full`] if full.
+    /// [`PublishError::TooLarge`] over 16 KB, [`PublishError::Full`] if full
+    /// or if no class that fits has slots ([`FullKind::NoSlots`]).
     #[inline]
     fn try_publish_bytes(&mut self, event_type: u32, bytes: &[u8]) -> Result<u64, PublishError> {
         publish_bytes_until(self, event_type, bytes, Deadline::now())
@@ -727,7 +761,9 @@ pub trait Publish: sealed::ClaimSlot {
     ///
     /// # Errors
     ///
-    /// [`PublishError::TooLarge`] over 16 KB.
+    /// [`PublishError::TooLarge`] over 16 KB; at once,
+    /// [`PublishError::Full`] with [`FullKind::NoSlots`] if no class that
+    /// fits has slots.
     #[inline]
     fn publish_bytes(&mut self, event_type: u32, bytes: &[u8]) -> Result<u64, PublishError> {
         publish_bytes_until(self, event_type, bytes, Deadline::NEVER)
@@ -738,7 +774,8 @@ pub trait Publish: sealed::ClaimSlot {
     ///
     /// # Errors
     ///
-    /// [`PublishError::TooLarge`] over 16 KB, [`PublishError::Full`] on timeout.
+    /// [`PublishError::TooLarge`] over 16 KB, [`PublishError::Full`] on
+    /// timeout, or at once if no class that fits has slots.
     fn publish_bytes_timeout(&mut self, event_type: u32, bytes: &[u8], timeout: Duration) -> Result<u64, PublishError> {
         publish_bytes_until(self, event_type, bytes, Deadline::after(timeout))
     }
@@ -759,7 +796,7 @@ pub trait Publish: sealed::ClaimSlot {
     ///
     /// # Errors
     ///
-    /// [`PublishError::TooLarge`] if `T` is over 16 KB.
+    /// As [`publish_bytes`](Publish::publish_bytes).
     fn publish_pod<T: Pod>(&mut self, event_type: u32, value: &T) -> Result<u64, PublishError> {
         self.publish_bytes(event_type, bytemuck::bytes_of(value))
     }
@@ -784,18 +821,24 @@ pub trait Publish: sealed::ClaimSlot {
     ///
     /// # Errors
     ///
-    /// [`Full`] holding `fill`, uncalled, if the ring or the pool is full.
+    /// [`Full`] holding `fill`, uncalled, if the ring or the pool is full,
+    /// or if neither `class` nor a larger class has slots
+    /// ([`FullKind::NoSlots`]).
     #[inline]
     fn try_publish_with<F: FnOnce(&mut Claim<'_>)>(&mut self, class: SizeClass, fill: F) -> Result<u64, Full<F>> {
         publish_with_until(self, class, fill, Deadline::now())
     }
 
     /// As [`try_publish_with`](Publish::try_publish_with), waiting for room.
+    ///
+    /// # Errors
+    ///
+    /// [`Full`] holding `fill`, uncalled, at once, if neither `class` nor a
+    /// larger class has slots ([`FullKind::NoSlots`]): there is nothing to
+    /// wait for.
     #[inline]
-    fn publish_with<F: FnOnce(&mut Claim<'_>)>(&mut self, class: SizeClass, fill: F) -> u64 {
-        let mut claim = self.claim(class);
-        fill(&mut claim);
-        claim.publish()
+    fn publish_with<F: FnOnce(&mut Claim<'_>)>(&mut self, class: SizeClass, fill: F) -> Result<u64, Full<F>> {
+        publish_with_until(self, class, fill, Deadline::NEVER)
     }
 
     /// As [`try_publish_with`](Publish::try_publish_with), waiting at most
@@ -803,7 +846,8 @@ pub trait Publish: sealed::ClaimSlot {
     ///
     /// # Errors
     ///
-    /// [`Full`] holding `fill`, uncalled, on timeout.
+    /// [`Full`] holding `fill`, uncalled, on timeout, or at once if neither
+    /// `class` nor a larger class has slots.
     fn publish_with_timeout<F: FnOnce(&mut Claim<'_>)>(
         &mut self,
         class: SizeClass,

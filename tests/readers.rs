@@ -253,6 +253,7 @@ fn a_join_reaps_a_dead_readers_entry_when_the_table_is_full() {
         writeln!(out, "JOINED").unwrap();
         out.flush().unwrap();
         loop {
+            #[allow(clippy::disallowed_methods, reason = "a child process parked until it is killed")]
             std::thread::park();
         }
     }
