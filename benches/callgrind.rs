@@ -86,10 +86,12 @@ fn slotcast_one(events: u64, pod: bool) -> Tally {
     let mut reader = rt.reader().expect("join");
     let mut writer = rt.writer().expect("the writer");
     for seq in 0..events {
-        writer.publish_with(SizeClass::XS, |ev| {
-            fill(seq, &mut ev.buf_mut()[..64]);
-            ev.set_len(64);
-        });
+        writer
+            .publish_with(SizeClass::XS, |ev| {
+                fill(seq, &mut ev.buf_mut()[..64]);
+                ev.set_len(64);
+            })
+            .expect("the class has slots");
         if pod {
             reader.try_read(|ev, _| tally.see(ev.as_pod::<[u8; 64]>().expect("64 bytes"))).expect("a sound runtime");
         } else {
@@ -111,7 +113,8 @@ fn slotcast_batch(events: u64, batch: usize) -> Tally {
             b.publish_with(SizeClass::XS, |ev| {
                 fill(seq, &mut ev.buf_mut()[..64]);
                 ev.set_len(64);
-            });
+            })
+            .expect("the class has slots");
         }
         b.commit();
         reader.try_read(|ev, _| tally.see(ev.data())).expect("a sound runtime");

@@ -141,10 +141,12 @@ fn slotcast(group: &mut BenchmarkGroup<'_, WallTime>, sc: &Scenario) {
         if batch == 1 {
             for seq in first..first + n {
                 let len = payload.len(seq);
-                writer.publish_with(SizeClass::for_len(len).expect("a class fits"), |ev| {
-                    fill(seq, &mut ev.buf_mut()[..len]);
-                    ev.set_len(len);
-                });
+                writer
+                    .publish_with(SizeClass::for_len(len).expect("a class fits"), |ev| {
+                        fill(seq, &mut ev.buf_mut()[..len]);
+                        ev.set_len(len);
+                    })
+                    .expect("the class has slots");
             }
         } else {
             let mut seq = first;
@@ -155,7 +157,8 @@ fn slotcast(group: &mut BenchmarkGroup<'_, WallTime>, sc: &Scenario) {
                     b.publish_with(SizeClass::for_len(len).expect("a class fits"), |ev| {
                         fill(seq, &mut ev.buf_mut()[..len]);
                         ev.set_len(len);
-                    });
+                    })
+                    .expect("the class has slots");
                 }
                 b.commit();
                 seq += batch as u64;

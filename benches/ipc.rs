@@ -133,7 +133,8 @@ fn slotcast_sample(readers: usize, n: u64) -> Duration {
         w.publish_with(SizeClass::S, |ev| {
             fill(seq, &mut ev.buf_mut()[..LEN]);
             ev.set_len(LEN);
-        });
+        })
+        .expect("the class has slots");
     }
     procs.finish();
     start.elapsed()

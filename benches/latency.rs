@@ -103,26 +103,30 @@ fn slotcast(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, wait: WaitStra
                         return;
                     }
                     let data = ev.data();
-                    pong_writer.publish_with(SizeClass::XS, |out| {
-                        out.buf_mut()[..64].copy_from_slice(data);
-                        out.set_len(64);
-                    });
+                    pong_writer
+                        .publish_with(SizeClass::XS, |out| {
+                            out.buf_mut()[..64].copy_from_slice(data);
+                            out.set_len(64);
+                        })
+                        .expect("the class has slots");
                 })
                 .expect("a sound runtime");
         }
     });
     pingpong(group, name, |seq| {
-        ping_writer.publish_with(SizeClass::XS, |ev| {
-            fill(seq, &mut ev.buf_mut()[..64]);
-            ev.set_len(64);
-        });
+        ping_writer
+            .publish_with(SizeClass::XS, |ev| {
+                fill(seq, &mut ev.buf_mut()[..64]);
+                ev.set_len(64);
+            })
+            .expect("the class has slots");
         let mut back = None;
         while back.is_none() {
             pong_reader.read(|ev, _| back = Some(seq_of(ev.data()))).expect("a sound runtime");
         }
         assert_eq!(back, Some(seq), "{name}: the echo is not the event sent");
     });
-    ping_writer.publish_with(SizeClass::XS, |ev| ev.set_event_type(STOP));
+    ping_writer.publish_with(SizeClass::XS, |ev| ev.set_event_type(STOP)).expect("the class has slots");
     echo.join().expect("the echo thread panicked");
 }
 

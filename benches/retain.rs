@@ -119,10 +119,12 @@ fn retain(c: &mut Criterion) {
         let mut writer = rt.writer().expect("the writer");
         common::fanout(&mut group, "slotcast", &SCENARIO, vec![consumer(rx)], move |first, n| {
             for seq in first..first + n {
-                writer.publish_with(SizeClass::XS, |ev| {
-                    fill(seq, &mut ev.buf_mut()[..64]);
-                    ev.set_len(64);
-                });
+                writer
+                    .publish_with(SizeClass::XS, |ev| {
+                        fill(seq, &mut ev.buf_mut()[..64]);
+                        ev.set_len(64);
+                    })
+                    .expect("the class has slots");
             }
         });
         // Release: pairs with the reader thread's Acquire load.

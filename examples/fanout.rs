@@ -171,11 +171,13 @@ fn main() -> ExitCode {
         while seq < end {
             let len = args.payload.len(seq);
             let class = SizeClass::for_len(len).expect("payload sizes are validated");
-            batch.publish_with(class, |ev| {
-                pattern::fill(seq, &mut ev.buf_mut()[..len]);
-                ev.set_len(len);
-                ev.set_event_type(1);
-            });
+            batch
+                .publish_with(class, |ev| {
+                    pattern::fill(seq, &mut ev.buf_mut()[..len]);
+                    ev.set_len(len);
+                    ev.set_event_type(1);
+                })
+                .expect("the class has slots");
             seq += 1;
         }
     }

@@ -52,10 +52,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while seq < args.count {
         let mut batch = w.batch();
         for _ in 0..32.min(args.count - seq) {
-            batch.publish_with(class, |ev| {
-                pattern::fill(seq, &mut ev.buf_mut()[..args.payload]);
-                ev.set_len(args.payload);
-            });
+            batch
+                .publish_with(class, |ev| {
+                    pattern::fill(seq, &mut ev.buf_mut()[..args.payload]);
+                    ev.set_len(args.payload);
+                })
+                .map_err(|full| full.kind())?;
             seq += 1;
         }
     }

@@ -32,7 +32,8 @@
 // The handle was closed.
 #define SLOTCAST_ERR_CLOSED -3
 
-// A payload exceeds `SLOTCAST_MAX_PAYLOAD` (16384) bytes.
+// A payload exceeds `SLOTCAST_MAX_PAYLOAD` (16384) bytes, or every size
+// class that could hold it has 0 slots in this runtime's configuration.
 #define SLOTCAST_ERR_TOO_LARGE -4
 
 // The caller's buffer is too small; the required size was reported and
@@ -81,8 +82,9 @@
 // Every process entry of the shared runtime is in use.
 #define SLOTCAST_ERR_TOO_MANY_PROCESSES -17
 
-// A reader met a malformed event: only a corrupted shared mapping does
-// that. The reader stays on the event.
+// A reader met a malformed event or an impossible cursor, or a writer or
+// reader could not start from the file's cursors: only a corrupted shared
+// mapping does that. A reader stays on the event.
 #define SLOTCAST_ERR_CORRUPT -18
 
 // Not supported on this platform (shared runtimes need Linux).
@@ -416,7 +418,8 @@ int slotcast_runtime_open(const char *path, uint32_t flags, struct slotcast_runt
 // The role is held until the writer is closed or freed.
 //
 // Errors: `SLOTCAST_ERR_NULL`, `SLOTCAST_ERR_BAD_HANDLE`,
-// `SLOTCAST_ERR_CLOSED`, `SLOTCAST_ERR_WRITER_TAKEN`.
+// `SLOTCAST_ERR_CLOSED`, `SLOTCAST_ERR_WRITER_TAKEN`, `SLOTCAST_ERR_CORRUPT`
+// (the file's published cursor is impossible; the role stays free).
 //
 // Thread safety: any thread, concurrently with other calls.
 //
@@ -431,7 +434,9 @@ int slotcast_runtime_writer(struct slotcast_runtime *runtime, struct slotcast_wr
 // held (and gates the writer) until the reader is closed or freed.
 //
 // Errors: `SLOTCAST_ERR_NULL`, `SLOTCAST_ERR_BAD_HANDLE`,
-// `SLOTCAST_ERR_CLOSED`, `SLOTCAST_ERR_TOO_MANY_READERS`.
+// `SLOTCAST_ERR_CLOSED`, `SLOTCAST_ERR_TOO_MANY_READERS` (every entry is
+// held by a live reader: entries of dead processes are reaped first),
+// `SLOTCAST_ERR_CORRUPT` (the file's cursors are impossible).
 //
 // Thread safety: any thread, concurrently with other calls.
 //
@@ -490,6 +495,10 @@ int slotcast_runtime_free(struct slotcast_runtime *runtime);
 // readers at once. Stores the event's sequence number in `*sequence` (if
 // not null). `timeout_ns`: 0 does not wait, `SLOTCAST_WAIT_FOREVER` waits
 // for room as long as it takes.
+//
+// A size class configured with 0 slots is skipped: the payload goes to the
+// next larger class that has slots. If none has, the call fails with
+// `SLOTCAST_ERR_TOO_LARGE` at once, whatever the timeout.
 //
 // Errors: `SLOTCAST_ERR_NULL` (`writer`, or `data` with `len > 0`),
 // `SLOTCAST_ERR_BAD_HANDLE`, `SLOTCAST_ERR_CLOSED`,

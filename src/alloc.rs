@@ -75,21 +75,24 @@ impl Allocator {
         Self { shared: Anchor::new(shared) }
     }
 
-    /// Allocates a slot of `class`, lets `fill` write the payload in place
-    /// (it gets the whole slot and returns the length it wrote), and returns
-    /// the only pointer to it.
+    /// Allocates a slot of `class` (or, if `class` has no slots, of the
+    /// next larger class that has: see [`Config::class_for`](crate::Config::class_for)),
+    /// lets `fill` write the payload in place (it gets the whole slot and
+    /// returns the length it wrote), and returns the only pointer to it.
     ///
     /// # Errors
     ///
     /// [`AllocError::Exhausted`] if the pool has no free slot;
-    /// [`AllocError::TooLarge`] if `fill` returns a length beyond the slot
-    /// (the slot goes back to the pool).
+    /// [`AllocError::NoSlots`] at once if neither `class` nor a larger class
+    /// has slots; [`AllocError::TooLarge`] if `fill` returns a length beyond
+    /// the slot (the slot goes back to the pool).
     pub fn try_alloc_with<F: FnOnce(&mut [u8]) -> usize>(
         &self,
         class: SizeClass,
         event_type: u32,
         fill: F,
     ) -> Result<RingPtr, AllocError> {
+        let class = self.shared.config.class_for(class).ok_or(AllocError::NoSlots(class))?;
         let (slot, generation) = self.claim(class)?;
         failpoint!("alloc.claimed");
         let arena = &self.shared.arena;
@@ -150,14 +153,15 @@ impl Allocator {
         })
     }
 
-    /// Allocates a slot of the smallest class that holds `bytes` and copies
-    /// them in.
+    /// Allocates a slot of the smallest class with slots that holds `bytes`
+    /// and copies them in.
     ///
     /// # Errors
     ///
-    /// [`AllocError::TooLarge`] over 16 KB, [`AllocError::Exhausted`].
+    /// [`AllocError::TooLarge`] over 16 KB, [`AllocError::NoSlots`] if no
+    /// class that holds them has slots, [`AllocError::Exhausted`].
     pub fn try_alloc_bytes(&self, event_type: u32, bytes: &[u8]) -> Result<RingPtr, AllocError> {
-        let class = SizeClass::for_len(bytes.len()).ok_or(AllocError::TooLarge { len: bytes.len() })?;
+        let class = self.shared.config.pick_class(bytes.len())?;
         self.try_alloc_with(class, event_type, |buf| {
             buf[..bytes.len()].copy_from_slice(bytes);
             bytes.len()

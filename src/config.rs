@@ -1,10 +1,38 @@
 //! Runtime configuration and its builder.
 
-use crate::error::BuildError;
+use crate::error::{AllocError, BuildError, FullKind, PublishError};
 use crate::event::SizeClass;
 use crate::layout::{ArenaLayout, MAX_SLOTS_PER_CLASS};
 use crate::runtime::Runtime;
 use crate::wait::WaitStrategy;
+
+/// Why no class with slots holds a payload (see [`Config::pick_class`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unfit {
+    /// Over [`SizeClass::MAX_PAYLOAD`]: its length.
+    TooLarge(usize),
+    /// Neither this class, the smallest that fits, nor any larger one has
+    /// slots.
+    NoSlots(SizeClass),
+}
+
+impl From<Unfit> for AllocError {
+    fn from(unfit: Unfit) -> Self {
+        match unfit {
+            Unfit::TooLarge(len) => AllocError::TooLarge { len },
+            Unfit::NoSlots(class) => AllocError::NoSlots(class),
+        }
+    }
+}
+
+impl From<Unfit> for PublishError {
+    fn from(unfit: Unfit) -> Self {
+        match unfit {
+            Unfit::TooLarge(len) => PublishError::TooLarge { len },
+            Unfit::NoSlots(class) => PublishError::Full(FullKind::NoSlots(class)),
+        }
+    }
+}
 
 /// Where an in-process runtime keeps its arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -52,6 +80,36 @@ impl Config {
     /// Slots in the pool of `class`.
     pub fn slots(&self, class: SizeClass) -> usize {
         self.slots[class.index()] as usize
+    }
+
+    /// The class whose pool serves events of `class`: `class` itself if it
+    /// has slots, else the next larger class that has; `None` if neither it
+    /// nor any larger class has slots (such an event can never be published).
+    ///
+    /// ```
+    /// use slotcast::{Runtime, SizeClass};
+    /// let config = Runtime::builder().slots(SizeClass::XS, 0).slots(SizeClass::XL, 0).config().unwrap();
+    /// assert_eq!(config.class_for(SizeClass::XS), Some(SizeClass::S));
+    /// assert_eq!(config.class_for(SizeClass::L), Some(SizeClass::L));
+    /// assert_eq!(config.class_for(SizeClass::XL), None);
+    /// ```
+    pub fn class_for(&self, class: SizeClass) -> Option<SizeClass> {
+        SizeClass::ALL[class.index()..].iter().copied().find(|c| self.slots[c.index()] > 0)
+    }
+
+    /// The smallest class with slots that holds `len` payload bytes: what
+    /// [`publish_bytes`](crate::Publish::publish_bytes) and
+    /// [`try_alloc_bytes`](crate::Allocator::try_alloc_bytes) use. `None`
+    /// over [`SizeClass::MAX_PAYLOAD`] or if no class that holds `len` bytes
+    /// has slots.
+    pub fn class_for_len(&self, len: usize) -> Option<SizeClass> {
+        self.class_for(SizeClass::for_len(len)?)
+    }
+
+    /// As [`class_for_len`](Config::class_for_len), saying why there is none.
+    pub(crate) fn pick_class(&self, len: usize) -> Result<SizeClass, Unfit> {
+        let class = SizeClass::for_len(len).ok_or(Unfit::TooLarge(len))?;
+        self.class_for(class).ok_or(Unfit::NoSlots(class))
     }
 
     /// Capacity of the descriptor ring (a power of two).

@@ -80,12 +80,20 @@ pub enum WriterError {
         /// Process id of the holder.
         owner: u64,
     },
+    /// The runtime's cursors are impossible (only a corrupted shared
+    /// mapping holds such values): taking the role over would overflow the
+    /// sequence arithmetic. The role stays free.
+    Corrupt {
+        /// What is wrong.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for WriterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Taken { owner } => write!(f, "the writer role is held by process {owner}"),
+            Self::Corrupt { what } => write!(f, "the shared mapping is corrupted: {what}"),
         }
     }
 }
@@ -101,12 +109,19 @@ pub enum JoinError {
         /// The runtime's reader limit.
         max: usize,
     },
+    /// The cursors a reader would start from are impossible (only a
+    /// corrupted shared mapping holds such values). No entry is taken.
+    Corrupt {
+        /// What is wrong.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TooManyReaders { max } => write!(f, "all {max} reader entries are in use"),
+            Self::Corrupt { what } => write!(f, "the shared mapping is corrupted: {what}"),
         }
     }
 }
@@ -120,6 +135,11 @@ pub enum FullKind {
     Ring,
     /// Every slot of this class is in the ring or retained.
     Pool(SizeClass),
+    /// Neither this class nor any larger one has slots: the runtime was
+    /// built without them (0 slots removes a class), so nothing needing this
+    /// class can ever be published. Never waited for: the waiting variants
+    /// return it at once too.
+    NoSlots(SizeClass),
 }
 
 impl fmt::Display for FullKind {
@@ -127,14 +147,16 @@ impl fmt::Display for FullKind {
         match self {
             Self::Ring => f.write_str("the ring is full (a reader is a whole ring behind)"),
             Self::Pool(c) => write!(f, "the {c} pool is full (every slot is unread or retained)"),
+            Self::NoSlots(c) => write!(f, "no pool of class {c} or larger has slots in this runtime"),
         }
     }
 }
 
 impl Error for FullKind {}
 
-/// Nothing was published because the ring or a pool was full; the value
-/// handed in (a closure, or `()`) is returned so nothing is lost.
+/// Nothing was published because the ring or a pool was full, or because
+/// no pool can ever hold the event ([`FullKind::NoSlots`]); the value handed
+/// in (a closure, or `()`) is returned so nothing is lost.
 pub struct Full<T = ()> {
     kind: FullKind,
     value: T,
@@ -180,7 +202,8 @@ pub enum PublishError {
         len: usize,
     },
     /// The ring or the class's pool was full (and stayed full until the
-    /// timeout, for the waiting variants).
+    /// timeout, for the waiting variants), or no class that fits has slots
+    /// ([`FullKind::NoSlots`], returned at once).
     Full(FullKind),
 }
 
@@ -292,6 +315,9 @@ pub enum AllocError {
     },
     /// Every slot of the class is in use.
     Exhausted(SizeClass),
+    /// Neither this class nor any larger one has slots (the runtime was
+    /// built without them): no payload needing this class can be allocated.
+    NoSlots(SizeClass),
 }
 
 impl fmt::Display for AllocError {
@@ -301,6 +327,7 @@ impl fmt::Display for AllocError {
                 write!(f, "a {len}-byte payload exceeds the {}-byte maximum", SizeClass::MAX_PAYLOAD)
             }
             Self::Exhausted(c) => write!(f, "every slot of the {c} pool is in use"),
+            Self::NoSlots(c) => write!(f, "no pool of class {c} or larger has slots in this runtime"),
         }
     }
 }

@@ -81,7 +81,8 @@ pub const SLOTCAST_ERR_NULL: c_int = -1;
 pub const SLOTCAST_ERR_BAD_HANDLE: c_int = -2;
 /// The handle was closed.
 pub const SLOTCAST_ERR_CLOSED: c_int = -3;
-/// A payload exceeds `SLOTCAST_MAX_PAYLOAD` (16384) bytes.
+/// A payload exceeds `SLOTCAST_MAX_PAYLOAD` (16384) bytes, or every size
+/// class that could hold it has 0 slots in this runtime's configuration.
 pub const SLOTCAST_ERR_TOO_LARGE: c_int = -4;
 /// The caller's buffer is too small; the required size was reported and
 /// nothing was consumed.
@@ -116,8 +117,9 @@ pub const SLOTCAST_ERR_BAD_FILE: c_int = -15;
 pub const SLOTCAST_ERR_STALE: c_int = -16;
 /// Every process entry of the shared runtime is in use.
 pub const SLOTCAST_ERR_TOO_MANY_PROCESSES: c_int = -17;
-/// A reader met a malformed event: only a corrupted shared mapping does
-/// that. The reader stays on the event.
+/// A reader met a malformed event or an impossible cursor, or a writer or
+/// reader could not start from the file's cursors: only a corrupted shared
+/// mapping does that. A reader stays on the event.
 pub const SLOTCAST_ERR_CORRUPT: c_int = -18;
 /// Not supported on this platform (shared runtimes need Linux).
 pub const SLOTCAST_ERR_UNSUPPORTED: c_int = -19;
@@ -141,7 +143,7 @@ const MESSAGES: [(c_int, &CStr); 21] = [
     (SLOTCAST_ERR_NULL, c"a required pointer argument is null"),
     (SLOTCAST_ERR_BAD_HANDLE, c"not a live slotcast handle of the expected kind"),
     (SLOTCAST_ERR_CLOSED, c"the handle was closed"),
-    (SLOTCAST_ERR_TOO_LARGE, c"the payload exceeds 16384 bytes"),
+    (SLOTCAST_ERR_TOO_LARGE, c"the payload exceeds 16384 bytes or every size class that holds it has 0 slots"),
     (SLOTCAST_ERR_BUFFER_TOO_SMALL, c"the buffer is too small for the event"),
     (SLOTCAST_ERR_EMPTY, c"no event is available"),
     (SLOTCAST_ERR_RING_FULL, c"the ring is full (a reader is a whole ring behind)"),
@@ -155,7 +157,7 @@ const MESSAGES: [(c_int, &CStr); 21] = [
     (SLOTCAST_ERR_BAD_FILE, c"the file is not a usable slotcast arena"),
     (SLOTCAST_ERR_STALE, c"every process that used the file is dead (a stale runtime)"),
     (SLOTCAST_ERR_TOO_MANY_PROCESSES, c"every process entry of the shared runtime is in use"),
-    (SLOTCAST_ERR_CORRUPT, c"a malformed event (the shared mapping is corrupted)"),
+    (SLOTCAST_ERR_CORRUPT, c"a malformed event or cursor (the shared mapping is corrupted)"),
     (SLOTCAST_ERR_UNSUPPORTED, c"not supported on this platform"),
     (SLOTCAST_ERR_PANIC, c"internal error: a panic was caught in slotcast"),
 ];
@@ -272,13 +274,21 @@ impl From<OpenError> for Failure {
 
 impl From<WriterError> for Failure {
     fn from(e: WriterError) -> Self {
-        Failure::with(SLOTCAST_ERR_WRITER_TAKEN, e)
+        let code = match e {
+            WriterError::Taken { .. } => SLOTCAST_ERR_WRITER_TAKEN,
+            WriterError::Corrupt { .. } => SLOTCAST_ERR_CORRUPT,
+        };
+        Failure::with(code, e)
     }
 }
 
 impl From<JoinError> for Failure {
     fn from(e: JoinError) -> Self {
-        Failure::with(SLOTCAST_ERR_TOO_MANY_READERS, e)
+        let code = match e {
+            JoinError::TooManyReaders { .. } => SLOTCAST_ERR_TOO_MANY_READERS,
+            JoinError::Corrupt { .. } => SLOTCAST_ERR_CORRUPT,
+        };
+        Failure::with(code, e)
     }
 }
 
@@ -293,10 +303,14 @@ impl From<ReadError> for Failure {
 pub(crate) fn publish_failure(e: PublishError, wait: Wait) -> Failure {
     match (e, wait) {
         (PublishError::TooLarge { .. }, _) => Failure::with(SLOTCAST_ERR_TOO_LARGE, e),
+        // No class that holds the payload has slots: too large for this
+        // runtime, at once, whatever the call was allowed to wait.
+        (PublishError::Full(kind @ crate::FullKind::NoSlots(_)), _) => Failure::with(SLOTCAST_ERR_TOO_LARGE, kind),
         (PublishError::Full(kind), Wait::Try) => {
             let code = match kind {
                 crate::FullKind::Ring => SLOTCAST_ERR_RING_FULL,
                 crate::FullKind::Pool(_) => SLOTCAST_ERR_POOL_FULL,
+                crate::FullKind::NoSlots(_) => SLOTCAST_ERR_TOO_LARGE,
             };
             Failure::with(code, kind)
         }

@@ -9,7 +9,8 @@
 //! ahead): a corrupted shared mapping yields a [`ReadError`], never undefined
 //! behaviour.
 //!
-//! **Join.** A reader takes a free entry, sets its cursor to the current
+//! **Join.** A reader takes a free entry (if none is free, after reaping
+//! the entries of dead processes), sets its cursor to the current
 //! `published` and marks it active, then performs an AcqRel RMW on the gate
 //! word, which the writer also performs (a `swap` storing its `published`)
 //! every time it recomputes its gating minimum. The two RMWs are ordered: if
@@ -17,7 +18,14 @@
 //! reads the `published` value that computation was based on and starts no
 //! lower, so nothing it reads can have been released to the writer by a
 //! computation that missed it. Either way every event from the reader's
-//! start on is seen completely.
+//! start on is seen completely. The gate word is therefore never above the
+//! `published` value loaded after that RMW, and sequences stay below 2^63
+//! (see `SEQUENCE_LIMIT`): a file that says otherwise is corrupted, and the
+//! join is refused with [`JoinError::Corrupt`], the entry given back.
+//!
+//! **Cursors.** A `published` below the reader's cursor, or more than a ring
+//! above it, is [`ReadError::Corrupt`] (one wrapping comparison per load of
+//! `published`), never "nothing new" or a wait that cannot end.
 //!
 //! **Leave.** Storing the entry's state `FREE` (Release); the writer's next
 //! gating computation ignores it.
@@ -31,6 +39,7 @@ use crate::ring_ptr::{Handle, RingPtr, SharedHold, check_view};
 use crate::runtime::{Anchor, Shared};
 use crate::sync::{Arc, AtomicU64, Ordering::*, PayloadRef};
 use crate::wait::{self, Deadline, WaitStrategy};
+use crate::writer::SEQUENCE_LIMIT;
 use bytemuck::Pod;
 use std::cell::Cell;
 use std::fmt;
@@ -96,16 +105,30 @@ impl Reader {
         let header = arena.header();
         let pid = u64::from(std::process::id());
         let me = shared.entry();
-        let Some((index, entry)) = arena.readers().iter().enumerate().find(|(_, e)| {
-            // ORDERING: Acquire on success; pairs with the Release store of the
-            // entry's previous reader leaving (or of its reaper).
-            let claimed = reader_state::pack(reader_state::CLAIMED, me);
-            e.state.compare_exchange(reader_state::FREE, claimed, Acquire, Relaxed).is_ok()
-        }) else {
+        let claim = || {
+            arena.readers().iter().enumerate().find(|(_, e)| {
+                // ORDERING: Acquire on success; pairs with the Release store of
+                // the entry's previous reader leaving (or of its reaper).
+                let claimed = reader_state::pack(reader_state::CLAIMED, me);
+                e.state.compare_exchange(reader_state::FREE, claimed, Acquire, Relaxed).is_ok()
+            })
+        };
+        // Entries of dead readers come back once their process is reaped:
+        // with none free, reap (as taking the writer role does) and look again.
+        let Some((index, entry)) = claim().or_else(|| if shared.sweep_dead(true) { claim() } else { None }) else {
             return Err(JoinError::TooManyReaders { max: arena.readers().len() });
+        };
+        // A corrupted cursor refuses the join and gives the entry back.
+        let refuse = |what| {
+            // ORDERING: Release; pairs with the next claimer's Acquire CAS.
+            entry.state.store(reader_state::FREE, Release);
+            Err(JoinError::Corrupt { what })
         };
         // ORDERING(publish): Acquire; the sequence we start from.
         let at = header.published.value.load(Acquire);
+        if at >= SEQUENCE_LIMIT {
+            return refuse("the published cursor is at or past 2^63");
+        }
         entry.cursor.store(at, Relaxed);
         entry.pid.store(pid, Relaxed);
         // ORDERING(gating): Release; pairs with the writer's Acquire load of
@@ -114,7 +137,18 @@ impl Reader {
         // ORDERING(join): AcqRel RMW; pairs with the writer's `swap` in
         // `WriterCore::recompute_gate` (see the module docs).
         let gate = header.gate.value.fetch_add(0, AcqRel);
-        let start = at.max(gate);
+        let start = if gate <= at {
+            at
+        } else {
+            // The writer stored (or read) `published = gate` before its
+            // swap, which our RMW acquired: a fresh load is no lower.
+            // ORDERING(publish): Acquire; as above.
+            let now = header.published.value.load(Acquire);
+            if gate > now || gate >= SEQUENCE_LIMIT {
+                return refuse("the gate word is above the published cursor or past 2^63");
+            }
+            gate
+        };
         // ORDERING(consume): Release; pairs with the writer's Acquire load.
         entry.cursor.store(start, Release);
         let cap = shared.config.ring_capacity() as u64;
@@ -245,16 +279,16 @@ impl Reader {
         let arena = &self.shared.arena;
         // ORDERING(publish): Acquire; pairs with the writer's Release store.
         let mut published = arena.header().published.value.load(Acquire);
-        if published <= pos.cursor && !deadline.expired() {
+        if published == pos.cursor && !deadline.expired() {
             published = wait_published(&self.shared, pos, deadline);
         }
-        if published > pos.cursor + pos.cap {
-            return Err(too_far_ahead(pos.cursor));
+        // Both impossible relations in one comparison: a `published` below
+        // our cursor wraps to a distance above any capacity.
+        if published.wrapping_sub(pos.cursor) > pos.cap {
+            return Err(impossible_published(pos.cursor, published));
         }
-        // A published cursor behind ours can only be corruption; treat it as
-        // "nothing new" rather than reading released positions.
-        pos.avail = published.max(pos.cursor);
-        Ok(pos.avail - pos.cursor)
+        pos.avail = published;
+        Ok(published - pos.cursor)
     }
 
     #[inline]
@@ -317,8 +351,9 @@ impl fmt::Debug for Reader {
     }
 }
 
-/// Waits with the reader's strategy until something is published after its
-/// cursor or `deadline` passes; returns `published` (the cursor on timeout).
+/// Waits with the reader's strategy until `published` moves off the cursor
+/// (forward, or backward if corrupted) or `deadline` passes; returns
+/// `published` (the cursor on timeout).
 #[cold]
 #[inline(never)]
 fn wait_published(shared: &Anchor, pos: &Position, deadline: Deadline) -> u64 {
@@ -328,8 +363,13 @@ fn wait_published(shared: &Anchor, pos: &Position, deadline: Deadline) -> u64 {
 
 #[cold]
 #[inline(never)]
-fn too_far_ahead(sequence: u64) -> ReadError {
-    ReadError::Corrupt { sequence, what: "the published cursor is more than a ring ahead of the reader" }
+fn impossible_published(sequence: u64, published: u64) -> ReadError {
+    let what = if published < sequence {
+        "the published cursor went below the reader's cursor"
+    } else {
+        "the published cursor is more than a ring ahead of the reader"
+    };
+    ReadError::Corrupt { sequence, what }
 }
 
 /// Moves the cursor to `to`: one Release store.
@@ -643,5 +683,97 @@ impl<'b> Iterator for BatchIter<'b> {
 impl fmt::Debug for BatchIter<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BatchIter").field("next", &self.next).finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::error::{JoinError, ReadError};
+    use crate::sync::Ordering::Relaxed;
+    use crate::{Publish, Runtime};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// Runs `f` on a thread and gives its result, or `None` if it has not
+    /// returned within 5 s (the thread is left behind: it hangs).
+    fn within_5s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(Duration::from_secs(5)).ok()
+    }
+
+    #[test]
+    fn a_gate_word_above_published_refuses_the_join_and_frees_the_entry() {
+        let rt = Runtime::builder().max_readers(1).build().unwrap();
+        let gate = &rt.shared().arena.header().gate.value;
+        // Each case: a gate word no writer can have stored while `published` is 0.
+        for bad in [1, u64::MAX - 3, u64::MAX] {
+            gate.store(bad, Relaxed);
+            let err = rt.reader().expect_err("a gate above published is corrupt");
+            assert!(matches!(err, JoinError::Corrupt { .. }), "gate {bad}: {err:?}");
+        }
+        gate.store(0, Relaxed);
+        let reader = rt.reader().expect("the refused joins left the only entry free");
+        assert_eq!(reader.cursor(), 0);
+    }
+
+    #[test]
+    fn a_published_cursor_past_the_sequence_bound_refuses_the_join() {
+        let rt = Runtime::builder().max_readers(1).build().unwrap();
+        let published = &rt.shared().arena.header().published.value;
+        for bad in [super::SEQUENCE_LIMIT, u64::MAX - 1] {
+            published.store(bad, Relaxed);
+            let err = rt.reader().expect_err("published past 2^63 is corrupt");
+            assert!(matches!(err, JoinError::Corrupt { .. }), "published {bad}: {err:?}");
+        }
+        // Just below the bound, sequences still work.
+        published.store(super::SEQUENCE_LIMIT - 10, Relaxed);
+        let mut reader = rt.reader().unwrap();
+        let mut writer = rt.writer().unwrap();
+        for i in 0..3u8 {
+            writer.try_publish_bytes(0, &[i]).unwrap();
+        }
+        let mut seen = Vec::new();
+        assert_eq!(reader.try_read(|ev, _| seen.push((ev.sequence(), ev.data()[0]))), Ok(3));
+        let base = super::SEQUENCE_LIMIT - 10;
+        assert_eq!(seen, [(base, 0), (base + 1, 1), (base + 2, 2)]);
+        assert_eq!(reader.lag(), 0);
+    }
+
+    #[test]
+    fn published_going_below_the_cursor_is_corrupt_not_silence() {
+        let rt = Runtime::builder().ring_capacity(8).build().unwrap();
+        let mut reader = rt.reader().unwrap();
+        let mut writer = rt.writer().unwrap();
+        for i in 0..3u8 {
+            writer.try_publish_bytes(0, &[i]).unwrap();
+        }
+        assert_eq!(reader.try_read(|_, _| ()), Ok(3));
+        let published = &rt.shared().arena.header().published.value;
+        published.store(1, Relaxed);
+        let corrupt = ReadError::Corrupt { sequence: 3, what: "the published cursor went below the reader's cursor" };
+        assert_eq!(reader.try_read(|_, _| ()), Err(corrupt.clone()));
+        assert_eq!(reader.try_batch().map(|b| b.len()), Err(corrupt.clone()));
+        assert_eq!(reader.try_next().map(|e| e.is_some()), Err(corrupt.clone()));
+        assert_eq!(reader.read_timeout(Duration::from_secs(60), |_, _| ()), Err(corrupt.clone()));
+        // The waiting form without a deadline must answer too, not wait for
+        // `published` to pass a cursor it is already behind.
+        let answer = within_5s(move || reader.read(|_, _| ()));
+        assert_eq!(answer, Some(Err(corrupt)), "read() hung");
+    }
+
+    #[test]
+    fn published_more_than_a_ring_ahead_is_corrupt_even_at_the_top_of_the_range() {
+        let rt = Runtime::builder().ring_capacity(8).build().unwrap();
+        let mut reader = rt.reader().unwrap();
+        let published = &rt.shared().arena.header().published.value;
+        // Each case: a published cursor no writer can have stored.
+        for bad in [9, u64::MAX - 4, u64::MAX] {
+            published.store(bad, Relaxed);
+            let err = reader.try_read(|_, _| ()).expect_err("more than a ring ahead");
+            assert!(matches!(err, ReadError::Corrupt { sequence: 0, .. }), "published {bad}: {err:?}");
+        }
     }
 }

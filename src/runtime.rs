@@ -354,7 +354,10 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// [`WriterError::Taken`] while another [`Writer`] of this runtime lives.
+    /// [`WriterError::Taken`] while another [`Writer`] of this runtime lives
+    /// (in a shared runtime, a dead process's role is taken over);
+    /// [`WriterError::Corrupt`] if the published cursor is at or past 2^63,
+    /// which only a corrupted shared file holds.
     pub fn writer(&self) -> Result<Writer, WriterError> {
         Writer::take(Arc::clone(&self.shared))
     }
@@ -363,7 +366,10 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// [`JoinError::TooManyReaders`] if `max_readers` readers are joined.
+    /// [`JoinError::TooManyReaders`] if `max_readers` live readers are
+    /// joined (in a shared runtime, entries of dead processes are reaped
+    /// first); [`JoinError::Corrupt`] if the cursors to start from are
+    /// impossible (only a corrupted shared file holds such values).
     pub fn reader(&self) -> Result<Reader, JoinError> {
         Reader::join(Arc::clone(&self.shared))
     }

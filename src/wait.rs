@@ -21,7 +21,7 @@
 //! published.store(seq, Release)            loop {
 //! if waiters.fetch_add(0, AcqRel) > 0 {        f = futex.load(Acquire)
 //!     waiters.swap(0, AcqRel)                  waiters.fetch_add(1, AcqRel)   -- ORDERING(wake)
-//!     futex.fetch_add(1, Release)              if published.load(Acquire) > cursor { break }
+//!     futex.fetch_add(1, Release)              if published.load(Acquire) != cursor { break }
 //!     futex_wake_all(futex)                    futex_wait(futex, f)
 //! }                                        }
 //! ```
@@ -161,8 +161,11 @@ impl Deadline {
     }
 }
 
-/// Waits until `published > cursor` or the deadline passes. Returns the
-/// published value seen, or `None` on timeout.
+/// Waits until `published != cursor` or the deadline passes. Returns the
+/// published value seen, or `None` on timeout. Among correct processes that
+/// means `published > cursor`; a value below the cursor (a corrupted shared
+/// mapping) ends the wait too, for the caller to report instead of waiting
+/// for a writer that may never pass it.
 // `SPINS` and `YIELDS` are 0 under loom: `round < SPINS` is then always false.
 #[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
 pub(crate) fn wait_for_event(
@@ -179,7 +182,7 @@ pub(crate) fn wait_for_event(
         // ORDERING(publish): Acquire; pairs with the writer's Release store of
         // `published`, so the descriptors and payloads below it are visible.
         let p = published.load(Acquire);
-        if p > cursor {
+        if p != cursor {
             return Some(p);
         }
         if deadline.expired() {
@@ -223,7 +226,7 @@ fn sleep_for_event(header: &Header, futex: &Futex, cursor: u64, deadline: Deadli
         let f = if cfg!(slotcast_mutant = "wake_register_first") { wake.futex.load(Acquire) } else { f };
         // ORDERING(publish): Acquire; pairs with the writer's Release store.
         let p = header.published.value.load(Acquire);
-        if p > cursor {
+        if p != cursor {
             return Some(p);
         }
         match deadline.remaining() {

@@ -52,6 +52,14 @@ const RECOMPUTE_EVERY: u64 = 32;
 /// microseconds it takes to return the ring's idle slots.
 const OWN_ROLE_WAITS: u32 = 1000;
 
+/// Every sequence (the published cursor, the gate word, a reader's cursor)
+/// is below 2^63. A value at or above it in a shared file is corruption, not
+/// history: at a billion events a second a writer needs 292 years to get
+/// there. Bounding them keeps `cursor + capacity` from overflowing anywhere,
+/// so the writer checks the published cursor once, when it takes the role,
+/// and not per event.
+pub(crate) const SEQUENCE_LIMIT: u64 = 1 << 63;
+
 mod owned;
 
 /// The writer's private state.
@@ -69,14 +77,23 @@ pub(crate) struct WriterCore {
     gate_at: u64,
     owned: [OwnedSlots; SizeClass::COUNT],
     free_scan: [usize; SizeClass::COUNT],
+    /// The class serving each class: itself, or the next larger one with
+    /// slots ([`Config::class_for`](crate::Config::class_for)).
+    route: [Option<SizeClass>; SizeClass::COUNT],
     wait: WaitStrategy,
 }
 
 impl WriterCore {
-    fn new(shared: Arc<Shared>) -> Self {
+    /// A writer continuing from the arena's published cursor.
+    ///
+    /// # Errors
+    ///
+    /// What is wrong, if that cursor is at or past [`SEQUENCE_LIMIT`].
+    fn new(shared: Arc<Shared>) -> Result<Self, &'static str> {
         let cap = shared.config.ring_capacity() as u64;
         let owned = std::array::from_fn(|c| OwnedSlots::with_capacity(shared.config.slots[c] as usize));
         let wait = shared.config.wait;
+        let route = SizeClass::ALL.map(|class| shared.config.class_for(class));
         let mut core = WriterCore {
             shared: Anchor::new(shared),
             mask: cap - 1,
@@ -87,21 +104,26 @@ impl WriterCore {
             gate_at: 0,
             owned,
             free_scan: [0; SizeClass::COUNT],
+            route,
             wait,
         };
-        core.rebuild();
-        core
+        core.rebuild()?;
+        Ok(core)
     }
 
     /// Recovers the ring position and the owned slots from the arena: the
     /// same path for a first writer, a writer taking over from a dropped one,
-    /// and (across processes) from a dead one.
-    fn rebuild(&mut self) {
+    /// and (across processes) from a dead one. Refuses a published cursor at
+    /// or past [`SEQUENCE_LIMIT`]: sequences above it would overflow.
+    fn rebuild(&mut self) -> Result<(), &'static str> {
         let anchor = Anchor::new(Arc::clone(self.shared.shared_arc()));
         let arena = &anchor.arena;
         // ORDERING(publish): Acquire; pairs with the previous writer's
         // Release store, so its descriptors are visible.
         let published = arena.header().published.value.load(Acquire);
+        if published >= SEQUENCE_LIMIT {
+            return Err("the published cursor is at or past 2^63");
+        }
         self.next = published;
         self.published = published;
         self.recompute_gate();
@@ -137,9 +159,12 @@ impl WriterCore {
                 owned.push_back(o);
             }
         }
+        Ok(())
     }
 
-    /// Refreshes `gate_min` from the reader table.
+    /// Refreshes `gate_min` from the reader table. It is never above our own
+    /// `published` (so never above `next`), whatever the cursors in the
+    /// table say.
     fn recompute_gate(&mut self) {
         let arena = &self.shared.arena;
         let header = arena.header();
@@ -179,9 +204,11 @@ impl WriterCore {
     }
 
     fn claim_slot_once(&mut self, class: SizeClass) -> Result<(u32, u32), FullKind> {
-        if self.next >= self.gate_min + self.cap {
+        // `gate_min <= published <= next` (see `recompute_gate`): the
+        // differences cannot underflow, and no sum can overflow.
+        if self.next - self.gate_min >= self.cap {
             self.recompute_gate();
-            if self.next >= self.gate_min + self.cap {
+            if self.next - self.gate_min >= self.cap {
                 return Err(FullKind::Ring);
             }
         }
@@ -320,7 +347,7 @@ impl WriterCore {
     /// steady stream).
     #[inline]
     fn try_claim_fast(&mut self, class: SizeClass) -> Option<(u32, u32)> {
-        if self.next >= self.gate_min + self.cap {
+        if self.next - self.gate_min >= self.cap {
             return None;
         }
         let head = self.owned[class.index()].front()?;
@@ -331,9 +358,15 @@ impl WriterCore {
         Some((head.slot, generation))
     }
 
-    /// Claims a slot: the inlined fast path, else [`claim_wait`](Self::claim_wait).
+    /// Claims a slot of `class`, or of the next larger class with slots if
+    /// it has none: the inlined fast path, else
+    /// [`claim_wait`](Self::claim_wait). With no such class, fails at once
+    /// ([`FullKind::NoSlots`]): no pool could ever make room.
     #[inline]
     fn claim_until(&mut self, class: SizeClass, deadline: Deadline, defer: bool) -> Result<Claim<'_>, Full> {
+        let Some(class) = self.route[class.index()] else {
+            return Err(no_slots(class));
+        };
         let (slot, generation) = match self.try_claim_fast(class) {
             Some(found) => found,
             None => self.claim_wait(class, deadline, defer)?,
@@ -355,6 +388,12 @@ impl WriterCore {
             done: false,
         })
     }
+}
+
+#[cold]
+#[inline(never)]
+fn no_slots(class: SizeClass) -> Full {
+    Full::new(FullKind::NoSlots(class), ())
 }
 
 /// The writer role of a runtime: the only thing that publishes.
@@ -422,7 +461,15 @@ impl Writer {
         }
         // ORDERING: Relaxed; a counter for diagnostics.
         line.epoch.fetch_add(1, Relaxed);
-        Ok(Writer { core: WriterCore::new(shared) })
+        match WriterCore::new(Arc::clone(&shared)) {
+            Ok(core) => Ok(Writer { core }),
+            Err(what) => {
+                // ORDERING(writer-role): Release; as in `drop`: we changed
+                // nothing, the next taker finds the file as we did.
+                shared.arena.header().writer.owner.store(0, Release);
+                Err(WriterError::Corrupt { what })
+            }
+        }
     }
 
     /// Starts a batch: events published through it become visible together,
@@ -435,6 +482,12 @@ impl Writer {
     /// Number of events published so far (the next sequence number).
     pub fn published(&self) -> u64 {
         self.core.published
+    }
+
+    /// The runtime's configuration (which classes have slots).
+    #[cfg_attr(loom, allow(dead_code, reason = "used by the C ABI (ffi), which loom builds leave out"))]
+    pub(crate) fn config(&self) -> &crate::Config {
+        &self.core.shared.config
     }
 
     /// Returns to the pools every slot the writer keeps for reuse that no
@@ -516,7 +569,8 @@ pub struct Claim<'a> {
 }
 
 impl Claim<'_> {
-    /// The class of the slot.
+    /// The class of the slot: the class asked for, or the next larger one
+    /// with slots if it has none.
     pub fn class(&self) -> SizeClass {
         self.class
     }
@@ -657,14 +711,6 @@ mod sealed {
     }
 }
 
-#[inline]
-fn waited<T>(result: Result<T, Full>) -> T {
-    match result {
-        Ok(v) => v,
-        Err(_) => unreachable!("a wait without deadline never times out"),
-    }
-}
-
 /// Publishing, for a [`Writer`] (each event visible at once) and a [`Batch`]
 /// (visible together at commit).
 ///
@@ -673,38 +719,56 @@ fn waited<T>(result: Result<T, Full>) -> T {
 /// runtime's [`WaitStrategy`] for as long as it takes; `_timeout` waits at
 /// most that long. Nothing is lost on `Full`: a copied payload is still the
 /// caller's, a closure is handed back unused.
+///
+/// A class configured with 0 slots is served by the next larger class that
+/// has slots ([`Config::class_for`](crate::Config::class_for)); if there is
+/// none, every form fails at once with [`FullKind::NoSlots`], since no
+/// reader could ever make room.
 pub trait Publish: sealed::ClaimSlot {
-    /// Claims a slot of `class` to fill in place (zero copy).
+    /// Claims a slot of `class` to fill in place (zero copy). If `class` has
+    /// no slots, the slot is of the next larger class with slots (see
+    /// [`Claim::class`]).
     ///
     /// # Errors
     ///
-    /// [`Full`] if the ring or the pool is full.
+    /// [`Full`] if the ring or the pool is full, or at once
+    /// ([`FullKind::NoSlots`]) if neither `class` nor a larger class has
+    /// slots.
     #[inline]
     fn try_claim(&mut self, class: SizeClass) -> Result<Claim<'_>, Full> {
         self.claim_slot(class, Deadline::now())
     }
 
     /// Claims a slot of `class`, waiting for room.
+    ///
+    /// # Errors
+    ///
+    /// [`Full`] with [`FullKind::NoSlots`], at once, if neither `class` nor
+    /// a larger class has slots: there is nothing to wait for.
     #[inline]
-    fn claim(&mut self, class: SizeClass) -> Claim<'_> {
-        waited(self.claim_slot(class, Deadline::NEVER))
+    fn claim(&mut self, class: SizeClass) -> Result<Claim<'_>, Full> {
+        self.claim_slot(class, Deadline::NEVER)
     }
 
     /// Claims a slot of `class`, waiting at most `timeout` for room.
     ///
     /// # Errors
     ///
-    /// [`Full`] if there was no room before the timeout.
+    /// [`Full`] if there was no room before the timeout, or at once
+    /// ([`FullKind::NoSlots`]) if neither `class` nor a larger class has
+    /// slots.
     fn claim_timeout(&mut self, class: SizeClass, timeout: Duration) -> Result<Claim<'_>, Full> {
         self.claim_slot(class, Deadline::after(timeout))
     }
 
-    /// Copies `bytes` into a slot of the smallest class that fits and
+    /// Copies `bytes` into a slot of the smallest class that fits and has
+    /// slots ([`Config::class_for_len`](crate::Config::class_for_len)) and
     /// publishes it. Returns the event's sequence number.
     ///
     /// # Errors
     ///
-    /// [`PublishError::TooLarge`] over 16 KB, [`PublishError::Full`] if full.
+    /// [`PublishError::TooLarge`] over 16 KB, [`PublishError::Full`] if full
+    /// or if no class that fits has slots ([`FullKind::NoSlots`]).
     #[inline]
     fn try_publish_bytes(&mut self, event_type: u32, bytes: &[u8]) -> Result<u64, PublishError> {
         publish_bytes_until(self, event_type, bytes, Deadline::now())
@@ -714,7 +778,9 @@ pub trait Publish: sealed::ClaimSlot {
     ///
     /// # Errors
     ///
-    /// [`PublishError::TooLarge`] over 16 KB.
+    /// [`PublishError::TooLarge`] over 16 KB; at once,
+    /// [`PublishError::Full`] with [`FullKind::NoSlots`] if no class that
+    /// fits has slots.
     #[inline]
     fn publish_bytes(&mut self, event_type: u32, bytes: &[u8]) -> Result<u64, PublishError> {
         publish_bytes_until(self, event_type, bytes, Deadline::NEVER)
@@ -725,7 +791,8 @@ pub trait Publish: sealed::ClaimSlot {
     ///
     /// # Errors
     ///
-    /// [`PublishError::TooLarge`] over 16 KB, [`PublishError::Full`] on timeout.
+    /// [`PublishError::TooLarge`] over 16 KB, [`PublishError::Full`] on
+    /// timeout, or at once if no class that fits has slots.
     fn publish_bytes_timeout(&mut self, event_type: u32, bytes: &[u8], timeout: Duration) -> Result<u64, PublishError> {
         publish_bytes_until(self, event_type, bytes, Deadline::after(timeout))
     }
@@ -746,7 +813,7 @@ pub trait Publish: sealed::ClaimSlot {
     ///
     /// # Errors
     ///
-    /// [`PublishError::TooLarge`] if `T` is over 16 KB.
+    /// As [`publish_bytes`](Publish::publish_bytes).
     fn publish_pod<T: Pod>(&mut self, event_type: u32, value: &T) -> Result<u64, PublishError> {
         self.publish_bytes(event_type, bytemuck::bytes_of(value))
     }
@@ -771,18 +838,24 @@ pub trait Publish: sealed::ClaimSlot {
     ///
     /// # Errors
     ///
-    /// [`Full`] holding `fill`, uncalled, if the ring or the pool is full.
+    /// [`Full`] holding `fill`, uncalled, if the ring or the pool is full,
+    /// or if neither `class` nor a larger class has slots
+    /// ([`FullKind::NoSlots`]).
     #[inline]
     fn try_publish_with<F: FnOnce(&mut Claim<'_>)>(&mut self, class: SizeClass, fill: F) -> Result<u64, Full<F>> {
         publish_with_until(self, class, fill, Deadline::now())
     }
 
     /// As [`try_publish_with`](Publish::try_publish_with), waiting for room.
+    ///
+    /// # Errors
+    ///
+    /// [`Full`] holding `fill`, uncalled, at once, if neither `class` nor a
+    /// larger class has slots ([`FullKind::NoSlots`]): there is nothing to
+    /// wait for.
     #[inline]
-    fn publish_with<F: FnOnce(&mut Claim<'_>)>(&mut self, class: SizeClass, fill: F) -> u64 {
-        let mut claim = self.claim(class);
-        fill(&mut claim);
-        claim.publish()
+    fn publish_with<F: FnOnce(&mut Claim<'_>)>(&mut self, class: SizeClass, fill: F) -> Result<u64, Full<F>> {
+        publish_with_until(self, class, fill, Deadline::NEVER)
     }
 
     /// As [`try_publish_with`](Publish::try_publish_with), waiting at most
@@ -790,7 +863,8 @@ pub trait Publish: sealed::ClaimSlot {
     ///
     /// # Errors
     ///
-    /// [`Full`] holding `fill`, uncalled, on timeout.
+    /// [`Full`] holding `fill`, uncalled, on timeout, or at once if neither
+    /// `class` nor a larger class has slots.
     fn publish_with_timeout<F: FnOnce(&mut Claim<'_>)>(
         &mut self,
         class: SizeClass,
@@ -832,5 +906,34 @@ fn publish_with_until<P: Publish + ?Sized, F: FnOnce(&mut Claim<'_>)>(
             Ok(claim.publish())
         }
         Err(full) => Err(Full::new(full.kind(), fill)),
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::SEQUENCE_LIMIT;
+    use crate::error::WriterError;
+    use crate::sync::Ordering::Relaxed;
+    use crate::{Publish, Runtime};
+
+    #[test]
+    fn a_published_cursor_past_the_sequence_bound_refuses_the_writer_role() {
+        let rt = Runtime::builder().ring_capacity(8).build().unwrap();
+        let published = &rt.shared().arena.header().published.value;
+        // Each case: a published cursor that would overflow the writer's
+        // sequence arithmetic (gating adds the ring capacity to it).
+        for bad in [SEQUENCE_LIMIT, u64::MAX - 4, u64::MAX] {
+            published.store(bad, Relaxed);
+            let err = rt.writer().map(|_| ()).expect_err("published past 2^63 is corrupt");
+            assert!(matches!(err, WriterError::Corrupt { .. }), "published {bad}: {err:?}");
+        }
+        // The refusals left the role free; just below the bound it works.
+        published.store(SEQUENCE_LIMIT - 2, Relaxed);
+        let mut w = rt.writer().expect("the role is free");
+        let mut reader = rt.reader().unwrap();
+        for i in 0..20u8 {
+            assert_eq!(w.try_publish_bytes(0, &[i]), Ok(SEQUENCE_LIMIT - 2 + u64::from(i)));
+            assert_eq!(reader.try_read(|ev, _| assert_eq!(ev.data(), [i])), Ok(1));
+        }
     }
 }

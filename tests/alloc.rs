@@ -62,7 +62,8 @@ fn exhaustion_and_oversize_are_errors() {
     let a = alloc.try_alloc_bytes(0, b"a").unwrap();
     let _b = alloc.try_alloc_bytes(0, b"b").unwrap();
     assert_eq!(alloc.try_alloc_bytes(0, b"c").unwrap_err(), AllocError::Exhausted(SizeClass::XS));
-    assert_eq!(alloc.try_alloc_bytes(0, &[0; 10_000]).unwrap_err(), AllocError::Exhausted(SizeClass::XL));
+    // XL has no slots at all: not exhausted, absent.
+    assert_eq!(alloc.try_alloc_bytes(0, &[0; 10_000]).unwrap_err(), AllocError::NoSlots(SizeClass::XL));
     assert_eq!(alloc.try_alloc_bytes(0, &[0; 16_385]).unwrap_err(), AllocError::TooLarge { len: 16_385 });
     assert_eq!(
         alloc.try_alloc_with(SizeClass::M, 0, |_| 1025).unwrap_err(),

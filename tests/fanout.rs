@@ -130,10 +130,12 @@ fn fan_out(kind: common::Kind, readers: usize, batch: u64) {
         for _ in 0..batch.min(EVENTS - seq) {
             let len = pattern::mixed_len(seq);
             let class = SizeClass::for_len(len).unwrap();
-            let published = b.publish_with(class, |ev| {
-                pattern::fill(seq, &mut ev.buf_mut()[..len]);
-                ev.set_len(len);
-            });
+            let published = b
+                .publish_with(class, |ev| {
+                    pattern::fill(seq, &mut ev.buf_mut()[..len]);
+                    ev.set_len(len);
+                })
+                .expect("the class has slots");
             assert_eq!(published, seq);
             seq += 1;
         }

@@ -70,10 +70,12 @@ fn role_writer(path: &Path) {
         for _ in 0..16.min(events - seq) {
             let len = pattern::mixed_len(seq);
             let class = SizeClass::for_len(len).unwrap();
-            batch.publish_with(class, |ev| {
-                pattern::fill(seq, &mut ev.buf_mut()[..len]);
-                ev.set_len(len);
-            });
+            batch
+                .publish_with(class, |ev| {
+                    pattern::fill(seq, &mut ev.buf_mut()[..len]);
+                    ev.set_len(len);
+                })
+                .expect("the class has slots");
             seq += 1;
         }
         drop(batch);

@@ -113,10 +113,12 @@ fn no_allocation_per_event() {
                 seq += 1;
             }
             2 => {
-                writer.publish_with(SizeClass::S, |ev| {
-                    ev.buf_mut()[..8].copy_from_slice(&seq.to_le_bytes());
-                    ev.set_len(8);
-                });
+                writer
+                    .publish_with(SizeClass::S, |ev| {
+                        ev.buf_mut()[..8].copy_from_slice(&seq.to_le_bytes());
+                        ev.set_len(8);
+                    })
+                    .expect("the class has slots");
                 seq += 1;
             }
             _ => {

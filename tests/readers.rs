@@ -231,3 +231,48 @@ fn waiting_with_a_timeout_returns_empty_handed() {
         assert_eq!(reader.read_timeout(t, |_, _| panic!("no event")).unwrap(), 0);
     }
 }
+
+/// Set in a child copy of this test binary: the shared file to join as a
+/// reader of.
+const CHILD_READER: &str = "SLOTCAST_TEST_CHILD_READER";
+
+/// A reader process that dies without leaving keeps its entry until it is
+/// reaped; a join that finds no free entry reaps dead processes and takes
+/// the entry, instead of answering `TooManyReaders`.
+#[test]
+#[cfg_attr(miri, ignore = "Miri cannot map files or spawn processes")]
+fn a_join_reaps_a_dead_readers_entry_when_the_table_is_full() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    if let Some(path) = std::env::var_os(CHILD_READER) {
+        // The child: join, say so, and wait to be killed.
+        let rt = Runtime::open(&path).unwrap();
+        let _reader = rt.reader().unwrap();
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "JOINED").unwrap();
+        out.flush().unwrap();
+        loop {
+            #[allow(clippy::disallowed_methods, reason = "a child process parked until it is killed")]
+            std::thread::park();
+        }
+    }
+    let path = common::temp_path("dead-reader");
+    let rt = Runtime::builder().shared(&path).max_readers(1).build().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["a_join_reaps_a_dead_readers_entry_when_the_table_is_full", "--exact", "--nocapture"])
+        .env(CHILD_READER, &path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let joined = lines.map_while(Result::ok).any(|line| line == "JOINED");
+    assert!(joined, "the child did not join");
+    assert_eq!(rt.reader().unwrap_err(), JoinError::TooManyReaders { max: 1 }, "the live child holds the entry");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut w = rt.writer().unwrap();
+    let mut reader = rt.reader().expect("the dead child's entry is reaped at the join");
+    w.try_publish_bytes(1, b"after").unwrap();
+    assert_eq!(reader.try_read(|ev, _| assert_eq!(ev.data(), b"after")), Ok(1));
+}

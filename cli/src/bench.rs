@@ -240,10 +240,12 @@ pub(crate) fn writer(args: &RoleArgs) -> crate::Result {
         for _ in 0..args.batch.min(args.events - seq) {
             let len = payload_len(&args.payload, seq)?;
             let class = SizeClass::for_len(len).ok_or("payload too large")?;
-            batch.publish_with(class, |ev| {
-                pattern::fill(seq, &mut ev.buf_mut()[..len]);
-                ev.set_len(len);
-            });
+            batch
+                .publish_with(class, |ev| {
+                    pattern::fill(seq, &mut ev.buf_mut()[..len]);
+                    ev.set_len(len);
+                })
+                .map_err(|full| full.kind())?;
             bytes += len as u64;
             seq += 1;
         }

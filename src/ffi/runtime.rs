@@ -310,7 +310,8 @@ pub unsafe extern "C" fn slotcast_runtime_open(
 /// The role is held until the writer is closed or freed.
 ///
 /// Errors: `SLOTCAST_ERR_NULL`, `SLOTCAST_ERR_BAD_HANDLE`,
-/// `SLOTCAST_ERR_CLOSED`, `SLOTCAST_ERR_WRITER_TAKEN`.
+/// `SLOTCAST_ERR_CLOSED`, `SLOTCAST_ERR_WRITER_TAKEN`, `SLOTCAST_ERR_CORRUPT`
+/// (the file's published cursor is impossible; the role stays free).
 ///
 /// Thread safety: any thread, concurrently with other calls.
 ///
@@ -339,7 +340,9 @@ pub unsafe extern "C" fn slotcast_runtime_writer(
 /// held (and gates the writer) until the reader is closed or freed.
 ///
 /// Errors: `SLOTCAST_ERR_NULL`, `SLOTCAST_ERR_BAD_HANDLE`,
-/// `SLOTCAST_ERR_CLOSED`, `SLOTCAST_ERR_TOO_MANY_READERS`.
+/// `SLOTCAST_ERR_CLOSED`, `SLOTCAST_ERR_TOO_MANY_READERS` (every entry is
+/// held by a live reader: entries of dead processes are reaped first),
+/// `SLOTCAST_ERR_CORRUPT` (the file's cursors are impossible).
 ///
 /// Thread safety: any thread, concurrently with other calls.
 ///

@@ -53,7 +53,11 @@ where
     I: Iterator<Item = Res<(u32, &'a [u8])>> + Clone,
 {
     for event in events.clone() {
-        event?;
+        let (_, bytes) = event?;
+        // A payload no class with slots holds would stop the batch halfway.
+        if let Err(unfit) = writer.config().pick_class(bytes.len()) {
+            return Err(publish_failure(unfit.into(), wait));
+        }
     }
     let mut batch = writer.batch();
     for (i, event) in events.enumerate() {
@@ -70,6 +74,10 @@ where
 /// readers at once. Stores the event's sequence number in `*sequence` (if
 /// not null). `timeout_ns`: 0 does not wait, `SLOTCAST_WAIT_FOREVER` waits
 /// for room as long as it takes.
+///
+/// A size class configured with 0 slots is skipped: the payload goes to the
+/// next larger class that has slots. If none has, the call fails with
+/// `SLOTCAST_ERR_TOO_LARGE` at once, whatever the timeout.
 ///
 /// Errors: `SLOTCAST_ERR_NULL` (`writer`, or `data` with `len > 0`),
 /// `SLOTCAST_ERR_BAD_HANDLE`, `SLOTCAST_ERR_CLOSED`,

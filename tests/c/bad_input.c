@@ -263,7 +263,9 @@ int main(int argc, char **argv) {
     EXPECT(slotcast_writer_publish(w, 1, payload, 64, 0, NULL), SLOTCAST_OK);
     EXPECT(slotcast_writer_publish(w, 1, payload, 64, 0, NULL), SLOTCAST_OK);
     EXPECT(slotcast_writer_publish(w, 1, payload, 64, 0, NULL), SLOTCAST_ERR_POOL_FULL);
-    EXPECT(slotcast_writer_publish(w, 1, payload, 65, 0, NULL), SLOTCAST_ERR_POOL_FULL); /* no S slots */
+    /* No class from S up has slots: too large for this runtime, not full. */
+    EXPECT(slotcast_writer_publish(w, 1, payload, 65, 0, NULL), SLOTCAST_ERR_TOO_LARGE);
+    EXPECT(slotcast_writer_publish(w, 1, payload, 65, SLOTCAST_WAIT_FOREVER, NULL), SLOTCAST_ERR_TOO_LARGE);
     uint32_t lens3[3] = {1, 2, 3};
     EXPECT(slotcast_writer_publish_packed(w, 1, payload, lens3, 3, 0, &published), SLOTCAST_ERR_POOL_FULL);
     CHECK(published == 0);

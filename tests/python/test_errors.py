@@ -134,7 +134,9 @@ class Codes(Base):
         w.publish(b"a", timeout=0)
         w.publish(b"b", timeout=0)
         self.raises(slotcast.ERR_POOL_FULL, w.publish, b"c", 0, 0)
-        self.raises(slotcast.ERR_POOL_FULL, w.publish, b"x" * 65, 0, 0)  # no S slots at all
+        # No class from S up has slots: too large for this runtime, at once.
+        self.raises(slotcast.ERR_TOO_LARGE, w.publish, b"x" * 65, 0, 0)
+        self.raises(slotcast.ERR_TOO_LARGE, w.publish, b"x" * 65, 0, None)  # waiting for ever
         stats = rt.stats()
         self.assertEqual((stats["published"], stats["max_lag"], stats["pools"][0]["in_ring"]), (2, 2, 2))
         del r

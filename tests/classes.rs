@@ -1,0 +1,200 @@
+//! Size classes configured with 0 slots ("0 removes a class"): an event
+//! goes to the next larger class that has slots, and one that no class with
+//! slots can hold is refused at once, by the Rust API and the C ABI alike,
+//! never waited for.
+#![allow(clippy::disallowed_types)] // the tests run calls that may hang on std threads
+#![allow(
+    clippy::multiple_unsafe_ops_per_block,
+    reason = "a block is a run of C calls under one stated contract: live handles, valid pointers"
+)]
+
+mod common;
+
+use slotcast::ffi::*;
+use slotcast::{AllocError, FullKind, Publish, PublishError, Runtime, SizeClass};
+use std::ptr::null_mut;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Runs `f` on a thread and gives its result, or `None` if it has not
+/// returned within 5 s (the thread is left behind: it hangs).
+fn within_5s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(5)).ok()
+}
+
+/// A runtime without XS, L and XL slots: only S (256 B) and M (1 KB) exist.
+fn s_and_m_only() -> Runtime {
+    Runtime::builder()
+        .slots(SizeClass::XS, 0)
+        .slots(SizeClass::S, 4)
+        .slots(SizeClass::M, 2)
+        .slots(SizeClass::L, 0)
+        .slots(SizeClass::XL, 0)
+        .ring_capacity(8)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn the_config_names_the_class_an_event_goes_to() {
+    let config = s_and_m_only().config().clone();
+    // Each case: a class asked for, and the class with slots that serves it.
+    let cases = [
+        (SizeClass::XS, Some(SizeClass::S)),
+        (SizeClass::S, Some(SizeClass::S)),
+        (SizeClass::M, Some(SizeClass::M)),
+        (SizeClass::L, None),
+        (SizeClass::XL, None),
+    ];
+    for (asked, served) in cases {
+        assert_eq!(config.class_for(asked), served, "{asked}");
+    }
+    // Each case: a payload length, and the class with slots that holds it.
+    let cases = [(0, Some(SizeClass::S)), (10, Some(SizeClass::S)), (257, Some(SizeClass::M)), (1025, None)];
+    for (len, served) in cases {
+        assert_eq!(config.class_for_len(len), served, "{len} B");
+    }
+    assert_eq!(config.class_for_len(SizeClass::MAX_PAYLOAD + 1), None);
+}
+
+#[test]
+fn a_small_event_lands_in_the_next_class_with_slots() {
+    let rt = s_and_m_only();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    assert_eq!(w.try_publish_bytes(1, &[7; 10]), Ok(0));
+    assert_eq!(w.try_publish_pod(2, &42u64), Ok(1));
+    assert_eq!(w.publish_bytes_timeout(3, &[8; 300], Duration::from_secs(60)), Ok(2));
+    let mut seen = Vec::new();
+    reader.try_read(|ev, _| seen.push((ev.class(), ev.len(), ev.event_type()))).unwrap();
+    assert_eq!(seen, [(SizeClass::S, 10, 1), (SizeClass::S, 8, 2), (SizeClass::M, 300, 3)]);
+    // The standalone allocator picks classes the same way.
+    let ptr = rt.allocator().try_alloc_bytes(4, &[9; 10]).expect("S has free slots");
+    assert_eq!((ptr.class(), ptr.as_bytes()), (SizeClass::S, &[9; 10][..]));
+    let ptr = rt.allocator().try_alloc_with(SizeClass::XS, 5, |_| 3).expect("an XS request moves up to S");
+    assert_eq!((ptr.class(), ptr.len()), (SizeClass::S, 3));
+}
+
+#[test]
+fn a_waiting_publish_of_a_small_event_returns_promptly() {
+    let rt = s_and_m_only();
+    let mut w = rt.writer().unwrap();
+    let answer = within_5s(move || w.publish_bytes(1, &[7; 10]));
+    assert_eq!(answer, Some(Ok(0)), "publish_bytes hung on the empty XS pool");
+}
+
+#[test]
+fn a_payload_no_class_with_slots_holds_is_refused_at_once() {
+    let rt = s_and_m_only();
+    let no_l = Err(PublishError::Full(FullKind::NoSlots(SizeClass::L)));
+    let mut w = rt.writer().unwrap();
+    assert_eq!(w.try_publish_bytes(1, &[0; 2000]), no_l);
+    let started = Instant::now();
+    assert_eq!(w.publish_bytes_timeout(1, &[0; 2000], Duration::from_secs(60)), no_l);
+    assert!(started.elapsed() < Duration::from_secs(5), "waited {:?} for a pool without slots", started.elapsed());
+    let answer = within_5s(move || {
+        let result = w.publish_bytes(1, &[0; 2000]);
+        (result, w.published())
+    });
+    assert_eq!(answer, Some((no_l, 0)), "publish_bytes hung on pools without slots");
+    assert_eq!(rt.allocator().try_alloc_bytes(1, &[0; 2000]).unwrap_err(), AllocError::NoSlots(SizeClass::L));
+    let alloc = rt.allocator();
+    assert_eq!(alloc.try_alloc_with(SizeClass::L, 1, |_| 0).unwrap_err(), AllocError::NoSlots(SizeClass::L));
+    // Over 16 KB it is still `TooLarge`, whatever the classes.
+    assert!(matches!(rt.allocator().try_alloc_bytes(1, &[0; 20_000]), Err(AllocError::TooLarge { len: 20_000 })));
+}
+
+#[test]
+fn an_explicit_class_without_slots_moves_up_or_is_refused_at_once() {
+    let rt = s_and_m_only();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    // XS has no slots: its events go to S, whose slots hold them.
+    let claim = w.try_claim(SizeClass::XS).expect("S serves XS");
+    assert_eq!((claim.class(), claim.capacity()), (SizeClass::S, 256));
+    drop(claim);
+    let seq = w.try_publish_with(SizeClass::XS, |ev| ev.set_len(64)).expect("S serves XS");
+    assert_eq!(seq, 0);
+    assert_eq!(reader.try_read(|ev, _| assert_eq!((ev.class(), ev.len()), (SizeClass::S, 64))), Ok(1));
+    // Nothing at or above L has slots: refused at once, the closure handed back.
+    assert_eq!(w.try_claim(SizeClass::L).map(|_| ()).unwrap_err().kind(), FullKind::NoSlots(SizeClass::L));
+    let full = w.try_publish_with(SizeClass::XL, |ev| ev.set_len(1)).unwrap_err();
+    assert_eq!(full.kind(), FullKind::NoSlots(SizeClass::XL));
+    let fill = full.into_inner();
+    assert_eq!(w.try_publish_with(SizeClass::M, fill).ok(), Some(1), "the closure came back unused");
+    let answer = within_5s(move || {
+        let started = Instant::now();
+        let claim = w.claim_timeout(SizeClass::L, Duration::from_secs(60)).map(|_| ()).map_err(|f| f.kind());
+        let with = w.publish_with_timeout(SizeClass::XL, Duration::from_secs(60), |_| ()).map_err(|f| f.kind());
+        let timed = (claim, with, started.elapsed() < Duration::from_secs(1));
+        // The forms that wait as long as it takes answer at once too.
+        let claim = w.claim(SizeClass::L).map(|_| ()).map_err(|f| f.kind());
+        let with = w.publish_with(SizeClass::XL, |_| ()).map_err(|f| f.kind());
+        (timed, claim, with, w.published())
+    });
+    let timed = (Err(FullKind::NoSlots(SizeClass::L)), Err(FullKind::NoSlots(SizeClass::XL)), true);
+    let expected = (timed, Err(FullKind::NoSlots(SizeClass::L)), Err(FullKind::NoSlots(SizeClass::XL)), 2);
+    assert_eq!(answer, Some(expected), "a claim waited on a pool without slots");
+}
+
+/// The C ABI picks classes by length: it goes up the same way, and a
+/// payload no class with slots holds is `SLOTCAST_ERR_TOO_LARGE` at once,
+/// even with `SLOTCAST_WAIT_FOREVER` (which held the writer's lock, so that
+/// closing it hung too).
+#[test]
+fn the_c_abi_moves_up_and_refuses_at_once_even_when_waiting_forever() {
+    let mut config = std::mem::MaybeUninit::<slotcast_config>::uninit();
+    // SAFETY: `config` is writable.
+    assert_eq!(unsafe { slotcast_config_default(config.as_mut_ptr()) }, SLOTCAST_OK);
+    // SAFETY: initialised by the call above.
+    let mut config = unsafe { config.assume_init() };
+    config.slots = [0, 4, 2, 0, 0];
+    config.ring_capacity = 8;
+    let (mut rt, mut w, mut r) = (null_mut(), null_mut(), null_mut());
+    // SAFETY: every pointer is valid for the calls.
+    unsafe {
+        assert_eq!(slotcast_runtime_new(&config, &mut rt), SLOTCAST_OK);
+        assert_eq!(slotcast_runtime_writer(rt, &mut w), SLOTCAST_OK);
+        assert_eq!(slotcast_runtime_reader(rt, &mut r), SLOTCAST_OK);
+    }
+    let small = [5u8; 10];
+    let mut seq = u64::MAX;
+    // SAFETY: `small` is readable, the writer live, `seq` writable.
+    let status = unsafe { slotcast_writer_publish(w, 1, small.as_ptr().cast(), small.len(), 0, &mut seq) };
+    assert_eq!((status, seq), (SLOTCAST_OK, 0), "10 bytes go to S");
+    let mut buf = [0u8; 64];
+    let mut info = slotcast_event_info { sequence: 0, len: 0, event_type: 0 };
+    // SAFETY: `buf` is writable for its length, `info` writable.
+    let status = unsafe { slotcast_reader_read(r, buf.as_mut_ptr().cast(), buf.len(), 0, &mut info) };
+    assert_eq!((status, info.len, &buf[..10]), (SLOTCAST_OK, 10, &small[..]));
+
+    // A batch with one event no class holds publishes nothing.
+    let big = vec![6u8; 2000];
+    let events = [
+        slotcast_event_in { data: small.as_ptr().cast(), len: small.len(), event_type: 1 },
+        slotcast_event_in { data: big.as_ptr().cast(), len: big.len(), event_type: 2 },
+    ];
+    let mut published = usize::MAX;
+    // SAFETY: `events` and their payloads are readable, `published` writable.
+    let status = unsafe { slotcast_writer_publish_batch(w, events.as_ptr(), 2, 0, &mut published) };
+    assert_eq!((status, published), (SLOTCAST_ERR_TOO_LARGE, 0), "checked before anything is published");
+
+    let writer = w as usize;
+    let answer = within_5s(move || {
+        let w = writer as *mut slotcast_writer;
+        // SAFETY: `big` is readable; the writer lives until the test ends
+        // (if this hangs, the test fails and the process exits).
+        unsafe { slotcast_writer_publish(w, 2, big.as_ptr().cast(), big.len(), SLOTCAST_WAIT_FOREVER, null_mut()) }
+    });
+    assert_eq!(answer, Some(SLOTCAST_ERR_TOO_LARGE), "a publish waiting forever on pools without slots");
+    // SAFETY: each handle is live and this is its last call.
+    unsafe {
+        assert_eq!(slotcast_reader_free(r), SLOTCAST_OK);
+        assert_eq!(slotcast_writer_free(w), SLOTCAST_OK);
+        assert_eq!(slotcast_runtime_free(rt), SLOTCAST_OK);
+    }
+}
