@@ -123,15 +123,9 @@ impl Allocator {
             failpoint!("alloc.finished");
             true
         };
-        let how = SharedHold {
-            // Only a damaged local state or file can get here: the slot was
-            // free, so no pointer of ours held it. Publish it all the same.
-            held: |word: &AtomicU64| {
-                pool::finish_alloc(word, generation);
-                true
-            },
-            take: publish,
-        };
+        // `held` too: the slot was free, so no pointer of ours held it; only
+        // a peer erasing our holder bit gets there. Publish it all the same.
+        let how = SharedHold { held: publish, take: publish };
         let local = match RingPtr::hold_shared(&self.shared, class, slot, how) {
             Some(Ok(local)) => Some(local),
             Some(Err(())) => {

@@ -46,7 +46,11 @@
 //! holds a file lock the kernel releases when it dies: a dead reader stops
 //! gating the writer and its retained events are released, a dead writer's
 //! role can be taken over, and a file whose processes all died is reported
-//! stale. [`Observer`] watches a file without taking part; the `slotcast`
+//! stale. A process may die at any instruction: each records its holds on
+//! slots as one bit per slot, set and cleared idempotently, so whoever reaps
+//! it releases exactly what it held, and its own count of pointers (which
+//! decides when it unmaps the file) lives in its own memory, out of other
+//! processes' reach. [`Observer`] watches a file without taking part; the `slotcast`
 //! command (crate `slotcast-cli`) prints its state.
 //!
 //! # Memory layout
@@ -68,11 +72,12 @@
 //! +------------------------------------------------------------+
 //! | Descriptor ring: capacity x 16 B (a power of two)          |
 //! +------------------------------------------------------------+
-//! | Pool XS: one u64 metadata word per slot, then the slots    |
+//! | Pool XS: one u64 metadata word per slot, one u64 header    |
+//! |   word per slot (length and type, for upgrades), the slots |
 //! | Pool S ... Pool XL (a class with 0 slots takes no room)    |
 //! +------------------------------------------------------------+
-//! | Shared arenas only: per process, one u32 per slot counting |
-//! | that process's RingPtrs (so a dead one's can be released)  |
+//! | Shared arenas only: per slot, one bit per process entry    |
+//! | that holds it (so a dead process's holds are released)    |
 //! +------------------------------------------------------------+
 //! ```
 //!

@@ -487,7 +487,7 @@ impl EventRef<'_> {
         let how = SharedHold {
             // ORDERING: Acquire; the process holds the slot, so its
             // generation cannot change: this only checks the descriptor.
-            held: |m: &AtomicU64| meta::generation(m.load(Acquire)) == generation,
+            held: |m: &AtomicU64, _: &[AtomicU64], _| meta::generation(m.load(Acquire)) == generation,
             take: |m: &AtomicU64, bits: &[AtomicU64], entry| holders::hold(m, bits, entry, generation, false),
         };
         let local = match RingPtr::hold_shared(self.shared, class, slot, how) {

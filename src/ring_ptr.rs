@@ -134,7 +134,7 @@ impl RingPtr<[u8]> {
         how: SharedHold<H, T>,
     ) -> Option<Result<NonNull<AtomicU32>, ()>>
     where
-        H: FnOnce(&AtomicU64) -> bool,
+        H: FnOnce(&AtomicU64, &[AtomicU64], usize) -> bool,
         T: FnOnce(&AtomicU64, &[AtomicU64], usize) -> bool,
     {
         let holds = ctl.process_holds()?;
@@ -147,7 +147,7 @@ impl RingPtr<[u8]> {
             return Some(Err(()));
         };
         let entry = ctl.entry();
-        let ok = holds.acquire(local, || (how.held)(meta), || (how.take)(meta, bits, entry));
+        let ok = holds.acquire(local, || (how.held)(meta, bits, entry), || (how.take)(meta, bits, entry));
         Some(if ok { Ok(NonNull::from(local)) } else { Err(()) })
     }
 
@@ -160,7 +160,7 @@ impl RingPtr<[u8]> {
         let how = SharedHold {
             // The process holds the slot, so its generation cannot change.
             // ORDERING: Acquire; ordered after the local word's Acquire load.
-            held: |m: &AtomicU64| {
+            held: |m: &AtomicU64, _: &[AtomicU64], _| {
                 let m = m.load(Acquire);
                 meta::generation(m) == generation && !meta::is_filling(m)
             },
