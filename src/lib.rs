@@ -89,8 +89,8 @@
 //! A slot is pure payload ([`PooledEvent<N>`]): the event's length and type
 //! travel in the descriptor, so a full 64-byte event is exactly one cache
 //! line. The default configuration (2000 XS, 1000 S, 300 M, 60 L and 15 XL
-//! slots, a 4096-entry ring, 16 readers) occupies 1,282,048 bytes
-//! (1.22 MiB, see [`Config::arena_len`]), fixed at creation.
+//! slots, a 4096-entry ring, 16 readers) occupies 1,306,624 bytes
+//! (1.25 MiB, see [`Config::arena_len`]), fixed at creation.
 //!
 //! # Example
 //!
