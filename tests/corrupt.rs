@@ -5,14 +5,18 @@
 //!   runtime (one taken while two opens held a writer, readers, retained,
 //!   allocated and half-filled slots; one of a quiet file), overwrites 1 to 4
 //!   random words (anywhere: header, reader table, process table, ring
-//!   descriptors, slot metadata, payload, the per-process ledgers after the
+//!   descriptors, slot metadata, payload, the per-process tables after the
 //!   pools) with values chosen to hit limits (0, small, near 2^28, 2^29,
 //!   2^30, 2^31, 2^32, 2^63, `u64::MAX`, the old value nudged or a bit
 //!   flipped) and sometimes truncates the copy, then opens it with
 //!   `recover_stale` and uses everything: the writer role, a reader,
 //!   publishing, reading, retaining, cloning, upgrading handles (including a
 //!   handle for every slot with the generation the file records), the
-//!   allocator, statistics and an observer, then drops it all.
+//!   allocator, statistics and an observer, then drops it all. For a
+//!   quarter of the seeds the damage is written into the file halfway
+//!   instead, after publishing, reading and retaining, as a buggy peer
+//!   would: then it reaches the words of the opener's own process entry,
+//!   reader and pointers, which recovery at open would have cleaned.
 //! * `live_scribbler`: a writer process and two reader processes run on a
 //!   file while this process writes random words at random offsets of it;
 //!   each child must then exit by itself, with status 0, before its
@@ -73,7 +77,6 @@ fn small() -> slotcast::Builder {
         .wait_strategy(WaitStrategy::Blocking)
 }
 
-// ---------------------------------------------------------------------------
 /// Payload lengths of the events published here, in turn: every class,
 /// the small ones most.
 const MIXED: [usize; 10] = [8, 100, 8, 700, 8, 3000, 8, 100, 8, 9000];
@@ -82,8 +85,10 @@ const MIXED: [usize; 10] = [8, 100, 8, 700, 8, 3000, 8, 100, 8, 9000];
 // Where the words are.
 
 /// Byte offsets of the parts of an arena, as `src/layout.rs` lays them out
-/// (checked against `Config::arena_len`, so a format change that this copy
-/// misses fails loudly instead of aiming the mutations at the wrong words).
+/// up to the end of the pools (checked on a live file in `base_images`, so
+/// that a format change this copy misses fails loudly instead of aiming the
+/// damage at the wrong words). What lies after the pools (per-process
+/// tables) is damaged as u32 words, whatever its inner layout.
 #[derive(Clone, Debug)]
 struct Layout {
     readers: usize,
@@ -94,9 +99,9 @@ struct Layout {
     ring_capacity: usize,
     /// Per class: (offset of the metadata words, offset of the slots, count).
     pools: [(usize, usize, usize); SizeClass::COUNT],
-    ledgers: usize,
-    ledger_stride: usize,
-    total_slots: usize,
+    /// The per-process tables: from the end of the pools to the end.
+    tables: usize,
+    len: usize,
 }
 
 const LINE: usize = 128;
@@ -115,7 +120,6 @@ impl Layout {
         let ring = at;
         at = line(at + config.ring_capacity() * 16);
         let mut pools = [(0, 0, 0); SizeClass::COUNT];
-        let mut total_slots = 0;
         for class in SizeClass::ALL {
             let n = config.slots(class);
             let metas = at;
@@ -123,14 +127,9 @@ impl Layout {
             let slots = at;
             at = line(at + n * class.capacity());
             pools[class.index()] = (metas, slots, n);
-            total_slots += n;
         }
-        assert!(config.is_shared(), "only shared arenas have ledgers");
-        let ledgers = at;
-        let ledger_stride = line(total_slots * 4);
-        at += ledger_stride * config.max_processes();
-        let len = at.div_ceil(4096) * 4096;
-        assert_eq!(len, config.arena_len(), "tests/corrupt.rs: the layout copy disagrees with src/layout.rs");
+        let len = config.arena_len();
+        assert!(config.is_shared() && at < len, "tests/corrupt.rs: no per-process tables after the pools");
         Layout {
             readers,
             max_readers: config.max_readers(),
@@ -139,14 +138,13 @@ impl Layout {
             ring,
             ring_capacity: config.ring_capacity(),
             pools,
-            ledgers,
-            ledger_stride,
-            total_slots,
+            tables: at,
+            len,
         }
     }
 
     /// A word to damage: its offset and width in bytes (8, or 4 for the
-    /// ledgers' and the wake line's u32 words). Weighted towards the words
+    /// per-process tables and the wake line's u32 words). Weighted towards the words
     /// that counters, cursors and indices live in.
     fn pick(&self, rng: &mut fastrand::Rng) -> (&'static str, usize, usize) {
         match rng.u32(..100) {
@@ -177,12 +175,8 @@ impl Layout {
                 let (_, slots, n) = self.pools[c];
                 ("payload", slots + rng.usize(..n * SizeClass::ALL[c].capacity() / 8) * 8, 8)
             }
-            // Per-process ledgers after the pools: one u32 per slot.
-            _ => (
-                "ledgers",
-                self.ledgers + rng.usize(..self.max_processes) * self.ledger_stride + rng.usize(..self.total_slots) * 4,
-                4,
-            ),
+            // The per-process tables after the pools.
+            _ => ("process tables", self.tables + rng.usize(..(self.len - self.tables) / 4) * 4, 4),
         }
     }
 
@@ -560,14 +554,23 @@ fn base_images(dir: &Path) -> (PathBuf, PathBuf) {
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     let mut kept = Vec::new();
-    let payload = [7u8; 16384];
+    // (sequence, handle) of events retained while still in the ring.
+    let mut in_ring = Vec::new();
+    let mut payload = [7u8; 16384];
+    for (i, b) in payload.iter_mut().enumerate() {
+        *b = i as u8;
+    }
     for i in 0..140u32 {
         let len = MIXED[i as usize % MIXED.len()];
         w.publish_bytes_timeout(i, &payload[..len], Duration::from_secs(5)).unwrap();
         reader
             .try_read(|ev, _| {
                 if ev.sequence() % 17 == 0 && ev.len() < 4096 {
-                    kept.push(ev.retain().unwrap());
+                    let ptr = ev.retain().unwrap();
+                    if ev.sequence() >= 140 - 64 {
+                        in_ring.push((ev.sequence(), ptr.handle()));
+                    }
+                    kept.push(ptr);
                 }
             })
             .unwrap();
@@ -597,6 +600,7 @@ fn base_images(dir: &Path) -> (PathBuf, PathBuf) {
         buf[0] = 1;
         1
     });
+    check_layout(&busy, &Layout::of(rt.config()), &kept, &in_ring);
     drop((filled, kept, lagging, reader, w, other));
     let quiet = std::fs::read(&path).unwrap();
     drop(rt);
@@ -605,6 +609,31 @@ fn base_images(dir: &Path) -> (PathBuf, PathBuf) {
     std::fs::write(&busy_path, busy).unwrap();
     std::fs::write(&quiet_path, quiet).unwrap();
     (busy_path, quiet_path)
+}
+
+/// Checks `Layout` against a snapshot: the published count, this process's
+/// pid in its process and reader entries, the payload, metadata and ring
+/// descriptor of retained events where `Layout` says they are.
+fn check_layout(bytes: &[u8], layout: &Layout, kept: &[RingPtr], in_ring: &[(u64, Handle)]) {
+    let stale = "tests/corrupt.rs: Layout disagrees with the arena format (src/layout.rs)";
+    let pid = u64::from(std::process::id());
+    assert_eq!(read_word(bytes, 256, 8), 140, "{stale}: published");
+    assert_eq!(read_word(bytes, layout.processes + 8, 8), pid, "{stale}: process entry 0");
+    assert_eq!(read_word(bytes, layout.readers + 16, 8), pid, "{stale}: reader entry 0");
+    for ptr in kept {
+        let h = ptr.handle();
+        let (metas, slots, _) = layout.pools[h.class as usize];
+        let cap = SizeClass::ALL[h.class as usize].capacity();
+        let at = slots + h.slot as usize * cap;
+        assert_eq!(&bytes[at..at + ptr.len()], &ptr[..], "{stale}: payload of {h:?}");
+        assert_eq!(read_word(bytes, metas + h.slot as usize * 8, 8) >> 32, u64::from(h.generation), "{stale}: {h:?}");
+    }
+    assert!(!in_ring.is_empty());
+    for &(seq, h) in in_ring {
+        let word = read_word(bytes, layout.ring + (seq as usize % layout.ring_capacity) * 16, 8);
+        let expected = u64::from(h.generation) << 32 | u64::from(h.class) << 28 | u64::from(h.slot);
+        assert_eq!(word, expected, "{stale}: descriptor of sequence {seq}");
+    }
 }
 
 /// How one seed ended badly.
