@@ -334,7 +334,8 @@ fn role_batch() {
     let layout = Layout::of(&small().shared("/unused").config().unwrap());
     let first = env_u64("FIRST").unwrap();
     let count = env_u64("COUNT").unwrap();
-    let path = common::temp_path("corrupt");
+    // The parent removes it if this child dies.
+    let path = env_path("WORK_FILE");
     for seed in first..first + count {
         say(&format!("SEED {seed}"));
         CURRENT_SEED.store(seed, Ordering::Relaxed);
@@ -715,12 +716,14 @@ fn run_seeds(images: &(PathBuf, PathBuf), first: u64, end: u64) -> (BTreeMap<Str
     let mut failures = Vec::new();
     let mut next = first;
     while next < end {
+        let work = images.0.with_file_name(format!("work-{first}-{next}"));
         let mut cmd = Command::new(std::env::current_exe().unwrap());
         cmd.env(ROLE, "batch")
             .env("IMAGE_BUSY", &images.0)
             .env("IMAGE_QUIET", &images.1)
             .env("FIRST", next.to_string())
-            .env("COUNT", (end - next).to_string());
+            .env("COUNT", (end - next).to_string())
+            .env("WORK_FILE", &work);
         let mut child = Watched::spawn(cmd);
         let (mut current, mut at_step) = (None::<u64>, String::new());
         let mut ended = false;
@@ -756,6 +759,7 @@ fn run_seeds(images: &(PathBuf, PathBuf), first: u64, end: u64) -> (BTreeMap<Str
             }
         };
         let (status, stderr) = child.finish();
+        let _ = std::fs::remove_file(&work);
         if let Some(seed) = current {
             let kind = if hung { format!("hang (no progress for {STALL:?})") } else { describe(status) };
             *counts.entry(kind.split(' ').next().unwrap().to_uppercase()).or_insert(0) += 1;
