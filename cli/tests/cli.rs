@@ -119,6 +119,71 @@ fn clean_removes_only_stale_files() {
     assert!(!copy.exists());
 }
 
+/// `stat`, `hz` and `clean` read values from files that may be damaged:
+/// whatever word of the file is wrong, they print or fail with a message,
+/// never panic or die of a signal. Every 8-byte word of a small file (with
+/// a reader, a writer and retained events; the identity line aside, which
+/// `open` refuses) is set in turn to `u64::MAX` and to one less than it
+/// was, values that overflow arithmetic done on them.
+#[test]
+fn stat_hz_and_clean_on_damaged_files_fail_with_messages() {
+    use slotcast::SizeClass;
+    let path = temp_path("damaged");
+    let rt = Runtime::builder()
+        .shared(&path)
+        .ring_capacity(8)
+        .max_readers(2)
+        .max_processes(2)
+        .slots(SizeClass::XS, 6)
+        .slots(SizeClass::S, 0)
+        .slots(SizeClass::M, 0)
+        .slots(SizeClass::L, 0)
+        .slots(SizeClass::XL, 0)
+        .build()
+        .unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    for i in 0..12u64 {
+        w.try_publish_pod(0, &i).unwrap();
+        if i < 10 {
+            drop(reader.try_next().unwrap());
+        }
+    }
+    let kept = reader.try_next().unwrap().unwrap().retain().unwrap();
+    let good = std::fs::read(&path).unwrap();
+    drop((kept, w, reader, rt));
+    let copy = temp_path("damaged-copy");
+    let c = copy.to_str().unwrap();
+    let mut runs = 0;
+    for at in (128..good.len()).step_by(8) {
+        let old = u64::from_le_bytes(good[at..at + 8].try_into().unwrap());
+        for value in [u64::MAX, old.wrapping_sub(1)] {
+            let mut bytes = good.clone();
+            bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+            std::fs::write(&copy, &bytes).unwrap();
+            let (stat, json) = (["stat", c], ["stat", "--json", c]);
+            let hz = ["hz", "-n", "1", "--interval", "0.001", c];
+            // `hz` reads the published count only (line 2 of the header).
+            let commands: Vec<&[&str]> = if at == 256 { vec![&stat, &json, &hz] } else { vec![&stat, &json] };
+            for args in commands {
+                let out = slotcast(args);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let code = out.status.code();
+                assert!(
+                    code == Some(0) || (code == Some(1) && stderr.starts_with("slotcast: ")),
+                    "{args:?} with the word at {at} set to {value:#x}: {:?} {stderr}",
+                    out.status
+                );
+                runs += 1;
+            }
+        }
+    }
+    let out = slotcast(&["clean", c]);
+    assert!(out.status.code().is_some(), "{out:?}");
+    let _ = std::fs::remove_file(&copy);
+    assert!(runs > 1500, "{runs} runs");
+}
+
 #[test]
 fn bench_runs_processes_and_verifies_every_event() {
     let out = slotcast(&["bench", "--json", "--readers", "2", "--events", "20000", "--payload", "mixed"]);
