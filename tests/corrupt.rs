@@ -5,7 +5,7 @@
 //!   runtime (one taken while two opens held a writer, readers, retained,
 //!   allocated and half-filled slots; one of a quiet file), overwrites 1 to 4
 //!   random words (anywhere: header, reader table, process table, ring
-//!   descriptors, slot metadata, payload, the per-process tables after the
+//!   descriptors, slot metadata, payload, the holder words after the
 //!   pools) with values chosen to hit limits (0, small, near 2^28, 2^29,
 //!   2^30, 2^31, 2^32, 2^63, `u64::MAX`, the old value nudged or a bit
 //!   flipped) and sometimes truncates the copy, then opens it with
@@ -87,8 +87,8 @@ const MIXED: [usize; 10] = [8, 100, 8, 700, 8, 3000, 8, 100, 8, 9000];
 /// Byte offsets of the parts of an arena, as `src/layout.rs` lays them out
 /// up to the end of the pools (checked on a live file in `base_images`, so
 /// that a format change this copy misses fails loudly instead of aiming the
-/// damage at the wrong words). What lies after the pools (per-process
-/// tables) is damaged as u32 words, whatever its inner layout.
+/// damage at the wrong words). What lies after the pools (the holder words:
+/// per slot, one bit per process) is damaged as u64 words.
 #[derive(Clone, Debug)]
 struct Layout {
     readers: usize,
@@ -99,7 +99,9 @@ struct Layout {
     ring_capacity: usize,
     /// Per class: (offset of the metadata words, offset of the slots, count).
     pools: [(usize, usize, usize); SizeClass::COUNT],
-    /// The per-process tables: from the end of the pools to the end.
+    /// Per class: offset of the slot header words.
+    headers: [usize; SizeClass::COUNT],
+    /// The holder words: from the end of the pools to the end.
     tables: usize,
     len: usize,
 }
@@ -120,16 +122,19 @@ impl Layout {
         let ring = at;
         at = line(at + config.ring_capacity() * 16);
         let mut pools = [(0, 0, 0); SizeClass::COUNT];
+        let mut headers = [0; SizeClass::COUNT];
         for class in SizeClass::ALL {
             let n = config.slots(class);
             let metas = at;
+            at = line(at + n * 8);
+            headers[class.index()] = at;
             at = line(at + n * 8);
             let slots = at;
             at = line(at + n * class.capacity());
             pools[class.index()] = (metas, slots, n);
         }
         let len = config.arena_len();
-        assert!(config.is_shared() && at < len, "tests/corrupt.rs: no per-process tables after the pools");
+        assert!(config.is_shared() && at < len, "tests/corrupt.rs: no holder words after the pools");
         Layout {
             readers,
             max_readers: config.max_readers(),
@@ -138,14 +143,15 @@ impl Layout {
             ring,
             ring_capacity: config.ring_capacity(),
             pools,
+            headers,
             tables: at,
             len,
         }
     }
 
     /// A word to damage: its offset and width in bytes (8, or 4 for the
-    /// per-process tables and the wake line's u32 words). Weighted towards the words
-    /// that counters, cursors and indices live in.
+    /// wake line's u32 words). Weighted towards the words that counters,
+    /// cursors and indices live in.
     fn pick(&self, rng: &mut fastrand::Rng) -> (&'static str, usize, usize) {
         match rng.u32(..100) {
             // Identity: magic, version, hash, length, configuration.
@@ -165,9 +171,14 @@ impl Layout {
             // Descriptors: slot word, header word.
             44..60 => ("ring", self.ring + rng.usize(..self.ring_capacity) * 16 + 8 * rng.usize(..2), 8),
             // Slot metadata words.
-            60..80 => {
+            60..76 => {
                 let (metas, _, n) = self.pools[self.nonempty_class(rng)];
                 ("slot metadata", metas + rng.usize(..n) * 8, 8)
+            }
+            // Slot header words (length and type, for upgrades).
+            76..80 => {
+                let c = self.nonempty_class(rng);
+                ("slot header", self.headers[c] + rng.usize(..self.pools[c].2) * 8, 8)
             }
             // Payload bytes.
             80..84 => {
@@ -175,8 +186,8 @@ impl Layout {
                 let (_, slots, n) = self.pools[c];
                 ("payload", slots + rng.usize(..n * SizeClass::ALL[c].capacity() / 8) * 8, 8)
             }
-            // The per-process tables after the pools.
-            _ => ("process tables", self.tables + rng.usize(..(self.len - self.tables) / 4) * 4, 4),
+            // The holder words after the pools.
+            _ => ("holder words", self.tables + rng.usize(..(self.len - self.tables) / 8) * 8, 8),
         }
     }
 
@@ -216,7 +227,7 @@ fn nasty(rng: &mut fastrand::Rng, old: u64, width: usize) -> u64 {
         }
         // The same count, another generation.
         13 => old ^ (u64::from(rng.u32(1..)) << 32),
-        // u32-shaped limits (ledger words: 2^30 is their limit).
+        // u32-shaped limits (the old ledger words' limit was 2^30).
         14 => near(rng, u64::from(u32::MAX)) & 0xFFFF_FFFF,
         _ => near(rng, 3 << 30) & 0xFFFF_FFFF,
     };
