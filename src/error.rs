@@ -38,6 +38,16 @@ pub enum BuildError {
     /// The shared file could not be created (it exists, the directory is
     /// missing or not writable, ...).
     Create(io::Error),
+    /// The file system of the shared file has less free space than the
+    /// arena needs. The space is reserved when the file is created, so a
+    /// full file system is reported here instead of killing processes with
+    /// `SIGBUS` when they first touch a page; nothing is left behind.
+    NoSpace {
+        /// The bytes the arena needs.
+        needed: u64,
+        /// The bytes the file system had free for us.
+        available: u64,
+    },
     /// Shared runtimes need Linux (futexes and open file description locks).
     Unsupported,
 }
@@ -57,6 +67,9 @@ impl fmt::Display for BuildError {
             Self::ArenaTooLarge => f.write_str("the arena for this configuration does not fit in memory"),
             Self::Map(e) => write!(f, "cannot map the arena: {e}"),
             Self::Create(e) => write!(f, "cannot create the shared file: {e}"),
+            Self::NoSpace { needed, available } => {
+                write!(f, "the arena needs {needed} bytes but its file system has only {available} bytes free")
+            }
             Self::Unsupported => f.write_str("shared runtimes need Linux"),
         }
     }

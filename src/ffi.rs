@@ -238,7 +238,7 @@ impl Failure {
 impl From<BuildError> for Failure {
     fn from(e: BuildError) -> Self {
         let code = match e {
-            BuildError::Map(_) | BuildError::Create(_) => SLOTCAST_ERR_IO,
+            BuildError::Map(_) | BuildError::Create(_) | BuildError::NoSpace { .. } => SLOTCAST_ERR_IO,
             BuildError::Unsupported => SLOTCAST_ERR_UNSUPPORTED,
             BuildError::RingCapacity { .. }
             | BuildError::MaxReaders { .. }

@@ -22,6 +22,10 @@ impl SharedState {
         match *self {}
     }
 
+    pub(crate) fn forked(&self) -> bool {
+        match *self {}
+    }
+
     pub(crate) fn is_alive(&self, _arena: &Arena, _me: Option<usize>, _entry: usize) -> bool {
         match *self {}
     }
