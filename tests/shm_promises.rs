@@ -78,6 +78,39 @@ fn an_arena_that_fits_is_fully_reserved_at_create() {
 }
 
 #[test]
+fn no_open_changes_the_length_of_a_file() {
+    // The bytes of a valid file whose processes are gone, cut short or
+    // padded: every way of opening (and removing) refuses or accepts them
+    // without truncating or extending the file.
+    let path = common::temp_path("length");
+    let rt = small().shared(&path).build().unwrap();
+    let image = std::fs::read(&path).unwrap();
+    drop(rt);
+    for len in [0, 100, image.len() / 2, image.len() - 1, image.len() + 4096] {
+        let path = common::temp_path("length");
+        let mut bytes = image.clone();
+        bytes.resize(len, 0);
+        std::fs::write(&path, &bytes).unwrap();
+        let quick = slotcast::OpenOptions::new().wait_for_creator(std::time::Duration::ZERO);
+        let opened = quick.open(&path);
+        let recovered = quick.clone().recover_stale(true).open(&path);
+        let observed = slotcast::Observer::open(&path);
+        let removed = slotcast::remove_stale(&path);
+        assert!(matches!(opened, Err(OpenError::Stale | OpenError::Truncated { .. })), "length {len}");
+        if len > image.len() {
+            assert!(recovered.is_ok() && observed.is_ok(), "length {len}: a longer file is usable");
+            assert!(matches!(removed, Ok(false)), "length {len}: in use");
+        } else {
+            assert!(matches!(recovered, Err(OpenError::Truncated { .. })), "length {len}");
+            assert!(matches!(removed, Err(OpenError::Truncated { .. })), "length {len}");
+        }
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), len as u64, "length {len} unchanged");
+        drop((opened, recovered, observed));
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+#[test]
 fn an_open_racing_a_create_never_sees_a_half_made_file() {
     let dir = common::temp_path("create-race");
     std::fs::create_dir(&dir).unwrap();

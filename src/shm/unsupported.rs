@@ -22,6 +22,7 @@ impl SharedState {
         match *self {}
     }
 
+    #[allow(dead_code, reason = "for the handles, which refuse use in a forked child on every platform")]
     pub(crate) fn forked(&self) -> bool {
         match *self {}
     }
