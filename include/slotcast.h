@@ -94,6 +94,11 @@
 // happened on answers every later call with this code; close and free it.
 #define SLOTCAST_ERR_PANIC -20
 
+// This process is a `fork` of the one that opened the shared runtime: the
+// handles it inherited stay the parent's (closing them here touches nothing
+// shared). Open the file again in the child.
+#define SLOTCAST_ERR_FORKED -21
+
 // The largest payload, in bytes (the XL size class).
 #define SLOTCAST_MAX_PAYLOAD 16384
 

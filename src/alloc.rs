@@ -92,6 +92,9 @@ impl Allocator {
         event_type: u32,
         fill: F,
     ) -> Result<RingPtr, AllocError> {
+        if self.shared.forked() {
+            return Err(AllocError::Forked);
+        }
         let class = self.shared.config.class_for(class).ok_or(AllocError::NoSlots(class))?;
         let (slot, generation) = self.claim(class)?;
         failpoint!("alloc.claimed");

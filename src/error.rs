@@ -3,6 +3,9 @@
 use crate::event::SizeClass;
 use std::{error::Error, fmt, io};
 
+/// What every `Forked` variant says.
+const FORKED: &str = "this process is a fork of the one that opened the shared runtime: its handles stay the parent's; open the file again";
+
 /// Why a runtime could not be built.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -38,6 +41,16 @@ pub enum BuildError {
     /// The shared file could not be created (it exists, the directory is
     /// missing or not writable, ...).
     Create(io::Error),
+    /// The file system of the shared file has less free space than the
+    /// arena needs. The space is reserved when the file is created, so a
+    /// full file system is reported here instead of killing processes with
+    /// `SIGBUS` when they first touch a page; nothing is left behind.
+    NoSpace {
+        /// The bytes the arena needs.
+        needed: u64,
+        /// The bytes the file system had free for us.
+        available: u64,
+    },
     /// Shared runtimes need Linux (futexes and open file description locks).
     Unsupported,
 }
@@ -57,6 +70,9 @@ impl fmt::Display for BuildError {
             Self::ArenaTooLarge => f.write_str("the arena for this configuration does not fit in memory"),
             Self::Map(e) => write!(f, "cannot map the arena: {e}"),
             Self::Create(e) => write!(f, "cannot create the shared file: {e}"),
+            Self::NoSpace { needed, available } => {
+                write!(f, "the arena needs {needed} bytes but its file system has only {available} bytes free")
+            }
             Self::Unsupported => f.write_str("shared runtimes need Linux"),
         }
     }
@@ -87,6 +103,9 @@ pub enum WriterError {
         /// What is wrong.
         what: &'static str,
     },
+    /// This process is a `fork` of the one that opened the shared runtime:
+    /// the handles it inherited are the parent's (open the file again).
+    Forked,
 }
 
 impl fmt::Display for WriterError {
@@ -94,6 +113,7 @@ impl fmt::Display for WriterError {
         match self {
             Self::Taken { owner } => write!(f, "the writer role is held by process {owner}"),
             Self::Corrupt { what } => write!(f, "the shared mapping is corrupted: {what}"),
+            Self::Forked => f.write_str(FORKED),
         }
     }
 }
@@ -115,6 +135,9 @@ pub enum JoinError {
         /// What is wrong.
         what: &'static str,
     },
+    /// This process is a `fork` of the one that opened the shared runtime
+    /// (see [`WriterError::Forked`]).
+    Forked,
 }
 
 impl fmt::Display for JoinError {
@@ -122,6 +145,7 @@ impl fmt::Display for JoinError {
         match self {
             Self::TooManyReaders { max } => write!(f, "all {max} reader entries are in use"),
             Self::Corrupt { what } => write!(f, "the shared mapping is corrupted: {what}"),
+            Self::Forked => f.write_str(FORKED),
         }
     }
 }
@@ -140,6 +164,10 @@ pub enum FullKind {
     /// class can ever be published. Never waited for: the waiting variants
     /// return it at once too.
     NoSlots(SizeClass),
+    /// This process is a `fork` of the one that opened the shared runtime
+    /// (see [`WriterError::Forked`]): the writer it inherited is the
+    /// parent's. Returned at once.
+    Forked,
 }
 
 impl fmt::Display for FullKind {
@@ -148,6 +176,7 @@ impl fmt::Display for FullKind {
             Self::Ring => f.write_str("the ring is full (a reader is a whole ring behind)"),
             Self::Pool(c) => write!(f, "the {c} pool is full (every slot is unread or retained)"),
             Self::NoSlots(c) => write!(f, "no pool of class {c} or larger has slots in this runtime"),
+            Self::Forked => f.write_str(FORKED),
         }
     }
 }
@@ -239,12 +268,17 @@ pub enum ReadError {
         /// What is wrong with it.
         what: &'static str,
     },
+    /// This process is a `fork` of the one that opened the shared runtime
+    /// (see [`WriterError::Forked`]): the reader it inherited is the
+    /// parent's, and its cursor is left alone.
+    Forked,
 }
 
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Corrupt { sequence, what } => write!(f, "corrupted event at sequence {sequence}: {what}"),
+            Self::Forked => f.write_str(FORKED),
         }
     }
 }
@@ -260,6 +294,9 @@ pub enum UpgradeError {
     Invalid,
     /// The slot was freed or recycled since the handle was made.
     Stale,
+    /// This process is a `fork` of the one that opened the shared runtime
+    /// (see [`WriterError::Forked`]).
+    Forked,
 }
 
 impl fmt::Display for UpgradeError {
@@ -267,6 +304,7 @@ impl fmt::Display for UpgradeError {
         match self {
             Self::Invalid => f.write_str("the handle names no slot of this runtime"),
             Self::Stale => f.write_str("the handle's event is gone (its slot was freed or recycled)"),
+            Self::Forked => f.write_str(FORKED),
         }
     }
 }
@@ -318,11 +356,15 @@ pub enum AllocError {
     /// Neither this class nor any larger one has slots (the runtime was
     /// built without them): no payload needing this class can be allocated.
     NoSlots(SizeClass),
+    /// This process is a `fork` of the one that opened the shared runtime
+    /// (see [`WriterError::Forked`]).
+    Forked,
 }
 
 impl fmt::Display for AllocError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Forked => f.write_str(FORKED),
             Self::TooLarge { len } => {
                 write!(f, "a {len}-byte payload exceeds the {}-byte maximum", SizeClass::MAX_PAYLOAD)
             }

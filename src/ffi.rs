@@ -126,6 +126,10 @@ pub const SLOTCAST_ERR_UNSUPPORTED: c_int = -19;
 /// A bug in slotcast: a panic was caught at the boundary. The handle it
 /// happened on answers every later call with this code; close and free it.
 pub const SLOTCAST_ERR_PANIC: c_int = -20;
+/// This process is a `fork` of the one that opened the shared runtime: the
+/// handles it inherited stay the parent's (closing them here touches nothing
+/// shared). Open the file again in the child.
+pub const SLOTCAST_ERR_FORKED: c_int = -21;
 
 /// The largest payload, in bytes (the XL size class).
 pub const SLOTCAST_MAX_PAYLOAD: usize = 16384;
@@ -138,7 +142,7 @@ const _: () = assert!(SLOTCAST_MAX_PAYLOAD == SizeClass::MAX_PAYLOAD);
 const _: () = assert!(SLOTCAST_SIZE_CLASSES == SizeClass::COUNT);
 
 /// Every status code and its message, for `slotcast_strerror`.
-const MESSAGES: [(c_int, &CStr); 21] = [
+const MESSAGES: [(c_int, &CStr); 22] = [
     (SLOTCAST_OK, c"success"),
     (SLOTCAST_ERR_NULL, c"a required pointer argument is null"),
     (SLOTCAST_ERR_BAD_HANDLE, c"not a live slotcast handle of the expected kind"),
@@ -160,6 +164,7 @@ const MESSAGES: [(c_int, &CStr); 21] = [
     (SLOTCAST_ERR_CORRUPT, c"a malformed event or cursor (the shared mapping is corrupted)"),
     (SLOTCAST_ERR_UNSUPPORTED, c"not supported on this platform"),
     (SLOTCAST_ERR_PANIC, c"internal error: a panic was caught in slotcast"),
+    (SLOTCAST_ERR_FORKED, c"this process is a fork of the one that opened the shared runtime"),
 ];
 
 /// A static, NUL-terminated English message for a status code; "unknown
@@ -240,7 +245,7 @@ impl Failure {
 impl From<BuildError> for Failure {
     fn from(e: BuildError) -> Self {
         let code = match e {
-            BuildError::Map(_) | BuildError::Create(_) => SLOTCAST_ERR_IO,
+            BuildError::Map(_) | BuildError::Create(_) | BuildError::NoSpace { .. } => SLOTCAST_ERR_IO,
             BuildError::Unsupported => SLOTCAST_ERR_UNSUPPORTED,
             BuildError::RingCapacity { .. }
             | BuildError::MaxReaders { .. }
@@ -277,6 +282,7 @@ impl From<WriterError> for Failure {
         let code = match e {
             WriterError::Taken { .. } => SLOTCAST_ERR_WRITER_TAKEN,
             WriterError::Corrupt { .. } => SLOTCAST_ERR_CORRUPT,
+            WriterError::Forked => SLOTCAST_ERR_FORKED,
         };
         Failure::with(code, e)
     }
@@ -287,6 +293,7 @@ impl From<JoinError> for Failure {
         let code = match e {
             JoinError::TooManyReaders { .. } => SLOTCAST_ERR_TOO_MANY_READERS,
             JoinError::Corrupt { .. } => SLOTCAST_ERR_CORRUPT,
+            JoinError::Forked => SLOTCAST_ERR_FORKED,
         };
         Failure::with(code, e)
     }
@@ -294,7 +301,11 @@ impl From<JoinError> for Failure {
 
 impl From<ReadError> for Failure {
     fn from(e: ReadError) -> Self {
-        Failure::with(SLOTCAST_ERR_CORRUPT, e)
+        let code = match e {
+            ReadError::Corrupt { .. } => SLOTCAST_ERR_CORRUPT,
+            ReadError::Forked => SLOTCAST_ERR_FORKED,
+        };
+        Failure::with(code, e)
     }
 }
 
@@ -306,11 +317,13 @@ pub(crate) fn publish_failure(e: PublishError, wait: Wait) -> Failure {
         // No class that holds the payload has slots: too large for this
         // runtime, at once, whatever the call was allowed to wait.
         (PublishError::Full(kind @ crate::FullKind::NoSlots(_)), _) => Failure::with(SLOTCAST_ERR_TOO_LARGE, kind),
+        (PublishError::Full(kind @ crate::FullKind::Forked), _) => Failure::with(SLOTCAST_ERR_FORKED, kind),
         (PublishError::Full(kind), Wait::Try) => {
             let code = match kind {
                 crate::FullKind::Ring => SLOTCAST_ERR_RING_FULL,
                 crate::FullKind::Pool(_) => SLOTCAST_ERR_POOL_FULL,
                 crate::FullKind::NoSlots(_) => SLOTCAST_ERR_TOO_LARGE,
+                crate::FullKind::Forked => SLOTCAST_ERR_FORKED,
             };
             Failure::with(code, kind)
         }
@@ -641,7 +654,7 @@ mod tests {
             assert!(seen.insert(msg), "duplicate message for {code}");
         }
         let codes: Vec<c_int> = MESSAGES.iter().map(|(c, _)| *c).collect();
-        assert_eq!(codes, (-20..=0).rev().collect::<Vec<_>>(), "codes are 0, -1, -2, ... without gaps");
+        assert_eq!(codes, (-21..=0).rev().collect::<Vec<_>>(), "codes are 0, -1, -2, ... without gaps");
         assert_eq!(message(1), "unknown status code");
         assert_eq!(message(-1000), "unknown status code");
     }

@@ -36,7 +36,7 @@ use crate::holders;
 use crate::layout::{ReaderEntry, header_word, meta, reader_state, slot_word};
 use crate::pool;
 use crate::ring_ptr::{Handle, RingPtr, SharedHold, check_view};
-use crate::runtime::{Anchor, Shared};
+use crate::runtime::{Anchor, Shared, is_forked};
 use crate::sync::{Arc, AtomicU64, Ordering::*, PayloadRef};
 use crate::wait::{self, Deadline, WaitStrategy};
 use crate::writer::SEQUENCE_LIMIT;
@@ -60,6 +60,8 @@ struct Position {
     avail: u64,
     cap: u64,
     wait: WaitStrategy,
+    /// See `ArenaCtl::fork_epoch`: a forked child never moves the cursor.
+    fork_epoch: u64,
 }
 
 /// One reader of a runtime: sees every event published while it is joined,
@@ -101,6 +103,9 @@ pub struct Reader {
 
 impl Reader {
     pub(crate) fn join(shared: Arc<Shared>) -> Result<Reader, JoinError> {
+        if shared.forked() {
+            return Err(JoinError::Forked);
+        }
         let arena = &shared.arena;
         let header = arena.header();
         let pid = u64::from(std::process::id());
@@ -153,7 +158,9 @@ impl Reader {
         entry.cursor.store(start, Release);
         let cap = shared.config.ring_capacity() as u64;
         let wait = shared.config.wait;
-        Ok(Reader { shared: Anchor::new(shared), pos: Position { index, cursor: start, avail: start, cap, wait } })
+        let fork_epoch = shared.fork_epoch;
+        let pos = Position { index, cursor: start, avail: start, cap, wait, fork_epoch };
+        Ok(Reader { shared: Anchor::new(shared), pos })
     }
 
     /// The next sequence this reader will read.
@@ -276,6 +283,9 @@ impl Reader {
         if pos.cursor < pos.avail {
             return Ok(pos.avail - pos.cursor);
         }
+        if is_forked(pos.fork_epoch) {
+            return Err(ReadError::Forked);
+        }
         let arena = &self.shared.arena;
         // ORDERING(publish): Acquire; pairs with the writer's Release store.
         let mut published = arena.header().published.value.load(Acquire);
@@ -338,6 +348,10 @@ impl Reader {
 
 impl Drop for Reader {
     fn drop(&mut self) {
+        if self.shared.forked() {
+            // The entry is the parent's reader.
+            return;
+        }
         let entry = &self.shared.arena.readers()[self.pos.index];
         // ORDERING(gating): Release; pairs with the writer's Acquire state
         // load: our reads happen before it reuses what we read.
@@ -377,6 +391,10 @@ fn impossible_published(sequence: u64, published: u64) -> ReadError {
 fn commit(entry: &ReaderEntry, pos: &mut Position, to: u64) {
     if to != pos.cursor {
         pos.cursor = to;
+        if is_forked(pos.fork_epoch) {
+            // The entry is the parent's reader: leave its cursor alone.
+            return;
+        }
         // ORDERING(consume): Release; pairs with the writer's Acquire cursor
         // load in `recompute_gate`: our reads of everything below `to` happen
         // before the writer reuses it.

@@ -154,6 +154,9 @@ impl RingPtr<[u8]> {
     /// Upgrades a handle (see [`Runtime::upgrade`](crate::Runtime::upgrade)).
     /// The length and type come from the slot, not from the handle.
     pub(crate) fn upgrade(shared: &Shared, handle: Handle) -> Result<Self, UpgradeError> {
+        if shared.forked() {
+            return Err(UpgradeError::Forked);
+        }
         let class = SizeClass::from_index(handle.class as usize).ok_or(UpgradeError::Invalid)?;
         let (slot, generation) = (handle.slot, handle.generation);
         let word = shared.arena.meta(class, slot as usize).ok_or(UpgradeError::Invalid)?;
@@ -353,6 +356,10 @@ impl<T: ?Sized> Drop for RingPtr<T> {
             // SAFETY: as above.
             let meta = unsafe { self.meta.as_ref() };
             let give = || {
+                // In a forked child the hold in the file is the parent's.
+                if ctl.forked() {
+                    return;
+                }
                 if let Some(bits) = ctl.arena.holder_words(self.class, self.slot as usize) {
                     holders::unhold(meta, bits, ctl.entry());
                 }

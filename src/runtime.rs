@@ -57,13 +57,25 @@ pub(crate) struct ArenaCtl {
     pub(crate) shared: Option<SharedState>,
     /// A shared runtime's pointers of this process, and its hold count.
     holds: Option<ProcessHolds>,
+    /// The fork epoch a shared runtime was created or opened in
+    /// (`shm::current_fork_epoch`); `u64::MAX` in process, which a `fork`
+    /// copies whole.
+    pub(crate) fork_epoch: u64,
     orphans_left: AtomicU64,
 }
 
 impl ArenaCtl {
     pub(crate) fn new(arena: Arena, config: Config, me: Option<usize>, shared: Option<SharedState>) -> Self {
         let holds = shared.as_ref().map(|_| ProcessHolds::new(arena.layout().total_slots()));
-        Self { arena, config, me, shared, holds, orphans_left: AtomicU64::new(0) }
+        let fork_epoch = shared.as_ref().map_or(u64::MAX, SharedState::epoch);
+        Self { arena, config, me, shared, holds, fork_epoch, orphans_left: AtomicU64::new(0) }
+    }
+
+    /// Whether this process is a `fork` of the one that opened this shared
+    /// runtime: its handles are the parent's, and must touch nothing shared.
+    #[inline]
+    pub(crate) fn forked(&self) -> bool {
+        is_forked(self.fork_epoch)
     }
 
     /// A shared runtime's count of this process's pointers (`None` in
@@ -136,6 +148,13 @@ impl Drop for ArenaCtl {
             shared.close(&self.arena, self.me);
         }
     }
+}
+
+/// Whether a handle made in fork epoch `epoch` (`u64::MAX`: in process)
+/// now runs in a forked child. A relaxed load and a compare.
+#[inline]
+pub(crate) fn is_forked(epoch: u64) -> bool {
+    shm::current_fork_epoch() > epoch
 }
 
 /// What every handle of one runtime shares.
@@ -335,7 +354,8 @@ impl Runtime {
         Ok(Runtime { shared: Arc::new(Shared::new(ctl)) })
     }
 
-    /// The file of a shared runtime, `None` in process.
+    /// The file of a shared runtime, as resolved when it was created or
+    /// opened (absolute, symlinks followed); `None` in process.
     pub fn path(&self) -> Option<&Path> {
         self.shared.shared.as_ref().map(SharedState::path)
     }

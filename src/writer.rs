@@ -32,7 +32,7 @@ use crate::event::SizeClass;
 use crate::failpoint::failpoint;
 use crate::layout::{header_word, meta, reader_state, slot_word};
 use crate::pool::{self, Reuse};
-use crate::runtime::{Anchor, Shared};
+use crate::runtime::{Anchor, Shared, is_forked};
 use crate::sync::{Arc, Ordering::*, PayloadMut, mutant};
 use crate::wait::{self, Deadline, RoomWait, WaitStrategy};
 use bytemuck::Pod;
@@ -81,6 +81,8 @@ pub(crate) struct WriterCore {
     /// slots ([`Config::class_for`](crate::Config::class_for)).
     route: [Option<SizeClass>; SizeClass::COUNT],
     wait: WaitStrategy,
+    /// See `ArenaCtl::fork_epoch`: checked before every claim.
+    fork_epoch: u64,
 }
 
 impl WriterCore {
@@ -106,7 +108,9 @@ impl WriterCore {
             free_scan: [0; SizeClass::COUNT],
             route,
             wait,
+            fork_epoch: u64::MAX,
         };
+        core.fork_epoch = core.shared.fork_epoch;
         core.rebuild()?;
         Ok(core)
     }
@@ -367,6 +371,9 @@ impl WriterCore {
         let Some(class) = self.route[class.index()] else {
             return Err(no_slots(class));
         };
+        if is_forked(self.fork_epoch) {
+            return Err(forked());
+        }
         let (slot, generation) = match self.try_claim_fast(class) {
             Some(found) => found,
             None => self.claim_wait(class, deadline, defer)?,
@@ -394,6 +401,12 @@ impl WriterCore {
 #[inline(never)]
 fn no_slots(class: SizeClass) -> Full {
     Full::new(FullKind::NoSlots(class), ())
+}
+
+#[cold]
+#[inline(never)]
+fn forked() -> Full {
+    Full::new(FullKind::Forked, ())
 }
 
 /// The writer role of a runtime: the only thing that publishes.
@@ -432,6 +445,9 @@ pub struct Writer {
 
 impl Writer {
     pub(crate) fn take(shared: Arc<Shared>) -> Result<Writer, WriterError> {
+        if shared.forked() {
+            return Err(WriterError::Forked);
+        }
         let token = shared.entry() as u64 + 1;
         let line = &shared.arena.header().writer;
         let mut swept = false;
@@ -505,6 +521,10 @@ impl Writer {
 
 impl Drop for Writer {
     fn drop(&mut self) {
+        if self.core.shared.forked() {
+            // The role and the slots are the parent's.
+            return;
+        }
         self.give_back_idle_slots();
         // ORDERING(writer-role): Release; pairs with the Acquire CAS of the
         // next writer, which then sees our last state.

@@ -55,6 +55,7 @@ ERR_TOO_MANY_PROCESSES = -17
 ERR_CORRUPT = -18
 ERR_UNSUPPORTED = -19
 ERR_PANIC = -20
+ERR_FORKED = -21
 
 #: Names of the status codes, for messages.
 CODE_NAMES = {v: k for k, v in globals().items() if k == "OK" or k.startswith("ERR_")}

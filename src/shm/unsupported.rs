@@ -17,6 +17,15 @@ impl SharedState {
         match *self {}
     }
 
+    #[allow(dead_code, reason = "for the handles, which refuse use in a forked child on every platform")]
+    pub(crate) fn forked(&self) -> bool {
+        match *self {}
+    }
+
+    pub(crate) fn epoch(&self) -> u64 {
+        match *self {}
+    }
+
     pub(crate) fn is_alive(&self, _arena: &Arena, _me: Option<usize>, _entry: usize) -> bool {
         match *self {}
     }
@@ -48,4 +57,10 @@ pub(crate) fn open(_path: &Path, _options: &OpenOptions, _observer: bool) -> Res
 
 pub(crate) fn remove_if_stale(_path: &Path) -> Result<bool, OpenError> {
     Err(OpenError::Unsupported)
+}
+
+/// No shared runtime here, so no handle made before a `fork`.
+#[inline]
+pub(crate) fn current_fork_epoch() -> u64 {
+    0
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "slotcast.h"
@@ -343,6 +344,39 @@ int main(int argc, char **argv) {
     EXPECT(slotcast_reader_free(r), SLOTCAST_OK);
     EXPECT(slotcast_runtime_free(rt), SLOTCAST_OK);
     CHECK(access(shared, F_OK) != 0);
+
+    /* ---- SLOTCAST_ERR_FORKED: a forked child's handles stay its parent's ---- */
+    const char *forked = path_in(dir, 5, "forked");
+    EXPECT(slotcast_runtime_create_shared(forked, NULL, &rt), SLOTCAST_OK);
+    EXPECT(slotcast_runtime_reader(rt, &r), SLOTCAST_OK);
+    slotcast_writer *fw = NULL;
+    EXPECT(slotcast_runtime_writer(rt, &fw), SLOTCAST_OK);
+    pid_t child = fork();
+    if (child == 0) {
+        /* The child: every use is refused, closing touches nothing shared. */
+        slotcast_writer *w2 = NULL;
+        slotcast_reader *r2 = NULL;
+        int ok = 1;
+#define CHILD_EXPECT(call, code) ok = ok && (call) == (code)
+        CHILD_EXPECT(slotcast_runtime_writer(rt, &w2), SLOTCAST_ERR_FORKED);
+        CHILD_EXPECT(slotcast_runtime_reader(rt, &r2), SLOTCAST_ERR_FORKED);
+        CHILD_EXPECT(slotcast_writer_publish(fw, 1, "x", 1, 0, NULL), SLOTCAST_ERR_FORKED);
+        CHILD_EXPECT(slotcast_reader_read(r, payload, sizeof payload, 0, &info), SLOTCAST_ERR_FORKED);
+        CHILD_EXPECT(slotcast_writer_free(fw), SLOTCAST_OK);
+        CHILD_EXPECT(slotcast_reader_free(r), SLOTCAST_OK);
+        CHILD_EXPECT(slotcast_runtime_free(rt), SLOTCAST_OK);
+#undef CHILD_EXPECT
+        _exit(ok ? 0 : 1);
+    }
+    int child_status = -1;
+    CHECK(child > 0 && waitpid(child, &child_status, 0) == child);
+    CHECK(WIFEXITED(child_status) && WEXITSTATUS(child_status) == 0);
+    EXPECT(slotcast_writer_publish(fw, 1, "y", 1, 0, NULL), SLOTCAST_OK);
+    EXPECT(slotcast_reader_read(r, payload, sizeof payload, 0, &info), SLOTCAST_OK);
+    CHECK(access(forked, F_OK) == 0); /* the child removed nothing */
+    EXPECT(slotcast_writer_free(fw), SLOTCAST_OK);
+    EXPECT(slotcast_reader_free(r), SLOTCAST_OK);
+    EXPECT(slotcast_runtime_free(rt), SLOTCAST_OK);
 
     /* ---- Codes that cannot be provoked here have messages all the same ---- */
     CHECK(strcmp(slotcast_strerror(SLOTCAST_ERR_UNSUPPORTED), slotcast_strerror(SLOTCAST_ERR_PANIC)) != 0);

@@ -71,3 +71,47 @@ macro_rules! every_backing {
         }
     )*};
 }
+
+/// A tmpfs of a given size mounted on a fresh directory, unmounted and
+/// removed on drop: a small file system to fill. Needs root (and a `mount`
+/// that works, as in most containers run as root).
+pub struct SmallTmpfs {
+    dir: PathBuf,
+}
+
+impl SmallTmpfs {
+    /// Mounts one of `bytes` bytes, or `None` if this process may not mount.
+    pub fn mount(bytes: u64) -> Option<Self> {
+        let dir = std::env::temp_dir().join(format!(
+            "slotcast-tmpfs-{}-{}",
+            std::process::id(),
+            NEXT_MOUNT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir(&dir).ok()?;
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(&dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            let _ = std::fs::remove_dir(&dir);
+            return None;
+        }
+        Some(Self { dir })
+    }
+
+    /// Where it is mounted.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
+static NEXT_MOUNT: AtomicUsize = AtomicUsize::new(0);
+
+impl Drop for SmallTmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.dir).status();
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}

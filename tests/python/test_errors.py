@@ -204,11 +204,41 @@ class Codes(Base):
             list(r.events(timeout=0))
         self.assertEqual(ctx.exception.code, slotcast.ERR_CORRUPT)
 
+    def test_err_forked(self):
+        # A forked child's inherited handles are its parent's: every use is
+        # ERR_FORKED, and closing them leaves the parent's file alone.
+        path = self.path("forked")
+        rt = slotcast.Runtime.create_shared(path)
+        r = rt.reader()
+        w = rt.writer()
+        pid = os.fork()
+        if pid == 0:
+            status = 0
+            try:
+                for fn in (rt.reader, rt.writer, lambda: w.publish(b"x"), lambda: r.read(0)):
+                    try:
+                        fn()
+                        status = 1
+                    except SlotcastError as e:
+                        if e.code != slotcast.ERR_FORKED:
+                            status = 2
+                r.close()
+                w.close()
+                rt.close()
+            except BaseException:
+                status = 3
+            os._exit(status)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        w.publish(b"still mine")
+        self.assertEqual(r.read(0).data, b"still mine")
+        self.assertTrue(os.path.exists(path))
+
     def test_every_code_has_a_distinct_message(self):
         codes = [v for k, v in vars(slotcast).items() if k.startswith("ERR_")]
-        self.assertEqual(sorted(codes), list(range(-20, 0)))
+        self.assertEqual(sorted(codes), list(range(-21, 0)))
         messages = {slotcast.strerror(c) for c in codes + [slotcast.OK]}
-        self.assertEqual(len(messages), 21)
+        self.assertEqual(len(messages), 22)
         self.assertEqual(slotcast.strerror(12345), "unknown status code")
 
     def test_python_type_errors_never_reach_c(self):
