@@ -1087,26 +1087,5 @@ fn main() {
     if !cfg!(debug_assertions) {
         println!("corrupt: note: built without overflow checks; run with --profile checked");
     }
-    type Scenario = fn() -> Result<(), String>;
-    let scenarios: [(&str, Scenario); 2] = [("corrupted_files", corrupted_files), ("live_scribbler", live_scribbler)];
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let mut failed = Vec::new();
-    for (name, run) in scenarios {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        println!("test {name} ...");
-        let start = Instant::now();
-        match run() {
-            Ok(()) => println!("test {name} ... ok ({:.1} s)", start.elapsed().as_secs_f64()),
-            Err(e) => {
-                println!("test {name} ... FAILED: {e}");
-                failed.push(name);
-            }
-        }
-    }
-    if !failed.is_empty() {
-        println!("failed: {failed:?}");
-        std::process::exit(1);
-    }
+    common::run_scenarios(&[("corrupted_files", corrupted_files), ("live_scribbler", live_scribbler)]);
 }

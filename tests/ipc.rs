@@ -363,35 +363,30 @@ fn main() {
         }
         return;
     }
-    let scenarios: [(&str, fn()); 5] = [
-        ("fan_out_to_three_reader_processes", fan_out_to_three_reader_processes),
-        ("a_killed_lagging_reader_releases_everything", a_killed_lagging_reader_releases_everything),
-        ("a_new_writer_takes_over_from_a_killed_one", a_new_writer_takes_over_from_a_killed_one),
-        ("a_runtime_whose_processes_died_is_stale", a_runtime_whose_processes_died_is_stale),
-        ("a_slot_whose_filler_was_killed_goes_back", a_slot_whose_filler_was_killed_goes_back),
-    ];
     if cfg!(miri) || !cfg!(target_os = "linux") {
         println!("ipc: skipped (needs Linux processes and file mappings)");
         return;
     }
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let mut failed = Vec::new();
-    for (name, run) in scenarios {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        println!("test {name} ...");
-        let start = Instant::now();
-        match std::panic::catch_unwind(run) {
-            Ok(()) => println!("test {name} ... ok ({:.1} s)", start.elapsed().as_secs_f64()),
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed.push(name);
-            }
-        }
-    }
-    if !failed.is_empty() {
-        println!("failed: {failed:?}");
-        std::process::exit(1);
-    }
+    common::run_scenarios(&[
+        ("fan_out_to_three_reader_processes", || {
+            fan_out_to_three_reader_processes();
+            Ok(())
+        }),
+        ("a_killed_lagging_reader_releases_everything", || {
+            a_killed_lagging_reader_releases_everything();
+            Ok(())
+        }),
+        ("a_new_writer_takes_over_from_a_killed_one", || {
+            a_new_writer_takes_over_from_a_killed_one();
+            Ok(())
+        }),
+        ("a_runtime_whose_processes_died_is_stale", || {
+            a_runtime_whose_processes_died_is_stale();
+            Ok(())
+        }),
+        ("a_slot_whose_filler_was_killed_goes_back", || {
+            a_slot_whose_filler_was_killed_goes_back();
+            Ok(())
+        }),
+    ]);
 }

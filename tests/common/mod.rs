@@ -115,3 +115,41 @@ impl Drop for SmallTmpfs {
         let _ = std::fs::remove_dir(&self.dir);
     }
 }
+
+/// A scenario of a test without libtest's harness: `Ok`, or why it failed
+/// (a panic counts as a failure with its message).
+pub type Scenario = fn() -> Result<(), String>;
+
+/// Runs the scenarios whose names contain one of the command line's
+/// non-flag arguments (all of them without any), printing libtest-like
+/// lines, and exits with status 1 if one failed.
+pub fn run_scenarios(scenarios: &[(&str, Scenario)]) {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let mut failed = Vec::new();
+    for &(name, run) in scenarios {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        println!("test {name} ...");
+        let start = std::time::Instant::now();
+        let outcome = std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            Err(message.to_owned())
+        });
+        match outcome {
+            Ok(()) => println!("test {name} ... ok ({:.1} s)", start.elapsed().as_secs_f64()),
+            Err(e) => {
+                println!("test {name} ... FAILED: {e}");
+                failed.push(name);
+            }
+        }
+    }
+    if !failed.is_empty() {
+        println!("failed: {failed:?}");
+        std::process::exit(1);
+    }
+}
