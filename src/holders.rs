@@ -214,15 +214,22 @@ impl ProcessHolds {
 
     /// One more pointer of this process to the slot of `local`. `held`
     /// runs when the process already holds the slot (it only checks the
-    /// event, as the slot cannot change); `take` when it does not (it takes
-    /// the hold in the file, see [`hold`]). Returns whether the pointer
-    /// exists.
-    pub(crate) fn acquire(&self, local: &AtomicU32, held: impl FnOnce() -> bool, take: impl FnOnce() -> bool) -> bool {
-        // `held` checks an event the process holds: its answer cannot
-        // change while the hold lasts, so it runs at most once.
-        let mut held = Some(held);
-        let mut verdict = None;
-        let mut held = || *verdict.get_or_insert_with(|| held.take().is_some_and(|check| check()));
+    /// event, which cannot change while the hold lasts); `take` when it does
+    /// not (it takes the hold in the file, see [`hold`]); `give` gives the
+    /// hold back if `held` refused a pointer that turned out to be the
+    /// process's last (see [`release`](Self::release)). Returns whether the
+    /// pointer exists. The caller holds a handle of the runtime, so this
+    /// never ends the process's view of the arena.
+    pub(crate) fn acquire(
+        &self,
+        local: &AtomicU32,
+        held: impl FnOnce() -> bool,
+        take: impl FnOnce() -> bool,
+        give: impl FnOnce(),
+    ) -> bool {
+        // Each runs at most once: every path that runs one returns.
+        let (mut held, mut take, mut give) = (Some(held), Some(take), Some(give));
+        let mut held = move || held.take().is_some_and(|check| check());
         // ORDERING: Acquire; pairs with the Release store or RMW of the
         // thread that made this process's hold, so its view of the event
         // (and the generation) is ours.
@@ -236,15 +243,22 @@ impl ProcessHolds {
                 continue;
             }
             if w & COUNT != 0 {
-                // Another pointer of this process keeps the slot held.
-                if !held() {
-                    return false;
-                }
+                // Another pointer of this process held the slot when we
+                // loaded `w` (perhaps no longer: a load may be stale). Take a
+                // pointer first, then check the event: once the CAS has
+                // succeeded our pointer keeps the hold, so the check is
+                // about the slot as it stays.
                 // ORDERING: AcqRel; Acquire as above, Release for the next
                 // thread that takes a pointer this way.
                 match local.compare_exchange_weak(w, w + 1, AcqRel, Acquire) {
                     Ok(_) if w & COUNT >= LIMIT => overflow(),
-                    Ok(_) => return true,
+                    Ok(_) if held() => return true,
+                    Ok(_) => {
+                        // Not this event (a stale handle): our pointer goes.
+                        let last = self.release(local, || give.take().into_iter().for_each(|give| give()));
+                        debug_assert!(!last, "the caller's handle keeps the view of the arena");
+                        return false;
+                    }
                     Err(now) => w = now,
                 }
                 continue;
@@ -258,7 +272,7 @@ impl ProcessHolds {
             // on its way to give the hold back; it will find our pointer and
             // leave the hold to us.
             let was_held = w & HELD != 0;
-            let ok = if was_held { held() } else { take() };
+            let ok = if was_held { held() } else { take.take().is_some_and(|take| take()) };
             if ok && !was_held {
                 // ORDERING: Relaxed; the handles' hold keeps the count above 0
                 // meanwhile, as `Arc::clone`.
@@ -401,22 +415,20 @@ mod tests {
         let local = ProcessHolds::new(1);
         let w = local.word(0).unwrap();
         let (mut takes, mut gives) = (0, 0);
-        assert!(local.acquire(
-            w,
-            || unreachable!(),
-            || {
-                takes += 1;
-                true
-            }
-        ));
-        assert!(local.acquire(w, || true, || unreachable!()), "a second pointer only checks");
+        let take = || {
+            takes += 1;
+            true
+        };
+        assert!(local.acquire(w, || unreachable!(), take, || unreachable!()));
+        assert!(local.acquire(w, || true, || unreachable!(), || unreachable!()), "a second pointer only checks");
+        assert!(!local.acquire(w, || false, || unreachable!(), || unreachable!()), "a refused check undoes itself");
         ProcessHolds::clone_one(w);
         assert_eq!(local.holds().load(Relaxed), 2, "handles + one held slot");
         assert!(!local.release(w, || unreachable!()));
         assert!(!local.release(w, || unreachable!()));
         assert!(!local.release(w, || gives += 1), "the handles' hold remains");
         assert_eq!((takes, gives, local.held()), (1, 1, 0));
-        assert!(!local.acquire(w, || unreachable!(), || false), "a refused take leaves nothing");
+        assert!(!local.acquire(w, || unreachable!(), || false, || unreachable!()), "a refused take leaves nothing");
         assert_eq!(w.load(Relaxed), 0);
         assert_eq!(local.holds().fetch_sub(1, Relaxed), 1);
     }
@@ -431,8 +443,9 @@ mod tests {
                 let (local, bit) = (Arc::clone(&local), Arc::clone(&bit));
                 std::thread::spawn(move || {
                     let w = local.word(0).unwrap();
-                    for _ in 0..20_000 {
-                        assert!(local.acquire(w, || bit.load(Relaxed) == 1, || bit.swap(1, Relaxed) == 0));
+                    for _ in 0..if cfg!(miri) { 50 } else { 20_000 } {
+                        let give = || assert_eq!(bit.swap(0, Relaxed), 1, "given back once");
+                        assert!(local.acquire(w, || bit.load(Relaxed) == 1, || bit.swap(1, Relaxed) == 0, give));
                         assert_eq!(bit.load(Relaxed), 1, "a live pointer always has the hold");
                         local.release(w, || assert_eq!(bit.swap(0, Relaxed), 1, "given back once"));
                     }

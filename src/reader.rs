@@ -497,6 +497,10 @@ impl EventRef<'_> {
     /// [`ReadError::Corrupt`] if the slot does not hold the event's
     /// generation, which only a corrupted shared mapping can cause.
     pub fn retain(&self) -> Result<RingPtr, ReadError> {
+        if self.shared.forked() {
+            // The holds of this process entry are the parent's.
+            return Err(ReadError::Forked);
+        }
         let arena = &self.shared.arena;
         let (class, slot, generation) = (self.class, self.slot, self.generation);
         // The slot's own record of the event, for handle upgrades. ORDERING:

@@ -2,7 +2,7 @@
 
 use crate::error::{UpgradeError, ViewError};
 use crate::event::SizeClass;
-use crate::holders::{self, ProcessHolds};
+use crate::holders::{self, ProcessHolds, unhold};
 use crate::layout::{header_word, meta};
 use crate::pool::{self, Released};
 use crate::runtime::{ArenaCtl, Shared};
@@ -147,7 +147,8 @@ impl RingPtr<[u8]> {
             return Some(Err(()));
         };
         let entry = ctl.entry();
-        let ok = holds.acquire(local, || (how.held)(meta, bits, entry), || (how.take)(meta, bits, entry));
+        let give = || unhold(meta, bits, entry);
+        let ok = holds.acquire(local, || (how.held)(meta, bits, entry), || (how.take)(meta, bits, entry), give);
         Some(if ok { Ok(NonNull::from(local)) } else { Err(()) })
     }
 
@@ -361,7 +362,7 @@ impl<T: ?Sized> Drop for RingPtr<T> {
                     return;
                 }
                 if let Some(bits) = ctl.arena.holder_words(self.class, self.slot as usize) {
-                    holders::unhold(meta, bits, ctl.entry());
+                    unhold(meta, bits, ctl.entry());
                 }
             };
             // A pointer with a local word belongs to a shared runtime.
