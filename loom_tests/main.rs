@@ -19,6 +19,7 @@ mod join_during_publish;
 mod leave;
 mod mutants;
 mod publish_consume;
+mod rejoin;
 mod retain_release;
 mod two_readers;
 mod upgrade_guess;

@@ -71,3 +71,7 @@ mutant_test!("wake_load", wake_load, wake::model, NEVER_ENDS);
 // The sleeper reads the futex word after registering: its registration can
 // be reset and the bump read as its sleeping value (a bug this suite found).
 mutant_test!("wake_register_first", wake_register_first, wake::model, NEVER_ENDS);
+// A joiner's first cursor store without Release: the writer pairs it with the
+// leaving reader's state and refills the slot that reader read (a bug this
+// suite found).
+mutant_test!("join_relaxed", join_relaxed, rejoin::model, RACE);
