@@ -72,6 +72,17 @@ pub(crate) fn pause() {
     thread::yield_now();
 }
 
+/// Spawns `f` and lets it start. Loom creates a spawned thread only at the
+/// spawner's next switch; a failure reported before then drops the closure
+/// (the model's handles and pointers) outside the model while unwinding,
+/// which panics again and aborts the test binary instead of failing the
+/// test, so a mutant test could not catch it.
+pub(crate) fn spawn(f: impl FnOnce() + Send + 'static) -> thread::JoinHandle<()> {
+    let handle = thread::spawn(f);
+    thread::yield_now();
+    handle
+}
+
 /// The writer publishes two events through a ring of 2 from its own thread
 /// while this thread reads them with `wait`: the body of the visibility and
 /// wake-up models, which differ only in how the reader waits.

@@ -22,7 +22,6 @@
 //! permanent mutant `join_relaxed` (`mutants.rs`).
 
 use crate::common::*;
-use loom::thread;
 use slotcast::WaitStrategy;
 
 const EVENTS: u64 = 3;
@@ -33,7 +32,7 @@ pub(crate) fn model() {
     let rt = runtime(2, 1, WaitStrategy::BusySpin);
     let mut first = rt.reader().unwrap();
     let mut writer = rt.writer().unwrap();
-    let w = thread::spawn(move || {
+    let w = spawn(move || {
         for seq in 0..EVENTS {
             publish(&mut writer, seq);
         }
