@@ -252,7 +252,7 @@ impl Drop for Shared {
         let mut marked = 0u64;
         for class in SizeClass::ALL {
             for word in ctl.arena.metas(class) {
-                if pool::mark_orphan(word) {
+                if crate::sync::mutant!("orphan_scan_first", marked == 0, true) && pool::mark_orphan(word) {
                     marked += 1;
                 }
             }
