@@ -79,6 +79,9 @@ mutant_test!("fast_reuse_no_bump", fast_reuse_no_bump, fast_reuse::model, "upgra
 // The orphan scan stops after the first slot it marks: the arena is freed
 // under a pointer of the second.
 mutant_test!("orphan_scan_first", orphan_scan_first, orphan_scan::model, RACE);
+// The runtime's final decrement of the orphan count without Release: the
+// pointer that frees the arena races the scan's last reads.
+mutant_test!("orphan_sub_acquire", orphan_sub_acquire, orphan_scan::free_slot_model, RACE);
 // The writer role freed without Release: the next writer restarts the
 // sequence from a stale `published`.
 mutant_test!("writer_role_relaxed", writer_role_relaxed, writer_handover::model, "sequence numbers are consecutive");
