@@ -50,6 +50,7 @@ mod mutants;
 mod orphan_scan;
 mod publish_consume;
 mod rejoin;
+mod rejoin_threads;
 mod retain_release;
 mod two_classes;
 mod two_readers;

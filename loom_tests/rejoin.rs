@@ -19,7 +19,9 @@
 //! joiner's cursor in `Reader::join` made Relaxed (loom reports the writer's
 //! fill of event 0's slot racing the first reader's read of it). Shipped
 //! that way until this model found it (issue 10, defect 8); kept as the
-//! permanent mutant `join_relaxed` (`mutants.rs`).
+//! permanent mutant `join_relaxed` (`mutants.rs`). Also the joiner's second
+//! cursor store (its start, `ORDERING(consume)`) made Relaxed, for the same
+//! reason; no other model catches that one (both checked by hand).
 
 use crate::common::*;
 use slotcast::WaitStrategy;
