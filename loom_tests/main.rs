@@ -35,6 +35,25 @@
 //! What loom does judge, it judges only within the scenarios modelled: each
 //! model's docs name the mutants it catches, and, where an ordering is the
 //! only edge in some other scenario, which model that is.
+//!
+//! # What no model judges, because another edge always comes first
+//!
+//! Weakened by hand, these fail no model, and in one process no scenario
+//! could make them fail: another edge always orders the same accesses.
+//!
+//! - The Acquire CAS of `pool::claim_for_ring`: the writer writes a slot it
+//!   claimed only after `pool::reuse`'s Acquire load of the same word, which
+//!   reads the claim's own value; the claim, a read-modify-write, continues
+//!   the release sequence of the last pointer's `fetch_sub` (or of
+//!   `give_back`), so that load synchronises with it.
+//! - The Acquire load of `published` in `WriterCore::rebuild`: the role CAS
+//!   in `Writer::take` already acquired the previous writer's Release store
+//!   of the role, made after its last publish (`writer_handover`). Across
+//!   processes, a role freed by the reaper of a dead writer needs it.
+//! - The Release store of `ACTIVE` in `Reader::join`: a writer that reads it
+//!   without acquiring the cursor stored before can only read an older
+//!   cursor value of the entry, never above the current `published`, so it
+//!   gates lower than it may, never higher.
 #![cfg(loom)]
 
 mod common;
