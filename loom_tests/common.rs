@@ -25,9 +25,16 @@ pub(crate) fn check(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
 /// `xs_slots` slots of the XS class (no other class, so every event lands in
 /// the same small pool and slots are reused at once).
 pub(crate) fn runtime(xs_slots: usize, max_readers: usize, wait: WaitStrategy) -> Runtime {
+    runtime_with(&[(SizeClass::XS, xs_slots)], max_readers, wait)
+}
+
+/// A ring of 2 descriptors and, of each class listed, that many slots (no
+/// other class).
+pub(crate) fn runtime_with(slots: &[(SizeClass, usize)], max_readers: usize, wait: WaitStrategy) -> Runtime {
     let mut builder = Runtime::builder().ring_capacity(2).max_readers(max_readers).wait_strategy(wait);
     for class in SizeClass::ALL {
-        builder = builder.slots(class, if class == SizeClass::XS { xs_slots } else { 0 });
+        let count = slots.iter().find(|(c, _)| *c == class).map_or(0, |&(_, n)| n);
+        builder = builder.slots(class, count);
     }
     builder.build().expect("a valid tiny configuration")
 }
@@ -70,6 +77,17 @@ pub(crate) fn assert_event(event: &EventRef<'_>, seq: u64) {
 /// Lets the other threads run (loom's scheduler is not fair to a spinner).
 pub(crate) fn pause() {
     thread::yield_now();
+}
+
+/// Spawns `f` and lets it start. Loom creates a spawned thread only at the
+/// spawner's next switch; a failure reported before then drops the closure
+/// (the model's handles and pointers) outside the model while unwinding,
+/// which panics again and aborts the test binary instead of failing the
+/// test, so a mutant test could not catch it.
+pub(crate) fn spawn(f: impl FnOnce() + Send + 'static) -> thread::JoinHandle<()> {
+    let handle = thread::spawn(f);
+    thread::yield_now();
+    handle
 }
 
 /// The writer publishes two events through a ring of 2 from its own thread

@@ -71,3 +71,24 @@ mutant_test!("wake_load", wake_load, wake::model, NEVER_ENDS);
 // The sleeper reads the futex word after registering: its registration can
 // be reset and the bump read as its sleeping value (a bug this suite found).
 mutant_test!("wake_register_first", wake_register_first, wake::model, NEVER_ENDS);
+// The writer's fast reuse path: without Acquire it refills a slot whose
+// pointer's read it has not acquired; without the generation bump a stale
+// handle upgrades to the new event.
+mutant_test!("fast_reuse_relaxed", fast_reuse_relaxed, fast_reuse::model, RACE);
+mutant_test!("fast_reuse_no_bump", fast_reuse_no_bump, fast_reuse::model, "upgraded to the event now in its slot");
+// The orphan scan stops after the first slot it marks: the arena is freed
+// under a pointer of the second.
+mutant_test!("orphan_scan_first", orphan_scan_first, orphan_scan::model, RACE);
+// The runtime's final decrement of the orphan count without Release: the
+// pointer that frees the arena races the scan's last reads.
+mutant_test!("orphan_sub_acquire", orphan_sub_acquire, orphan_scan::free_slot_model, RACE);
+// The writer role freed without Release: the next writer restarts the
+// sequence from a stale `published`.
+mutant_test!("writer_role_relaxed", writer_role_relaxed, writer_handover::model, "sequence numbers are consecutive");
+// The fast path without its ring check: a class's free slot overwrites a
+// descriptor of the other class that the reader has not read.
+mutant_test!("fast_no_ring_check", fast_no_ring_check, two_classes::model, RACE, "the descriptor is event");
+// A joiner's first cursor store without Release: the writer pairs it with the
+// leaving reader's state and refills the slot that reader read (a bug this
+// suite found).
+mutant_test!("join_relaxed", join_relaxed, rejoin::model, RACE);

@@ -159,11 +159,11 @@ pub(crate) enum Reuse {
 #[inline]
 pub(crate) fn try_reuse(word: &AtomicU64) -> Option<u32> {
     // ORDERING(slot-free): Acquire; as in `reuse`.
-    let m = word.load(Acquire);
+    let m = word.load(mutant!("fast_reuse_relaxed", Relaxed, Acquire));
     if m & (RING | ORPHAN | meta::RC_MASK) != RING {
         return None;
     }
-    let new = meta::next_generation(m, RING, 0);
+    let new = mutant!("fast_reuse_no_bump", m, meta::next_generation(m, RING, 0));
     // ORDERING: Relaxed; as in `reuse`: only this thread writes a RING word
     // with a zero refcount.
     word.store(new, Relaxed);

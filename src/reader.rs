@@ -134,7 +134,11 @@ impl Reader {
         if at >= SEQUENCE_LIMIT {
             return refuse("the published cursor is at or past 2^63");
         }
-        entry.cursor.store(at, Relaxed);
+        // ORDERING(gating): Release; pairs with the writer's Acquire cursor
+        // load in `WriterCore::recompute_gate`, which may read this position
+        // next to the entry's previous reader's `ACTIVE` state: the claim
+        // above acquired that reader's leave, and this carries its reads on.
+        entry.cursor.store(at, crate::sync::mutant!("join_relaxed", Relaxed, Release));
         entry.pid.store(pid, Relaxed);
         // ORDERING(gating): Release; pairs with the writer's Acquire load of
         // the state, which then sees the cursor above.

@@ -252,7 +252,7 @@ impl Drop for Shared {
         let mut marked = 0u64;
         for class in SizeClass::ALL {
             for word in ctl.arena.metas(class) {
-                if pool::mark_orphan(word) {
+                if sync::mutant!("orphan_scan_first", marked == 0, true) && pool::mark_orphan(word) {
                     marked += 1;
                 }
             }
@@ -266,7 +266,7 @@ impl Drop for Shared {
             sync::fence(Acquire);
         }
         // ORDERING(orphan): AcqRel; see `ArenaCtl::orphan_released`.
-        let before = ctl.orphans_left.fetch_sub(GUARD - marked, AcqRel);
+        let before = ctl.orphans_left.fetch_sub(GUARD - marked, sync::mutant!("orphan_sub_acquire", Acquire, AcqRel));
         if before == GUARD - marked {
             // SAFETY: every marked slot's last pointer has already decremented
             // (the count is now 0): no reference into the arena remains.

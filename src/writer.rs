@@ -351,7 +351,7 @@ impl WriterCore {
     /// steady stream).
     #[inline]
     fn try_claim_fast(&mut self, class: SizeClass) -> Option<(u32, u32)> {
-        if self.next - self.gate_min >= self.cap {
+        if mutant!("fast_no_ring_check", false, self.next - self.gate_min >= self.cap) {
             return None;
         }
         let head = self.owned[class.index()].front()?;
@@ -528,7 +528,7 @@ impl Drop for Writer {
         self.give_back_idle_slots();
         // ORDERING(writer-role): Release; pairs with the Acquire CAS of the
         // next writer, which then sees our last state.
-        self.core.shared.arena.header().writer.owner.store(0, Release);
+        self.core.shared.arena.header().writer.owner.store(0, mutant!("writer_role_relaxed", Relaxed, Release));
     }
 }
 
