@@ -183,9 +183,20 @@ fn the_c_abi_moves_up_and_refuses_at_once_even_when_waiting_forever() {
     let status = unsafe { slotcast_writer_publish_batch(w, events.as_ptr(), 2, 0, &mut published) };
     assert_eq!((status, published), (SLOTCAST_ERR_TOO_LARGE, 0), "checked before anything is published");
 
-    let writer = w as usize;
+    /// The writer handle, sent to the thread that waits on it.
+    struct SendWriter(*mut slotcast_writer);
+    // SAFETY: C ABI handles may be used from any thread (see the header).
+    unsafe impl Send for SendWriter {}
+    impl SendWriter {
+        // A method, so that the closure captures the whole wrapper (a
+        // closure naming the field would capture the bare pointer).
+        fn get(&self) -> *mut slotcast_writer {
+            self.0
+        }
+    }
+    let writer = SendWriter(w);
     let answer = within_5s(move || {
-        let w = writer as *mut slotcast_writer;
+        let w = writer.get();
         // SAFETY: `big` is readable; the writer lives until the test ends
         // (if this hangs, the test fails and the process exits).
         unsafe { slotcast_writer_publish(w, 2, big.as_ptr().cast(), big.len(), SLOTCAST_WAIT_FOREVER, null_mut()) }
