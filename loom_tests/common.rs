@@ -2,7 +2,7 @@
 //! whose bytes say which event they are.
 
 use loom::thread;
-use slotcast::{EventRef, Publish, PublishError, Runtime, SizeClass, WaitStrategy, Writer};
+use slotcast::{EventRef, Publish, PublishError, Reader, Runtime, SizeClass, WaitStrategy, Writer};
 
 /// Checks `f` under loom, exploring every interleaving with at most
 /// `preemptions` preemptions (`LOOM_MAX_PREEMPTIONS` overrides it, to run a
@@ -107,4 +107,16 @@ pub(crate) fn publish_two_while_reading(wait: WaitStrategy) {
         assert_event(&event, seq);
     }
     w.join().unwrap();
+}
+
+/// A reader that joined an entry another reader left after reading event 0
+/// of `events`: it starts after what was read (at most at the end) and
+/// reads every later event intact.
+pub(crate) fn read_rest_after_rejoin(reader: &mut Reader, events: u64) {
+    let start = reader.cursor();
+    assert!((1..=events).contains(&start), "the joiner starts after what was read, at most at the end");
+    for seq in start..events {
+        let event = reader.wait_next().unwrap();
+        assert_event(&event, seq);
+    }
 }

@@ -52,12 +52,7 @@ pub(crate) fn model() {
         }
         Err(e) => panic!("unexpected join error: {e}"),
     };
-    let start = second.cursor();
-    assert!((1..=EVENTS).contains(&start), "the joiner starts after what was read, at most at the end");
-    for seq in start..EVENTS {
-        let event = second.wait_next().unwrap();
-        assert_event(&event, seq);
-    }
+    read_rest_after_rejoin(&mut second, EVENTS);
     w.join().unwrap();
 }
 
