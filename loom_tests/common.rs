@@ -103,7 +103,7 @@ pub(crate) fn publish_two_while_reading(wait: WaitStrategy) {
         }
     });
     for seq in 0..2 {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         assert_event(&event, seq);
     }
     w.join().unwrap();
@@ -116,7 +116,7 @@ pub(crate) fn read_rest_after_rejoin(reader: &mut Reader, events: u64) {
     let start = reader.cursor();
     assert!((1..=events).contains(&start), "the joiner starts after what was read, at most at the end");
     for seq in start..events {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         assert_event(&event, seq);
     }
 }

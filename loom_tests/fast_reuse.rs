@@ -35,9 +35,9 @@ pub(crate) fn model() {
     let mut reader = rt.reader().unwrap();
     let mut writer = rt.writer().unwrap();
     assert!(try_publish(&mut writer, 0) && try_publish(&mut writer, 1));
-    assert_event(&reader.wait_next().unwrap(), 0);
+    assert_event(&reader.recv().unwrap(), 0);
     let kept = {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         assert_event(&event, 1);
         event.retain().unwrap()
     };
@@ -54,8 +54,8 @@ pub(crate) fn model() {
     publish(&mut writer, 3);
     d.join().unwrap();
 
-    assert_event(&reader.wait_next().unwrap(), 2);
-    let event = reader.wait_next().unwrap();
+    assert_event(&reader.recv().unwrap(), 2);
+    let event = reader.recv().unwrap();
     assert_event(&event, 3);
     let _live = event.retain().unwrap();
     match rt.upgrade(handle) {

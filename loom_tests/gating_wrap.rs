@@ -30,7 +30,7 @@ pub(crate) fn model() {
         }
     });
     for seq in 0..EVENTS {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         assert_event(&event, seq);
     }
     w.join().unwrap();

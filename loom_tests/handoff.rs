@@ -31,7 +31,7 @@ pub(crate) fn model() {
     let mut writer = rt.writer().unwrap();
     assert!(try_publish(&mut writer, 0) && try_publish(&mut writer, 1));
     let kept = {
-        let event = first.wait_next().unwrap();
+        let event = first.recv().unwrap();
         assert_event(&event, 0);
         event.retain().unwrap()
     };
@@ -39,7 +39,7 @@ pub(crate) fn model() {
     // retained (hands it off) or already free (reuses it).
     let w = thread::spawn(move || publish(&mut writer, 2));
     let r = thread::spawn(move || {
-        let event = second.wait_next().unwrap();
+        let event = second.recv().unwrap();
         assert_event(&event, 0);
     });
     drop(kept);

@@ -38,7 +38,7 @@ pub(crate) fn model() {
     let start = reader.cursor();
     assert!(start <= EVENTS);
     for seq in start..EVENTS {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         assert_event(&event, seq);
     }
     w.join().unwrap();

@@ -24,7 +24,7 @@ pub(crate) fn model() {
     let mut reader = rt.reader().unwrap();
     let mut writer = rt.writer().unwrap();
     let r = thread::spawn(move || {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         assert_event(&event, 0);
         drop(event);
         drop(reader);

@@ -40,7 +40,7 @@ pub(crate) fn model() {
         }
     });
     {
-        let event = first.wait_next().unwrap();
+        let event = first.recv().unwrap();
         assert_event(&event, 0);
     }
     drop(first);

@@ -38,7 +38,7 @@ pub(crate) fn model() {
         }
     });
     let r = spawn(move || {
-        let event = first.wait_next().unwrap();
+        let event = first.recv().unwrap();
         assert_event(&event, 0);
         drop(event);
         drop(first);

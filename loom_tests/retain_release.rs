@@ -37,7 +37,7 @@ pub(crate) fn model() {
         }
     });
     let kept = {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         assert_event(&event, 0);
         event.retain().unwrap()
     };
@@ -47,13 +47,13 @@ pub(crate) fn model() {
         drop(clone);
     });
     {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         assert_event(&event, 1);
     }
     assert_eq!(&kept[..], payload(0), "a retained event keeps its bytes past the cursor");
     drop(kept);
     for seq in 2..EVENTS {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         assert_event(&event, seq);
     }
     t.join().unwrap();

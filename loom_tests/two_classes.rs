@@ -56,7 +56,7 @@ pub(crate) fn model() {
         }
     });
     for seq in 0..CLASSES.len() as u64 {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         assert_eq!(event.sequence(), seq, "events arrive in order");
         assert_eq!(event.event_type(), seq as u32, "the descriptor is event {seq}'s");
         assert_eq!(event.data(), bytes(seq), "the payload is event {seq}'s, complete");

@@ -18,7 +18,7 @@ use slotcast::{Reader, WaitStrategy};
 
 fn read(reader: &mut Reader, seqs: std::ops::Range<u64>) -> Vec<(u64, Vec<u8>)> {
     seqs.map(|seq| {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         assert_event(&event, seq);
         (event.sequence(), event.data().to_vec())
     })

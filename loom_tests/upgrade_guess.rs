@@ -64,7 +64,7 @@ pub(crate) fn ring_model() {
     // The writer takes its slot at generation 0 and fills it as generation 1.
     let guessed = Handle { class: 0, slot: 0, generation: 1, len: 4, event_type: 0 };
     let r = thread::spawn(move || {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         let kept = event.retain().unwrap();
         assert_eq!(kept.handle(), guessed, "the guess is right");
     });

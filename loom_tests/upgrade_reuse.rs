@@ -28,11 +28,11 @@ pub(crate) fn model() {
     let mut writer = rt.writer().unwrap();
     assert!(try_publish(&mut writer, 0) && try_publish(&mut writer, 1));
     let kept = {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         assert_event(&event, 0);
         event.retain().unwrap()
     };
-    drop(reader.wait_next().unwrap());
+    drop(reader.recv().unwrap());
     let handle = kept.handle();
 
     let d = thread::spawn(move || drop(kept));

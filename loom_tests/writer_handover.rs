@@ -48,16 +48,16 @@ pub(crate) fn model() {
     });
     assert!(try_publish(&mut first, 0) && try_publish(&mut first, 1));
     let kept = {
-        let event = reader.wait_next().unwrap();
+        let event = reader.recv().unwrap();
         assert_event(&event, 0);
         event.retain().unwrap()
     };
-    assert_event(&reader.wait_next().unwrap(), 1);
+    assert_event(&reader.recv().unwrap(), 1);
     drop(first);
     assert_eq!(&kept[..], payload(0), "a retained event outlives its writer");
     drop(kept);
     for seq in 2..4 {
-        assert_event(&reader.wait_next().unwrap(), seq);
+        assert_event(&reader.recv().unwrap(), seq);
     }
     w.join().unwrap();
 }

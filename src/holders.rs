@@ -511,7 +511,7 @@ mod damaged_file {
                 word.store((m & !meta::RC_MASK) | (meta::RC_LIMIT + 5), Relaxed);
             }
         }
-        let event = reader.try_next().unwrap().unwrap();
+        let event = reader.try_recv().unwrap().unwrap();
         let retained = event.retain().expect("a huge count does not stop a retain");
         drop(event);
         let upgraded = rt.upgrade(kept.handle()).expect("nor an upgrade");

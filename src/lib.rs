@@ -107,7 +107,7 @@
 //!     ev.set_len(3);
 //! }).map_err(|full| full.kind())?;
 //!
-//! let first = reader.try_next()?.expect("published");
+//! let first = reader.try_recv()?.expect("published");
 //! assert_eq!(first.data(), b"tick");
 //! let kept = first.retain()?; // outlives the reader's cursor
 //! drop(first);

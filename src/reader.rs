@@ -2,7 +2,7 @@
 //!
 //! **Consume.** A reader loads `published` with Acquire, reads every
 //! descriptor and payload in `[cursor, published)` in place, then stores its
-//! cursor with Release: once per event with [`Reader::try_next`], once per
+//! cursor with Release: once per event with [`Reader::try_recv`], once per
 //! batch with [`Reader::try_batch`] and [`Reader::try_read`]. No atomic
 //! read-modify-write on this path. Everything read from the arena is
 //! bounds-checked (class, slot index, length, how far `published` runs
@@ -67,11 +67,11 @@ struct Position {
 /// One reader of a runtime: sees every event published while it is joined,
 /// in order, exactly once.
 ///
-/// Events are borrowed in place, never copied: [`try_next`](Reader::try_next)
+/// Events are borrowed in place, never copied: [`try_recv`](Reader::try_recv)
 /// gives one event at a time (the cursor advances when the guard drops),
 /// [`try_batch`](Reader::try_batch) and [`try_read`](Reader::try_read) give
 /// everything available and advance the cursor once. Each has a waiting form
-/// (`wait_next`, `wait_batch`, `read`) that uses the runtime's
+/// (`recv`, `batch`, `read`) that uses the runtime's
 /// [`WaitStrategy`]. [`EventRef::retain`] keeps an event past the cursor.
 ///
 /// Dropping the reader leaves: the writer stops waiting for it at once.
@@ -187,7 +187,7 @@ impl Reader {
     /// [`ReadError::Corrupt`] if the next event is malformed (only a
     /// corrupted shared mapping can do that).
     #[inline]
-    pub fn try_next(&mut self) -> Result<Option<EventGuard<'_>>, ReadError> {
+    pub fn try_recv(&mut self) -> Result<Option<EventGuard<'_>>, ReadError> {
         self.next_until(Deadline::now())
     }
 
@@ -195,8 +195,8 @@ impl Reader {
     ///
     /// # Errors
     ///
-    /// As [`try_next`](Reader::try_next).
-    pub fn wait_next(&mut self) -> Result<EventGuard<'_>, ReadError> {
+    /// As [`try_recv`](Reader::try_recv).
+    pub fn recv(&mut self) -> Result<EventGuard<'_>, ReadError> {
         match self.next_until(Deadline::NEVER)? {
             Some(event) => Ok(event),
             None => unreachable!("a wait without deadline returns an event"),
@@ -207,8 +207,8 @@ impl Reader {
     ///
     /// # Errors
     ///
-    /// As [`try_next`](Reader::try_next).
-    pub fn wait_next_timeout(&mut self, timeout: Duration) -> Result<Option<EventGuard<'_>>, ReadError> {
+    /// As [`try_recv`](Reader::try_recv).
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Option<EventGuard<'_>>, ReadError> {
         self.next_until(Deadline::after(timeout))
     }
 
@@ -228,7 +228,7 @@ impl Reader {
     /// # Errors
     ///
     /// As [`try_batch`](Reader::try_batch).
-    pub fn wait_batch(&mut self) -> Result<ReadBatch<'_>, ReadError> {
+    pub fn batch(&mut self) -> Result<ReadBatch<'_>, ReadError> {
         self.batch_until(Deadline::NEVER)
     }
 
@@ -238,7 +238,7 @@ impl Reader {
     /// # Errors
     ///
     /// As [`try_batch`](Reader::try_batch).
-    pub fn wait_batch_timeout(&mut self, timeout: Duration) -> Result<ReadBatch<'_>, ReadError> {
+    pub fn batch_timeout(&mut self, timeout: Duration) -> Result<ReadBatch<'_>, ReadError> {
         self.batch_until(Deadline::after(timeout))
     }
 
@@ -559,7 +559,7 @@ impl fmt::Debug for EventRef<'_> {
     }
 }
 
-/// The event returned by [`Reader::try_next`]; the reader's cursor moves past
+/// The event returned by [`Reader::try_recv`]; the reader's cursor moves past
 /// it when the guard drops.
 ///
 /// The event cannot outlive the guard, nor the guard the reader's borrow:
@@ -570,7 +570,7 @@ impl fmt::Debug for EventRef<'_> {
 /// let mut reader = rt.reader().unwrap();
 /// rt.writer().unwrap().try_publish_bytes(0, b"x").unwrap();
 /// let data: &[u8] = {
-///     let event = reader.try_next().unwrap().unwrap();
+///     let event = reader.try_recv().unwrap().unwrap();
 ///     event.data()
 /// };
 /// println!("{data:?}");
@@ -782,7 +782,7 @@ mod tests {
         let corrupt = ReadError::Corrupt { sequence: 3, what: "the published cursor went below the reader's cursor" };
         assert_eq!(reader.try_read(|_, _| ()), Err(corrupt.clone()));
         assert_eq!(reader.try_batch().map(|b| b.len()), Err(corrupt.clone()));
-        assert_eq!(reader.try_next().map(|e| e.is_some()), Err(corrupt.clone()));
+        assert_eq!(reader.try_recv().map(|e| e.is_some()), Err(corrupt.clone()));
         assert_eq!(reader.read_timeout(Duration::from_secs(60), |_, _| ()), Err(corrupt.clone()));
         // The waiting form without a deadline must answer too, not wait for
         // `published` to pass a cursor it is already behind.

@@ -36,7 +36,7 @@ use std::ptr::NonNull;
 /// let mut reader = rt.reader()?;
 /// let mut writer = rt.writer()?;
 /// writer.try_publish_pod(1, &[1u32, 2, 3, 4])?;
-/// let kept: RingPtr = reader.try_next()?.expect("an event").retain()?;
+/// let kept: RingPtr = reader.try_recv()?.expect("an event").retain()?;
 /// drop(reader); // the retained event outlives the reader's cursor
 /// let typed: RingPtr<[u32; 4]> = kept.clone().cast()?;
 /// assert_eq!(*typed, [1, 2, 3, 4]);

@@ -289,7 +289,7 @@ impl Drop for Shared {
 /// let mut reader = rt.reader()?;
 /// let mut writer = rt.writer()?;
 /// writer.try_publish_bytes(7, b"hello")?;
-/// let event = reader.try_next()?.expect("one event");
+/// let event = reader.try_recv()?.expect("one event");
 /// assert_eq!((event.event_type(), event.data()), (7, &b"hello"[..]));
 /// # Ok(())
 /// # }
@@ -334,7 +334,7 @@ impl Runtime {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let rt = Runtime::open("/dev/shm/quotes")?;
     /// let mut reader = rt.reader()?;
-    /// while let Ok(event) = reader.wait_next() {
+    /// while let Ok(event) = reader.recv() {
     ///     println!("{} bytes of type {}", event.len(), event.event_type());
     /// }
     /// # Ok(())

@@ -229,8 +229,8 @@ fn an_abandoned_claim_publishes_nothing_and_reuses_its_slot() {
         claim.copy_from_slice(b"never published").unwrap();
     }
     assert_eq!(w.published(), 0);
-    assert!(reader.try_next().unwrap().is_none());
+    assert!(reader.try_recv().unwrap().is_none());
     w.try_publish_bytes(3, b"the only slot").unwrap();
-    let ev = reader.try_next().unwrap().unwrap();
+    let ev = reader.try_recv().unwrap().unwrap();
     assert_eq!((ev.sequence(), ev.event_type(), ev.data()), (0, 3, &b"the only slot"[..]));
 }

@@ -31,7 +31,7 @@ fn a_c_process_pushes_100_000_events_that_a_rust_reader_verifies() {
     assert!(out.status.success(), "the C client failed: {}", out.status);
     assert!(stdout.starts_with(&format!("DONE {EVENTS} ")), "unexpected output {stdout:?}");
     assert_eq!(rt.published(), EVENTS);
-    assert!(reader.try_next().unwrap().is_none(), "nothing beyond the {EVENTS} events");
+    assert!(reader.try_recv().unwrap().is_none(), "nothing beyond the {EVENTS} events");
     println!("C client: {stdout}Rust reader verified {EVENTS} events, {bytes} bytes");
     assert_eq!(rt.stats().writer_pid, None, "the C writer gave the role back");
 }

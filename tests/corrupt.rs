@@ -536,7 +536,7 @@ fn read_some(r: &mut slotcast::Reader, kept: &mut Vec<RingPtr>, seen: &mut u64, 
         }
     }
     step("read-next");
-    match r.try_next() {
+    match r.try_recv() {
         Ok(Some(ev)) => *seen = seen.wrapping_add(ev.len() as u64),
         Ok(None) => {}
         Err(_) => *errors += 1,

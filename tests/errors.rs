@@ -104,7 +104,7 @@ fn typed_reads_of_the_wrong_shape_are_errors() {
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     w.try_publish_bytes(0, &[1, 2, 3]).unwrap();
-    let ev = reader.try_next().unwrap().unwrap();
+    let ev = reader.try_recv().unwrap().unwrap();
     let err = ev.as_pod::<u32>().unwrap_err();
     assert_eq!(err, ViewError::Size { expected: 4, actual: 3 });
     assert!(err.to_string().contains("3-byte event"));

@@ -63,7 +63,7 @@ fn read_with_handler(mut reader: Reader) -> Seen {
 fn read_one_by_one(mut reader: Reader) -> Seen {
     let mut seen = Seen::default();
     while !seen.done() {
-        match reader.wait_next_timeout(STALL) {
+        match reader.recv_timeout(STALL) {
             Ok(Some(ev)) => seen.check(ev.data()),
             Ok(None) => seen.problems.push(format!("stalled after {} events", seen.events)),
             Err(e) => seen.problems.push(e.to_string()),
@@ -76,7 +76,7 @@ fn read_one_by_one(mut reader: Reader) -> Seen {
 fn read_batches(mut reader: Reader) -> Seen {
     let mut seen = Seen::default();
     while !seen.done() {
-        let batch = reader.wait_batch_timeout(STALL).expect("no corruption in process");
+        let batch = reader.batch_timeout(STALL).expect("no corruption in process");
         if batch.is_empty() {
             seen.problems.push(format!("stalled after {} events", seen.events));
         }

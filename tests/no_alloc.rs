@@ -69,7 +69,7 @@ fn no_allocation_per_event() {
         while seen < EVENTS {
             match seen % 3 {
                 0 => {
-                    let ev = reader.wait_next().unwrap();
+                    let ev = reader.recv().unwrap();
                     assert_eq!(ev.sequence(), seen);
                     // Retain some, replacing older ones, and round-trip a handle.
                     if seen % 7 == 0 {
@@ -87,7 +87,7 @@ fn no_allocation_per_event() {
                         .unwrap() as u64;
                 }
                 _ => {
-                    let batch = reader.wait_batch().unwrap();
+                    let batch = reader.batch().unwrap();
                     for ev in &batch {
                         ev.unwrap();
                         seen += 1;

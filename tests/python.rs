@@ -54,7 +54,7 @@ fn a_python_writer_process_feeds_a_rust_reader() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "the Python writer failed: {}", out.status);
     assert!(stdout.starts_with(&format!("DONE {EVENTS} ")), "unexpected output {stdout:?}");
-    assert!(reader.try_next().unwrap().is_none());
+    assert!(reader.try_recv().unwrap().is_none());
     println!("python writer: {stdout}rust reader verified {EVENTS} events");
 }
 

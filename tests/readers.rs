@@ -86,7 +86,7 @@ fn a_reader_sees_only_what_is_published_after_it_joins() {
     }
     let mut reader = rt.reader().unwrap();
     assert_eq!(reader.cursor(), 3);
-    assert!(reader.try_next().unwrap().is_none());
+    assert!(reader.try_recv().unwrap().is_none());
     w.try_publish_bytes(0, &[3]).unwrap();
     w.try_publish_bytes(0, &[4]).unwrap();
     let mut seen = Vec::new();
@@ -114,8 +114,8 @@ fn lag_counts_unread_events() {
         w.try_publish_bytes(0, b"e").unwrap();
     }
     assert_eq!(reader.lag(), 5);
-    drop(reader.try_next().unwrap());
-    drop(reader.try_next().unwrap());
+    drop(reader.try_recv().unwrap());
+    drop(reader.try_recv().unwrap());
     assert_eq!(reader.lag(), 3);
     assert_eq!(rt.stats().max_lag(), 3);
 }
@@ -128,14 +128,14 @@ fn a_guard_moves_the_cursor_when_dropped() {
     w.try_publish_bytes(0, b"a").unwrap();
     w.try_publish_bytes(0, b"b").unwrap();
     {
-        let ev = reader.try_next().unwrap().unwrap();
+        let ev = reader.try_recv().unwrap().unwrap();
         assert_eq!((ev.sequence(), ev.data()), (0, &b"a"[..]));
         assert_eq!(rt.stats().readers[0].cursor, 0, "not yet consumed");
     }
     assert_eq!(reader.cursor(), 1);
     assert_eq!(rt.stats().readers[0].cursor, 1);
-    assert_eq!(reader.try_next().unwrap().unwrap().data(), b"b");
-    assert!(reader.try_next().unwrap().is_none());
+    assert_eq!(reader.try_recv().unwrap().unwrap().data(), b"b");
+    assert!(reader.try_recv().unwrap().is_none());
 }
 
 #[test]
@@ -183,7 +183,7 @@ fn retained_events_outlive_their_reader() {
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     w.try_publish_bytes(2, b"keep me").unwrap();
-    let kept = reader.try_next().unwrap().unwrap().retain().unwrap();
+    let kept = reader.try_recv().unwrap().unwrap().retain().unwrap();
     drop(reader);
     for _ in 0..common::scaled(10_000, 100) {
         w.try_publish_bytes(0, b"churn").unwrap();
@@ -201,7 +201,7 @@ fn blocked_readers_wake_for_each_event() {
             std::thread::spawn(move || {
                 let mut got = Vec::new();
                 for _ in 0..5 {
-                    let ev = reader.wait_next().unwrap();
+                    let ev = reader.recv().unwrap();
                     got.push(*ev.as_pod::<u32>().unwrap());
                 }
                 got
@@ -226,8 +226,8 @@ fn waiting_with_a_timeout_returns_empty_handed() {
         let rt = Runtime::builder().wait_strategy(strategy).build().unwrap();
         let mut reader = rt.reader().unwrap();
         let t = Duration::from_millis(if cfg!(miri) { 1 } else { 15 });
-        assert!(reader.wait_next_timeout(t).unwrap().is_none());
-        assert!(reader.wait_batch_timeout(t).unwrap().is_empty());
+        assert!(reader.recv_timeout(t).unwrap().is_none());
+        assert!(reader.batch_timeout(t).unwrap().is_empty());
         assert_eq!(reader.read_timeout(t, |_, _| panic!("no event")).unwrap(), 0);
     }
 }

@@ -78,10 +78,10 @@ fn a_ring_ptr_never_sees_a_later_event(kind: common::Kind) {
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     w.try_publish_bytes(0, b"first").unwrap();
-    let kept = reader.try_next().unwrap().unwrap().retain().unwrap();
+    let kept = reader.try_recv().unwrap().unwrap().retain().unwrap();
     for i in 0..common::scaled(1000, 50) {
         w.try_publish_pod(1, &i).unwrap();
-        assert_eq!(reader.try_next().unwrap().unwrap().as_pod::<u64>(), Ok(&i));
+        assert_eq!(reader.try_recv().unwrap().unwrap().as_pod::<u64>(), Ok(&i));
         assert_eq!(&kept[..], b"first");
     }
     assert_eq!(rt.stats().pool(SizeClass::XS).retained, 1);
@@ -98,7 +98,7 @@ fn handles_of_recycled_slots_do_not_upgrade(kind: common::Kind) {
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     w.try_publish_bytes(5, b"old").unwrap();
-    let old = reader.try_next().unwrap().unwrap().retain().unwrap();
+    let old = reader.try_recv().unwrap().unwrap().retain().unwrap();
     let h = old.handle();
     assert_eq!((h.class, h.len, h.event_type, h.size_class()), (0, 3, 5, Some(SizeClass::XS)));
     let again = rt.upgrade(h).unwrap();
@@ -107,7 +107,7 @@ fn handles_of_recycled_slots_do_not_upgrade(kind: common::Kind) {
     assert_eq!(rt.upgrade(h).unwrap_err(), UpgradeError::Stale, "no pointer holds it any more");
 
     w.try_publish_bytes(6, b"new").unwrap();
-    let new = reader.try_next().unwrap().unwrap().retain().unwrap();
+    let new = reader.try_recv().unwrap().unwrap().retain().unwrap();
     assert_eq!(new.handle().slot, h.slot, "the same slot, recycled");
     assert_ne!(new.handle().generation, h.generation);
     assert_eq!(rt.upgrade(h).unwrap_err(), UpgradeError::Stale, "an old generation never upgrades");
@@ -160,7 +160,7 @@ fn a_runtime_dropped_before_its_last_writer_and_reader_is_fine() {
     let mut w = rt.writer().unwrap();
     drop(rt);
     w.try_publish_bytes(1, b"still here").unwrap();
-    assert_eq!(reader.try_next().unwrap().unwrap().data(), b"still here");
+    assert_eq!(reader.try_recv().unwrap().unwrap().data(), b"still here");
 }
 
 #[test]
@@ -188,7 +188,7 @@ fn typed_views_check_size_and_alignment() {
     let mut w = rt.writer().unwrap();
     w.try_publish_pod(0, &0xABCD_u32).unwrap();
     w.try_publish_bytes(0, &[0u8; 128]).unwrap();
-    let ev = reader.try_next().unwrap().unwrap();
+    let ev = reader.try_recv().unwrap().unwrap();
     assert_eq!(ev.as_pod::<u32>(), Ok(&0xABCD));
     assert_eq!(ev.as_pod::<u64>(), Err(ViewError::Size { expected: 8, actual: 4 }));
     assert_eq!(ev.as_pod::<[u8; 3]>(), Err(ViewError::Size { expected: 3, actual: 4 }));
@@ -196,7 +196,7 @@ fn typed_views_check_size_and_alignment() {
     drop(ev);
     assert_eq!(p.clone().cast::<u16>().unwrap_err(), ViewError::Size { expected: 2, actual: 4 });
     assert_eq!(*p.clone().cast::<[u8; 4]>().unwrap(), 0xABCD_u32.to_ne_bytes());
-    let ev = reader.try_next().unwrap().unwrap();
+    let ev = reader.try_recv().unwrap().unwrap();
     assert!(matches!(ev.as_pod::<OverAligned>(), Err(ViewError::Align { required: 128 })));
     let p = ev.retain().unwrap();
     assert!(matches!(p.cast::<OverAligned>(), Err(ViewError::Align { required: 128 })));
@@ -225,7 +225,7 @@ fn upgrade_takes_length_and_type_from_the_slot_not_the_handle() {
     let rt = Runtime::new().unwrap();
     let mut reader = rt.reader().unwrap();
     rt.writer().unwrap().try_publish_bytes(7, b"hello").unwrap();
-    let kept = reader.try_next().unwrap().unwrap().retain().unwrap();
+    let kept = reader.try_recv().unwrap().unwrap().retain().unwrap();
     let allocated = rt.allocator().try_alloc_bytes(8, b"allocated").unwrap();
     for (ptr, len, event_type) in [(&kept, 5, 7), (&allocated, 9, 8)] {
         // A handle that lies about the event (made up, or damaged in transit).

@@ -60,11 +60,11 @@ fn two_opens_in_one_process_share_events_and_pointers() {
     assert!(matches!(other.writer(), Err(WriterError::Taken { .. })), "one writer across opens");
     for i in 0..1000u64 {
         w.try_publish_pod(1, &i).unwrap();
-        let ev = reader.try_next().unwrap().unwrap();
+        let ev = reader.try_recv().unwrap().unwrap();
         assert_eq!(ev.as_pod::<u64>(), Ok(&i));
     }
     w.try_publish_bytes(2, b"kept").unwrap();
-    let kept = reader.try_next().unwrap().unwrap().retain().unwrap();
+    let kept = reader.try_recv().unwrap().unwrap().retain().unwrap();
     let again = creator.upgrade(kept.handle()).expect("a handle upgrades in the other open");
     let stats = creator.stats();
     assert_eq!(stats.processes.len(), 2);
@@ -286,7 +286,7 @@ fn random_header_mutations_never_crash() {
                     let _ = w.try_publish_bytes(1, b"probe");
                 }
                 if let Ok(mut r) = rt.reader() {
-                    let _ = r.try_next();
+                    let _ = r.try_recv();
                 }
                 let _ = rt.stats();
             }

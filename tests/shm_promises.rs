@@ -203,7 +203,7 @@ fn a_forked_child_refuses_the_parents_handles_and_drops_them_harmlessly() {
     let mut reader = rt.reader().unwrap();
     let mut writer = rt.writer().unwrap();
     writer.try_publish_bytes(1, b"first").unwrap();
-    let kept = reader.try_next().unwrap().unwrap().retain().unwrap();
+    let kept = reader.try_recv().unwrap().unwrap().retain().unwrap();
     let allocated = rt.allocator().try_alloc_bytes(2, b"allocated").unwrap();
     // SAFETY: the child only uses and drops the handles, then exits without
     // returning into the test harness.

@@ -48,7 +48,7 @@ pub(crate) fn run(args: &Args, json: bool) -> crate::Result {
     ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))?;
     let mut seen = 0u64;
     while !stop.load(Ordering::Relaxed) && args.count.is_none_or(|n| seen < n) {
-        let Some(event) = reader.wait_next_timeout(Duration::from_millis(100))? else { continue };
+        let Some(event) = reader.recv_timeout(Duration::from_millis(100))? else { continue };
         let shown = &event.data()[..event.len().min(args.width)];
         let more = if event.len() > shown.len() { "…" } else { "" };
         if json {

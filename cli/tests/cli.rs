@@ -35,9 +35,9 @@ fn stat_shows_config_cursors_lag_and_occupancy() {
     for i in 0..10u64 {
         w.try_publish_pod(0, &i).unwrap();
     }
-    drop(reader.try_next().unwrap());
+    drop(reader.try_recv().unwrap());
     // Retains event 1 and moves past it: cursor 2.
-    let kept = reader.try_next().unwrap().unwrap().retain().unwrap();
+    let kept = reader.try_recv().unwrap().unwrap().retain().unwrap();
     let p = path.to_str().unwrap();
     let out = slotcast(&["stat", p]);
     assert!(out.status.success(), "{out:?}");
@@ -146,10 +146,10 @@ fn stat_hz_and_clean_on_damaged_files_fail_with_messages() {
     for i in 0..12u64 {
         w.try_publish_pod(0, &i).unwrap();
         if i < 10 {
-            drop(reader.try_next().unwrap());
+            drop(reader.try_recv().unwrap());
         }
     }
-    let kept = reader.try_next().unwrap().unwrap().retain().unwrap();
+    let kept = reader.try_recv().unwrap().unwrap().retain().unwrap();
     let good = std::fs::read(&path).unwrap();
     drop((kept, w, reader, rt));
     let copy = temp_path("damaged-copy");
