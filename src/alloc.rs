@@ -20,9 +20,9 @@ use crate::event::SizeClass;
 use crate::failpoint::failpoint;
 use crate::holders;
 use crate::layout::header_word;
+use crate::lifetime::{Anchor, Shared, SharedHold};
 use crate::pool;
-use crate::ring_ptr::{Handle, RingPtr, SharedHold, check_view};
-use crate::runtime::{Anchor, Shared};
+use crate::ring_ptr::{Handle, RingPtr, check_view};
 use crate::sync::{Arc, AtomicU64, Ordering::*};
 use crate::writer::Writer;
 use bytemuck::Pod;
@@ -129,7 +129,7 @@ impl Allocator {
         // `held` too: the slot was free, so no pointer of ours held it; only
         // a peer erasing our holder bit gets there. Publish it all the same.
         let how = SharedHold { held: publish, take: publish };
-        let local = match RingPtr::hold_shared(&self.shared, class, slot, how) {
+        let local = match self.shared.hold_shared(class, slot, how) {
             Some(Ok(local)) => Some(local),
             Some(Err(())) => {
                 // A damaged file (no holder words for the slot): give it back.

@@ -1,9 +1,19 @@
-//! Runtime configuration and its builder.
+//! A runtime's configuration: plain data, exactly what an arena's header
+//! records, and the one place that writes it to the header, reads it back
+//! and checks every field's range.
+//!
+//! The builder (`builder.rs`), an opener of a shared file (`shm/linux.rs`)
+//! and the C ABI's config check (`ffi/runtime.rs`) all check a configuration
+//! through [`Config::check`], which names the field that is out of range
+//! ([`Invalid`]); each turns that into its own error ([`BuildError`],
+//! [`OpenError::Config`], a C status code). Where the arena lives (heap,
+//! anonymous mapping, a file and its mode) is not part of it: the builder
+//! keeps that.
 
-use crate::error::{AllocError, BuildError, FullKind, PublishError};
+use crate::error::{AllocError, BuildError, FullKind, OpenError, PublishError};
 use crate::event::SizeClass;
-use crate::layout::{ArenaLayout, MAX_SLOTS_PER_CLASS};
-use crate::runtime::Runtime;
+use crate::layout::{ArenaLayout, FLAG_SHARED, IdentityLine, MAX_SLOTS_PER_CLASS};
+use crate::sync::Ordering::*;
 use crate::wait::WaitStrategy;
 
 /// Why no class with slots holds a payload (see [`Config::pick_class`]).
@@ -34,20 +44,10 @@ impl From<Unfit> for PublishError {
     }
 }
 
-/// Where an in-process runtime keeps its arena.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Backing {
-    /// An anonymous memory mapping (the default, except under Miri).
-    #[cfg_attr(not(miri), default)]
-    Anonymous,
-    /// Heap memory from the global allocator (the default under Miri, which
-    /// cannot map memory).
-    #[cfg_attr(miri, default)]
-    Heap,
-}
-
-/// A validated runtime configuration. Build one with [`Runtime::builder`].
+/// A validated runtime configuration: what the arena's header records. Build
+/// one with [`Runtime::builder`](crate::Runtime::builder) and
+/// [`Builder::config`](crate::Builder::config); a runtime's is
+/// [`Runtime::config`](crate::Runtime::config).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub(crate) slots: [u32; SizeClass::COUNT],
@@ -55,7 +55,6 @@ pub struct Config {
     pub(crate) max_readers: u32,
     pub(crate) max_processes: u32,
     pub(crate) wait: WaitStrategy,
-    pub(crate) backing: Backing,
     pub(crate) shared: bool,
 }
 
@@ -138,11 +137,6 @@ impl Config {
         self.wait
     }
 
-    /// Where the arena lives.
-    pub fn backing(&self) -> Backing {
-        self.backing
-    }
-
     /// Bytes of memory the arena of this configuration occupies, all of it
     /// fixed at creation.
     ///
@@ -171,28 +165,173 @@ impl Config {
         )
     }
 
-    pub(crate) fn validate(&self) -> Result<(), BuildError> {
-        let cap = self.ring_capacity;
-        if !cap.is_power_of_two() || !(2..=Self::MAX_RING_CAPACITY).contains(&cap) {
-            return Err(BuildError::RingCapacity { requested: cap as usize });
+    /// The one validator: checks every field's range and that the arena
+    /// can be laid out, naming the first field that is wrong.
+    pub(crate) fn check(raw: &RawConfig) -> Result<Config, Invalid> {
+        let cap = raw.ring_capacity;
+        if !cap.is_power_of_two() || !(2..=u64::from(Self::MAX_RING_CAPACITY)).contains(&cap) {
+            return Err(Invalid::RingCapacity(cap));
         }
-        if !(1..=Self::MAX_READERS).contains(&self.max_readers) {
-            return Err(BuildError::MaxReaders { requested: self.max_readers as usize });
+        if !(1..=u64::from(Self::MAX_READERS)).contains(&raw.max_readers) {
+            return Err(Invalid::MaxReaders(raw.max_readers));
         }
-        if !(1..=Self::MAX_PROCESSES).contains(&self.max_processes) {
-            return Err(BuildError::MaxProcesses { requested: self.max_processes as usize });
+        if !(1..=u64::from(Self::MAX_PROCESSES)).contains(&raw.max_processes) {
+            return Err(Invalid::MaxProcesses(raw.max_processes));
         }
+        let mut slots = [0u32; SizeClass::COUNT];
         for class in SizeClass::ALL {
-            let n = self.slots[class.index()];
-            if n > Self::MAX_SLOTS_PER_CLASS {
-                return Err(BuildError::TooManySlots { class, requested: n as usize });
+            let n = raw.slots[class.index()];
+            if n > u64::from(Self::MAX_SLOTS_PER_CLASS) {
+                return Err(Invalid::Slots(class, n));
             }
+            slots[class.index()] = n as u32;
         }
-        if self.slots.iter().all(|&n| n == 0) {
-            return Err(BuildError::NoSlots);
+        if slots.iter().all(|&n| n == 0) {
+            return Err(Invalid::NoSlots);
         }
-        self.try_layout().map_err(|_| BuildError::ArenaTooLarge)?;
-        Ok(())
+        let config = Config {
+            slots,
+            // The ranges above fit a `u32`.
+            ring_capacity: cap as u32,
+            max_readers: raw.max_readers as u32,
+            max_processes: raw.max_processes as u32,
+            wait: raw.wait,
+            shared: raw.shared,
+        };
+        config.try_layout().map_err(|_| Invalid::ArenaTooLarge(slots.iter().map(|&n| u64::from(n)).sum()))?;
+        Ok(config)
+    }
+
+    /// Writes the configuration words of a fresh arena's header (the rest
+    /// of its identity line is the arena's, `arena::initialise`).
+    pub(crate) fn write_header(&self, id: &IdentityLine) {
+        // ORDERING: Relaxed; published by the Release store of `magic` in
+        // `arena::initialise`, ORDERING(init).
+        id.ring_capacity.store(u64::from(self.ring_capacity), Relaxed);
+        id.max_readers.store(u64::from(self.max_readers), Relaxed);
+        for class in SizeClass::ALL {
+            id.slots[class.index()].store(u64::from(self.slots[class.index()]), Relaxed);
+        }
+        id.wait_strategy.store(WaitStrategy::to_word(self.wait), Relaxed);
+        id.max_processes.store(self.max_processes() as u64, Relaxed);
+        id.flags.store(if self.shared { FLAG_SHARED } else { 0 }, Relaxed);
+    }
+
+    /// Reads the configuration words of a header and checks them (see
+    /// [`check`](Config::check)), naming the field that is wrong; `flags`
+    /// must be 0 or [`FLAG_SHARED`].
+    #[cfg_attr(
+        any(loom, miri, not(target_os = "linux")),
+        allow(dead_code, reason = "an opener of a shared file (shm/linux.rs) only reads a header")
+    )]
+    pub(crate) fn read_header(id: &IdentityLine) -> Result<Config, OpenError> {
+        // ORDERING: Relaxed; the opener's Acquire load of `magic`,
+        // ORDERING(init), ordered these after the creator's writes.
+        let word = |w: &crate::sync::AtomicU64| w.load(Relaxed);
+        let flags = word(&id.flags);
+        if flags & !FLAG_SHARED != 0 {
+            return Err(OpenError::Config { field: "flags", value: flags });
+        }
+        let wait_word = word(&id.wait_strategy);
+        let wait =
+            WaitStrategy::from_word(wait_word).ok_or(OpenError::Config { field: "wait_strategy", value: wait_word })?;
+        let raw = RawConfig {
+            slots: id.slots.each_ref().map(word),
+            ring_capacity: word(&id.ring_capacity),
+            max_readers: word(&id.max_readers),
+            max_processes: word(&id.max_processes),
+            wait,
+            shared: flags == FLAG_SHARED,
+        };
+        Ok(Config::check(&raw)?)
+    }
+}
+
+/// A configuration before it is checked, every number as wide as the
+/// header's words so that nothing is cut before the range check sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RawConfig {
+    pub(crate) slots: [u64; SizeClass::COUNT],
+    pub(crate) ring_capacity: u64,
+    pub(crate) max_readers: u64,
+    pub(crate) max_processes: u64,
+    pub(crate) wait: WaitStrategy,
+    pub(crate) shared: bool,
+}
+
+impl From<&Config> for RawConfig {
+    fn from(c: &Config) -> Self {
+        RawConfig {
+            slots: c.slots.map(u64::from),
+            ring_capacity: u64::from(c.ring_capacity),
+            max_readers: u64::from(c.max_readers),
+            max_processes: u64::from(c.max_processes),
+            wait: c.wait,
+            shared: c.shared,
+        }
+    }
+}
+
+/// The field of a configuration that is out of range, and its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Invalid {
+    /// Not a power of two from 2 to [`Config::MAX_RING_CAPACITY`].
+    RingCapacity(u64),
+    /// Not from 1 to [`Config::MAX_READERS`].
+    MaxReaders(u64),
+    /// Not from 1 to [`Config::MAX_PROCESSES`].
+    MaxProcesses(u64),
+    /// Over [`Config::MAX_SLOTS_PER_CLASS`] slots in this class.
+    Slots(SizeClass, u64),
+    /// Every class has 0 slots.
+    NoSlots,
+    /// The arena would not fit in the address space (the total slot count).
+    ArenaTooLarge(u64),
+}
+
+impl Invalid {
+    /// The field's name, as [`OpenError::Config`] reports it: the class's
+    /// name for a slot count.
+    pub(crate) fn field(self) -> &'static str {
+        match self {
+            Invalid::RingCapacity(_) => "ring_capacity",
+            Invalid::MaxReaders(_) => "max_readers",
+            Invalid::MaxProcesses(_) => "max_processes",
+            Invalid::Slots(class, _) => class.name(),
+            Invalid::NoSlots | Invalid::ArenaTooLarge(_) => "slots",
+        }
+    }
+
+    /// The value found.
+    pub(crate) fn value(self) -> u64 {
+        match self {
+            Invalid::RingCapacity(v)
+            | Invalid::MaxReaders(v)
+            | Invalid::MaxProcesses(v)
+            | Invalid::Slots(_, v)
+            | Invalid::ArenaTooLarge(v) => v,
+            Invalid::NoSlots => 0,
+        }
+    }
+}
+
+impl From<Invalid> for BuildError {
+    fn from(invalid: Invalid) -> Self {
+        let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        match invalid {
+            Invalid::RingCapacity(v) => BuildError::RingCapacity { requested: n(v) },
+            Invalid::MaxReaders(v) => BuildError::MaxReaders { requested: n(v) },
+            Invalid::MaxProcesses(v) => BuildError::MaxProcesses { requested: n(v) },
+            Invalid::Slots(class, v) => BuildError::TooManySlots { class, requested: n(v) },
+            Invalid::NoSlots => BuildError::NoSlots,
+            Invalid::ArenaTooLarge(_) => BuildError::ArenaTooLarge,
+        }
+    }
+}
+
+impl From<Invalid> for OpenError {
+    fn from(invalid: Invalid) -> Self {
+        OpenError::Config { field: invalid.field(), value: invalid.value() }
     }
 }
 
@@ -204,142 +343,7 @@ impl Default for Config {
             max_readers: Self::DEFAULT_MAX_READERS,
             max_processes: Self::DEFAULT_MAX_PROCESSES,
             wait: WaitStrategy::default(),
-            backing: Backing::default(),
             shared: false,
-        }
-    }
-}
-
-/// Builds a [`Runtime`]: slot counts, ring capacity, reader limit, wait
-/// strategy, backing memory.
-///
-/// ```
-/// use slotcast::{Runtime, SizeClass, WaitStrategy};
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let rt = Runtime::builder()
-///     .slots(SizeClass::XS, 4096)
-///     .slots(SizeClass::XL, 0)
-///     .ring_capacity(8192)
-///     .max_readers(4)
-///     .wait_strategy(WaitStrategy::Yield)
-///     .build()?;
-/// assert_eq!(rt.config().slots(SizeClass::XS), 4096);
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone, Debug, Default)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct Builder {
-    config: Config,
-    slots_overflow: Option<(SizeClass, usize)>,
-    shared: Option<SharedFile>,
-}
-
-/// Where and how to create the file of a shared runtime.
-#[derive(Clone, Debug)]
-pub(crate) struct SharedFile {
-    #[cfg_attr(
-        any(loom, miri, not(target_os = "linux")),
-        allow(
-            dead_code,
-            reason = "read by the Linux shared mapping (shm/linux.rs) only, which loom and Miri builds leave out"
-        )
-    )]
-    pub(crate) path: std::path::PathBuf,
-    pub(crate) mode: u32,
-}
-
-impl Builder {
-    /// Number of slots in the pool of `class` (0 removes the class).
-    pub fn slots(mut self, class: SizeClass, count: usize) -> Self {
-        match u32::try_from(count) {
-            Ok(n) => self.config.slots[class.index()] = n,
-            Err(_) => self.slots_overflow = Some((class, count)),
-        }
-        self
-    }
-
-    /// Capacity of the descriptor ring: a power of two, at least 2. It bounds
-    /// how far the slowest reader may fall behind the writer.
-    pub fn ring_capacity(mut self, capacity: usize) -> Self {
-        self.config.ring_capacity = u32::try_from(capacity).unwrap_or(u32::MAX);
-        self
-    }
-
-    /// Maximum number of readers joined at once.
-    pub fn max_readers(mut self, readers: usize) -> Self {
-        self.config.max_readers = u32::try_from(readers).unwrap_or(u32::MAX);
-        self
-    }
-
-    /// How readers wait for events and the writer waits for room.
-    pub fn wait_strategy(mut self, wait: WaitStrategy) -> Self {
-        self.config.wait = wait;
-        self
-    }
-
-    /// Where the arena of an in-process runtime lives.
-    pub fn backing(mut self, backing: Backing) -> Self {
-        self.config.backing = backing;
-        self
-    }
-
-    /// Creates the runtime in a new file at `path` that other processes can
-    /// [`open`](Runtime::open) (on Linux, a path under `/dev/shm` keeps it in
-    /// memory). The file is created with mode `0o600` (see
-    /// [`mode`](Builder::mode)) and must not exist yet. The last process to
-    /// close the runtime removes it.
-    pub fn shared(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        let mode = self.shared.as_ref().map_or(0o600, |s| s.mode);
-        self.shared = Some(SharedFile { path: path.into(), mode });
-        self.config.shared = true;
-        self
-    }
-
-    /// Permission bits of the shared file (default `0o600`: only the
-    /// creating user can open it). Applied exactly, regardless of the umask.
-    pub fn mode(mut self, mode: u32) -> Self {
-        match &mut self.shared {
-            Some(s) => s.mode = mode & 0o777,
-            None => self.shared = Some(SharedFile { path: Default::default(), mode: mode & 0o777 }),
-        }
-        self
-    }
-
-    /// Maximum number of processes using a shared runtime at once (default
-    /// 16). Each costs a line in the file, and every 64 of them a word of
-    /// holder bits per slot.
-    pub fn max_processes(mut self, processes: usize) -> Self {
-        self.config.max_processes = u32::try_from(processes).unwrap_or(u32::MAX);
-        self
-    }
-
-    /// Validates the configuration.
-    ///
-    /// # Errors
-    ///
-    /// A [`BuildError`] naming the first setting out of range.
-    pub fn config(self) -> Result<Config, BuildError> {
-        if let Some((class, requested)) = self.slots_overflow {
-            return Err(BuildError::TooManySlots { class, requested });
-        }
-        self.config.validate()?;
-        Ok(self.config)
-    }
-
-    /// Validates the configuration and creates the runtime's arena (and,
-    /// with [`shared`](Builder::shared), its file).
-    ///
-    /// # Errors
-    ///
-    /// A [`BuildError`] for a setting out of range, if the memory cannot be
-    /// mapped, or if the shared file cannot be created.
-    pub fn build(self) -> Result<Runtime, BuildError> {
-        let shared = self.shared.clone();
-        let config = self.config()?;
-        match shared {
-            Some(file) if config.shared => Runtime::create_shared(config, &file),
-            _ => Runtime::with_config(config),
         }
     }
 }
@@ -349,32 +353,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bad_settings_are_named() {
-        let b = Builder::default;
-        // Each case: the builder and the error it must produce.
-        assert!(matches!(b().ring_capacity(1000).config(), Err(BuildError::RingCapacity { requested: 1000 })));
-        assert!(matches!(b().ring_capacity(1).config(), Err(BuildError::RingCapacity { .. })));
-        assert!(matches!(b().ring_capacity(1 << 31).config(), Err(BuildError::RingCapacity { .. })));
-        assert!(matches!(b().max_readers(0).config(), Err(BuildError::MaxReaders { requested: 0 })));
-        assert!(matches!(b().max_readers(5000).config(), Err(BuildError::MaxReaders { .. })));
-        assert!(matches!(b().max_processes(0).config(), Err(BuildError::MaxProcesses { requested: 0 })));
-        assert!(matches!(b().max_processes(1025).config(), Err(BuildError::MaxProcesses { .. })));
+    fn the_validator_names_the_field_and_its_value() {
+        let good = RawConfig::from(&Config::default());
+        let with = |f: fn(&mut RawConfig)| {
+            let mut raw = good.clone();
+            f(&mut raw);
+            Config::check(&raw).map(|_| ()).map_err(|e| (e.field(), e.value()))
+        };
+        // Each case: one field out of range, and what the validator names.
+        assert_eq!(with(|_| ()), Ok(()));
+        assert_eq!(with(|r| r.ring_capacity = 100), Err(("ring_capacity", 100)));
+        assert_eq!(with(|r| r.ring_capacity = 1 << 31), Err(("ring_capacity", 1 << 31)));
+        assert_eq!(with(|r| r.ring_capacity = 1), Err(("ring_capacity", 1)));
+        assert_eq!(with(|r| r.max_readers = 0), Err(("max_readers", 0)));
+        assert_eq!(with(|r| r.max_readers = 4097), Err(("max_readers", 4097)));
+        assert_eq!(with(|r| r.max_processes = 1025), Err(("max_processes", 1025)));
+        assert_eq!(with(|r| r.slots[3] = 1 << 28), Err(("L", 1 << 28)));
+        assert_eq!(with(|r| r.slots[0] = u64::MAX), Err(("XS", u64::MAX)));
+        assert_eq!(with(|r| r.slots = [0; SizeClass::COUNT]), Err(("slots", 0)));
+        // The same fault, as each caller reports it.
+        let fault = Invalid::Slots(SizeClass::M, 1 << 30);
         assert!(matches!(
-            b().slots(SizeClass::M, 1 << 28).config(),
-            Err(BuildError::TooManySlots { class: SizeClass::M, .. })
+            BuildError::from(fault),
+            BuildError::TooManySlots { class: SizeClass::M, requested } if requested == 1 << 30
         ));
-        assert!(matches!(
-            b().slots(SizeClass::L, usize::MAX).config(),
-            Err(BuildError::TooManySlots { class: SizeClass::L, .. })
-        ));
-        let none = SizeClass::ALL.iter().fold(b(), |b, &c| b.slots(c, 0));
-        assert!(matches!(none.config(), Err(BuildError::NoSlots)));
-    }
-
-    #[test]
-    fn defaults_are_the_classic_table() {
-        let c = Builder::default().config().unwrap();
-        assert_eq!(c.slots, [2000, 1000, 300, 60, 15]);
-        assert_eq!(c.ring_capacity(), 4096);
+        assert!(matches!(OpenError::from(fault), OpenError::Config { field: "M", value } if value == 1 << 30));
     }
 }

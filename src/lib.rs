@@ -126,6 +126,7 @@
 
 mod alloc;
 mod arena;
+mod builder;
 mod config;
 mod error;
 mod event;
@@ -136,6 +137,7 @@ mod failpoint;
 pub mod ffi;
 mod holders;
 mod layout;
+mod lifetime;
 mod observer;
 mod pool;
 #[cfg_attr(
@@ -156,7 +158,9 @@ mod wait;
 mod writer;
 
 pub use alloc::Allocator;
-pub use config::{Backing, Builder, Config};
+pub use arena::Backing;
+pub use builder::Builder;
+pub use config::Config;
 pub use error::{
     AllocError, BuildError, Full, FullKind, JoinError, OpenError, PublishError, ReadError, UpgradeError, ViewError,
     WriterError,

@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::error::OpenError;
-use crate::runtime::{ArenaCtl, Shared};
+use crate::lifetime::{ArenaCtl, Shared};
 use crate::shm::{self, OpenOptions};
 use crate::stats::Stats;
 use crate::sync::{Arc, Ordering::*};

@@ -34,9 +34,9 @@ use crate::error::{JoinError, ReadError, ViewError};
 use crate::event::SizeClass;
 use crate::holders;
 use crate::layout::{ReaderEntry, header_word, meta, reader_state, slot_word};
+use crate::lifetime::{Anchor, Shared, SharedHold, is_forked};
 use crate::pool;
-use crate::ring_ptr::{Handle, RingPtr, SharedHold, check_view};
-use crate::runtime::{Anchor, Shared, is_forked};
+use crate::ring_ptr::{Handle, RingPtr, check_view};
 use crate::sync::{Arc, AtomicU64, Ordering::*, PayloadRef};
 use crate::wait::{self, Deadline, WaitStrategy};
 use crate::writer::SEQUENCE_LIMIT;
@@ -516,7 +516,7 @@ impl EventRef<'_> {
             held: |m: &AtomicU64, _: &[AtomicU64], _| meta::generation(m.load(Acquire)) == generation,
             take: |m: &AtomicU64, bits: &[AtomicU64], entry| holders::hold(m, bits, entry, generation, false),
         };
-        let local = match RingPtr::hold_shared(self.shared, class, slot, how) {
+        let local = match self.shared.hold_shared(class, slot, how) {
             Some(Ok(local)) => Some(local),
             None if pool::retain(&arena.metas(class)[slot as usize], generation) => None,
             Some(Err(())) | None => {
@@ -538,13 +538,7 @@ impl EventRef<'_> {
     /// Plain-data identity of this event. It upgrades only while a
     /// [`RingPtr`] holds the event, so [`retain`](EventRef::retain) first.
     pub fn handle(&self) -> Handle {
-        Handle {
-            class: self.class.index() as u32,
-            slot: self.slot,
-            generation: self.generation,
-            len: self.len,
-            event_type: self.event_type,
-        }
+        Handle::of(self.class, self.slot, self.generation, self.len, self.event_type)
     }
 }
 

@@ -2,10 +2,10 @@
 
 use crate::error::{UpgradeError, ViewError};
 use crate::event::SizeClass;
-use crate::holders::{self, ProcessHolds, unhold};
+use crate::holders;
 use crate::layout::{header_word, meta};
-use crate::pool::{self, Released};
-use crate::runtime::{ArenaCtl, Shared};
+use crate::lifetime::{ArenaCtl, Shared, SharedHold, SlotHold};
+use crate::pool;
 use crate::sync::{AtomicU32, AtomicU64, Ordering::*, PayloadRef};
 use bytemuck::{Pod, Zeroable};
 use std::fmt;
@@ -52,18 +52,10 @@ use std::ptr::NonNull;
 /// assert_send::<slotcast::RingPtr<*const u8>>();
 /// ```
 pub struct RingPtr<T: ?Sized = [u8]> {
-    ctl: NonNull<ArenaCtl>,
-    meta: NonNull<AtomicU64>,
-    /// Shared runtimes: this process's local word for the slot, which
-    /// counts its pointers (`holders.rs`); `None` in process, where the
-    /// slot's refcount counts them.
-    local: Option<NonNull<AtomicU32>>,
+    /// The hold of the slot, which keeps the arena alive.
+    hold: SlotHold,
     payload: ManuallyDrop<PayloadRef>,
-    class: SizeClass,
-    slot: u32,
-    generation: u32,
-    len: u32,
-    event_type: u32,
+    id: Identity,
     _type: PhantomData<T>,
 }
 
@@ -73,14 +65,24 @@ unsafe impl<T: ?Sized + Send + Sync> Send for RingPtr<T> {}
 // SAFETY: as for `Send`: `&RingPtr<T>` gives `&T` and allows cloning.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RingPtr<T> {}
 
-/// How a new pointer takes its reference: the two ways of a shared runtime
-/// (see `ProcessHolds::acquire`), given the slot's metadata word, its
-/// holder words and this process's entry.
-pub(crate) struct SharedHold<H, T> {
-    /// This process already holds the slot: check the event only.
-    pub(crate) held: H,
-    /// It does not: take the hold in the file.
-    pub(crate) take: T,
+/// What names one event in an arena: its slot, the slot's generation, and
+/// the event's length and type. A [`RingPtr`] carries one, and a [`Handle`]
+/// is its plain-data form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub(crate) class: SizeClass,
+    pub(crate) slot: u32,
+    pub(crate) generation: u32,
+    pub(crate) len: u32,
+    pub(crate) event_type: u32,
+}
+
+impl Identity {
+    /// The identity as plain data.
+    #[inline]
+    pub(crate) fn handle(self) -> Handle {
+        Handle::of(self.class, self.slot, self.generation, self.len, self.event_type)
+    }
 }
 
 impl RingPtr<[u8]> {
@@ -109,47 +111,14 @@ impl RingPtr<[u8]> {
         // writer off the slot until it is released.
         let payload = unsafe { arena.payload(class, slot as usize) };
         debug_assert!(len as usize <= class.capacity());
+        // SAFETY: the contract above is `SlotHold::adopt`'s.
+        let hold = unsafe { SlotHold::adopt(ctl, meta, local) };
         RingPtr {
-            ctl,
-            meta: NonNull::from(meta),
-            local,
+            hold,
             payload: ManuallyDrop::new(payload),
-            class,
-            slot,
-            generation,
-            len,
-            event_type,
+            id: Identity { class, slot, generation, len, event_type },
             _type: PhantomData,
         }
-    }
-
-    /// In a shared runtime, takes one more pointer of this process to slot
-    /// `slot` of `class` (in range) the way `how` says: `Some(Ok(local))`
-    /// with the local word the pointer counts in, `Some(Err(()))` if refused.
-    /// `None` in process, where the caller counts in the slot's refcount.
-    pub(crate) fn hold_shared<H, T>(
-        ctl: &ArenaCtl,
-        class: SizeClass,
-        slot: u32,
-        how: SharedHold<H, T>,
-    ) -> Option<Result<NonNull<AtomicU32>, ()>>
-    where
-        H: FnOnce(&AtomicU64, &[AtomicU64], usize) -> bool,
-        T: FnOnce(&AtomicU64, &[AtomicU64], usize) -> bool,
-    {
-        let holds = ctl.process_holds()?;
-        let arena = &ctl.arena;
-        let (Some(meta), Some(bits), Some(local)) = (
-            arena.meta(class, slot as usize),
-            arena.holder_words(class, slot as usize),
-            holds.word(arena.slot_index(class, slot as usize)),
-        ) else {
-            return Some(Err(()));
-        };
-        let entry = ctl.entry();
-        let give = || unhold(meta, bits, entry);
-        let ok = holds.acquire(local, || (how.held)(meta, bits, entry), || (how.take)(meta, bits, entry), give);
-        Some(if ok { Ok(NonNull::from(local)) } else { Err(()) })
     }
 
     /// Upgrades a handle (see [`Runtime::upgrade`](crate::Runtime::upgrade)).
@@ -170,7 +139,7 @@ impl RingPtr<[u8]> {
             },
             take: |m: &AtomicU64, bits: &[AtomicU64], entry| holders::hold(m, bits, entry, generation, true),
         };
-        let local = match Self::hold_shared(shared, class, slot, how) {
+        let local = match shared.hold_shared(class, slot, how) {
             Some(Ok(local)) => Some(local),
             Some(Err(())) => return Err(UpgradeError::Stale),
             None if pool::upgrade(word, generation) => None,
@@ -190,7 +159,7 @@ impl RingPtr<[u8]> {
             // pointer gives the reference back.
             return Err(UpgradeError::Invalid);
         }
-        ptr.len = len;
+        ptr.id.len = len;
         Ok(ptr)
     }
 
@@ -202,44 +171,15 @@ impl RingPtr<[u8]> {
     ///
     /// [`ViewError::Size`] or [`ViewError::Align`].
     pub fn cast<T: Pod>(self) -> Result<RingPtr<T>, ViewError> {
-        check_view::<T>(self.len as usize)?;
-        let this = ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again; each field is read
-        // exactly once, moving ownership of the reference into the new pointer.
-        let payload = unsafe { std::ptr::read(&this.payload) };
-        Ok(RingPtr {
-            ctl: this.ctl,
-            meta: this.meta,
-            local: this.local,
-            payload,
-            class: this.class,
-            slot: this.slot,
-            generation: this.generation,
-            len: this.len,
-            event_type: this.event_type,
-            _type: PhantomData,
-        })
+        check_view::<T>(self.id.len as usize)?;
+        Ok(self.retype())
     }
 }
 
 impl<T: Pod> RingPtr<T> {
     /// The same event, as bytes.
     pub fn into_bytes(self) -> RingPtr<[u8]> {
-        let this = ManuallyDrop::new(self);
-        // SAFETY: as in `cast`: ownership moves, `this` is forgotten.
-        let payload = unsafe { std::ptr::read(&this.payload) };
-        RingPtr {
-            ctl: this.ctl,
-            meta: this.meta,
-            local: this.local,
-            payload,
-            class: this.class,
-            slot: this.slot,
-            generation: this.generation,
-            len: this.len,
-            event_type: this.event_type,
-            _type: PhantomData,
-        }
+        self.retype()
     }
 }
 
@@ -257,39 +197,41 @@ pub(crate) fn check_view<T: Pod>(len: usize) -> Result<(), ViewError> {
 impl<T: ?Sized> RingPtr<T> {
     /// The event's type tag, as published.
     pub fn event_type(&self) -> u32 {
-        self.event_type
+        self.id.event_type
     }
 
     /// The size class of the event's slot.
     pub fn class(&self) -> SizeClass {
-        self.class
+        self.id.class
     }
 
     /// The payload bytes, `data[..len]`.
     pub fn as_bytes(&self) -> &[u8] {
-        self.payload.bytes(self.len as usize)
+        self.payload.bytes(self.id.len as usize)
     }
 
     /// Plain-data identity of this event, for crossing threads, processes or
     /// an FFI boundary; see [`Runtime::upgrade`](crate::Runtime::upgrade).
     pub fn handle(&self) -> Handle {
-        Handle {
-            class: self.class.index() as u32,
-            slot: self.slot,
-            generation: self.generation,
-            len: self.len,
-            event_type: self.event_type,
-        }
+        self.id.handle()
     }
 
     /// Whether two pointers refer to the same event.
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
-        a.meta == b.meta && a.generation == b.generation
+        a.hold.same_slot(&b.hold) && a.id.generation == b.id.generation
     }
 
-    fn ctl(&self) -> &ArenaCtl {
-        // SAFETY: our reference keeps the arena alive (see `runtime.rs`).
-        unsafe { self.ctl.as_ref() }
+    /// The same pointer, viewing the event as a `U` (the caller checked that
+    /// it may).
+    fn retype<U: ?Sized>(self) -> RingPtr<U> {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again; the hold and the
+        // payload guard are each read exactly once, moving ownership of the
+        // reference into the new pointer.
+        let hold = unsafe { std::ptr::read(&this.hold) };
+        // SAFETY: as above.
+        let payload = unsafe { std::ptr::read(&this.payload) };
+        RingPtr { hold, payload, id: this.id, _type: PhantomData }
     }
 }
 
@@ -316,30 +258,11 @@ impl<T: Pod> Deref for RingPtr<T> {
 
 impl<T: ?Sized> Clone for RingPtr<T> {
     fn clone(&self) -> Self {
-        let ctl = self.ctl();
-        match self.local {
-            // SAFETY: the local word lives as long as the `ArenaCtl`, which
-            // our hold keeps alive.
-            Some(word) => ProcessHolds::clone_one(unsafe { word.as_ref() }),
-            // SAFETY: the meta word lives as long as the arena, which our
-            // reference keeps alive.
-            None => pool::clone(unsafe { self.meta.as_ref() }),
-        }
+        let hold = self.hold.retain();
         // SAFETY: the slot is in range (it was when `self` was made) and the
-        // reference just added keeps writers off it.
-        let payload = unsafe { ctl.arena.payload(self.class, self.slot as usize) };
-        RingPtr {
-            ctl: self.ctl,
-            meta: self.meta,
-            local: self.local,
-            payload: ManuallyDrop::new(payload),
-            class: self.class,
-            slot: self.slot,
-            generation: self.generation,
-            len: self.len,
-            event_type: self.event_type,
-            _type: PhantomData,
-        }
+        // hold just added keeps writers off it.
+        let payload = unsafe { hold.ctl().arena.payload(self.id.class, self.id.slot as usize) };
+        RingPtr { hold, payload: ManuallyDrop::new(payload), id: self.id, _type: PhantomData }
     }
 }
 
@@ -349,49 +272,21 @@ impl<T: ?Sized> Drop for RingPtr<T> {
         // rewritten (under loom the guard's drop is the end of a tracked read).
         // SAFETY: `payload` is not used again.
         unsafe { ManuallyDrop::drop(&mut self.payload) };
-        if let Some(word) = self.local {
-            let ctl = self.ctl();
-            // SAFETY: our hold keeps the `ArenaCtl` (the local word and the
-            // hold count) and the mapping alive until the call below.
-            let word = unsafe { word.as_ref() };
-            // SAFETY: as above.
-            let meta = unsafe { self.meta.as_ref() };
-            let give = || {
-                // In a forked child the hold in the file is the parent's.
-                if ctl.forked() {
-                    return;
-                }
-                if let Some(bits) = ctl.arena.holder_words(self.class, self.slot as usize) {
-                    unhold(meta, bits, ctl.entry());
-                }
-            };
-            // A pointer with a local word belongs to a shared runtime.
-            let Some(holds) = ctl.process_holds() else { return };
-            if holds.release(word, give) {
-                // SAFETY: ours was the last hold of this process; we touch
-                // nothing of the arena afterwards.
-                unsafe { ArenaCtl::holds_released(self.ctl) };
-            }
-            return;
-        }
-        // SAFETY: our reference keeps the meta word alive until this call.
-        let released = pool::release(unsafe { self.meta.as_ref() });
-        if released == Released::LastOrphan {
-            // SAFETY: this was the last reference of a slot the runtime's drop
-            // marked; we touch nothing of the arena afterwards.
-            unsafe { ArenaCtl::orphan_released(self.ctl) };
-        }
+        // SAFETY: the hold is of this slot, not used again, and the payload
+        // access ended just above.
+        unsafe { self.hold.release(self.id.class, self.id.slot) };
     }
 }
 
 impl<T: ?Sized> fmt::Debug for RingPtr<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let id = &self.id;
         f.debug_struct("RingPtr")
-            .field("class", &self.class)
-            .field("slot", &self.slot)
-            .field("generation", &self.generation)
-            .field("len", &self.len)
-            .field("event_type", &self.event_type)
+            .field("class", &id.class)
+            .field("slot", &id.slot)
+            .field("generation", &id.generation)
+            .field("len", &id.len)
+            .field("event_type", &id.event_type)
             .finish()
     }
 }
@@ -428,6 +323,13 @@ pub struct Handle {
 }
 
 impl Handle {
+    /// The one place a handle is made from an event's identity (a
+    /// [`RingPtr`]'s, or a borrowed event's).
+    #[inline]
+    pub(crate) fn of(class: SizeClass, slot: u32, generation: u32, len: u32, event_type: u32) -> Handle {
+        Handle { class: class.index() as u32, slot, generation, len, event_type }
+    }
+
     /// The size class, if the index names one.
     pub fn size_class(&self) -> Option<SizeClass> {
         SizeClass::from_index(self.class as usize)

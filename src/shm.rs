@@ -133,18 +133,6 @@ impl OpenOptions {
         self.recover_stale = recover;
         self
     }
-
-    /// Opens the shared runtime at `path`.
-    ///
-    /// # Errors
-    ///
-    /// An [`OpenError`] naming what is wrong with the file, if it is not a
-    /// valid slotcast arena for this build, or if it is stale (without
-    /// [`recover_stale`](OpenOptions::recover_stale)), or all its process
-    /// entries are taken.
-    pub fn open(&self, path: impl AsRef<Path>) -> Result<crate::Runtime, OpenError> {
-        crate::Runtime::open_with(path.as_ref(), self)
-    }
 }
 
 /// Removes the shared runtime file at `path` if no live process uses it.

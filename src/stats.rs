@@ -8,7 +8,7 @@
 use crate::event::SizeClass;
 use crate::holders;
 use crate::layout::{header_word, meta, process_state, reader_state, slot_word};
-use crate::runtime::ArenaCtl;
+use crate::lifetime::ArenaCtl;
 use crate::sync::Ordering::*;
 
 /// A snapshot of a runtime. See [`Runtime::stats`](crate::Runtime::stats).

@@ -163,7 +163,17 @@ fn code_lines(text: &str) -> Vec<(String, bool)> {
 }
 
 fn brace_balance(code: &str) -> i64 {
-    code.chars().map(|c| if c == '{' { 1 } else if c == '}' { -1 } else { 0 }).sum()
+    code.chars()
+        .map(|c| {
+            if c == '{' {
+                1
+            } else if c == '}' {
+                -1
+            } else {
+                0
+            }
+        })
+        .sum()
 }
 
 /// The identifier at the start of `s`.
@@ -397,7 +407,9 @@ fn the_checker_bites() {
         .iter()
         .enumerate()
         .flat_map(|(i, (code, _))| {
-            code.match_indices("crate::").flat_map(|(p, _)| first_segments(&code[p + 7..], &lines, i)).collect::<Vec<_>>()
+            code.match_indices("crate::")
+                .flat_map(|(p, _)| first_segments(&code[p + 7..], &lines, i))
+                .collect::<Vec<_>>()
         })
         .map(|(name, _)| name)
         .collect();

@@ -5,8 +5,9 @@ use super::{
     SLOTCAST_ERR_NULL, SLOTCAST_SIZE_CLASSES, WRITER, call, put,
 };
 use super::{reader::ReaderState, slotcast_reader, slotcast_writer};
-use crate::config::Config;
-use crate::event::SizeClass;
+use crate::builder::Builder;
+use crate::config::{Config, RawConfig};
+use crate::error::BuildError;
 use crate::runtime::Runtime;
 use crate::shm::OpenOptions;
 use crate::wait::WaitStrategy;
@@ -91,7 +92,7 @@ pub struct slotcast_stats {
 
 type RuntimeHandle = Handle<Runtime>;
 
-fn config_in(config: &slotcast_config) -> Res<crate::config::Builder> {
+fn config_in(config: &slotcast_config) -> Res<Builder> {
     let wait = match config.wait_strategy {
         SLOTCAST_WAIT_BUSY_SPIN => WaitStrategy::BusySpin,
         SLOTCAST_WAIT_YIELD => WaitStrategy::Yield,
@@ -106,15 +107,17 @@ fn config_in(config: &slotcast_config) -> Res<crate::config::Builder> {
             format!("file mode {:#o} has bits beyond 0777", config.file_mode),
         ));
     }
-    let mut builder = Runtime::builder()
-        .ring_capacity(config.ring_capacity as usize)
-        .max_readers(config.max_readers as usize)
-        .max_processes(config.max_processes as usize)
-        .wait_strategy(wait);
-    for class in SizeClass::ALL {
-        builder = builder.slots(class, config.slots[class.index()] as usize);
-    }
-    Ok(builder)
+    // The crate's one validator names the field out of range.
+    let checked = Config::check(&RawConfig {
+        slots: config.slots.map(u64::from),
+        ring_capacity: u64::from(config.ring_capacity),
+        max_readers: u64::from(config.max_readers),
+        max_processes: u64::from(config.max_processes),
+        wait,
+        shared: false,
+    })
+    .map_err(BuildError::from)?;
+    Ok(Builder::with_config(&checked))
 }
 
 /// Reads `*config`, or the defaults if `config` is null.

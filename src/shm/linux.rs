@@ -2,13 +2,11 @@
 
 use super::OpenOptions;
 use crate::arena::{Arena, Region, initialise};
-use crate::config::{Backing, Config, SharedFile};
+use crate::config::Config;
 use crate::error::{BuildError, OpenError};
-use crate::event::SizeClass;
-use crate::layout::{FLAG_SHARED, FORMAT_VERSION, Header, IdentityLine, LAYOUT_HASH, MAGIC, process_state};
+use crate::layout::{FORMAT_VERSION, Header, IdentityLine, LAYOUT_HASH, MAGIC, process_state};
 use crate::process::reap;
 use crate::sync::{AtomicU64, Ordering::*};
-use crate::wait::WaitStrategy;
 use std::ffi::CString;
 use std::fs::{File, Permissions};
 use std::io;
@@ -415,13 +413,13 @@ fn temp_name(path: &Path) -> PathBuf {
 ///
 /// The file is made complete under a temporary name in the same directory
 /// (space reserved, arena initialised, entry 0 locked) and only then linked
-/// at `file.path`, so an opener never sees it half-made; the link fails if
+/// at `path`, so an opener never sees it half-made; the link fails if
 /// the path exists (`AlreadyExists`, symlinks included). The temporary name
 /// is removed in every case (locks belong to the file, not the name).
-pub(crate) fn create(config: &Config, file: &SharedFile) -> Result<(Arena, SharedState), BuildError> {
+pub(crate) fn create(config: &Config, path: &Path, mode: u32) -> Result<(Arena, SharedState), BuildError> {
     let layout = config.layout();
     let needed = layout.len as u64;
-    let path = resolve_new(&file.path).map_err(BuildError::Create)?;
+    let path = resolve_new(path).map_err(BuildError::Create)?;
     let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
     // Refuse at once what cannot fit, rather than filling a memory-backed
     // file system page by page.
@@ -434,12 +432,12 @@ pub(crate) fn create(config: &Config, file: &SharedFile) -> Result<(Arena, Share
         .read(true)
         .write(true)
         .create_new(true)
-        .mode(file.mode)
+        .mode(mode)
         .open(&temp)
         .map_err(BuildError::Create)?;
     let _temp = RemoveOnDrop(Some(&temp));
     // The umask may have cleared bits the caller asked for.
-    f.set_permissions(Permissions::from_mode(file.mode)).map_err(BuildError::Create)?;
+    f.set_permissions(Permissions::from_mode(mode)).map_err(BuildError::Create)?;
     reserve(&f, needed, &dir)?;
     let map = memmap2::MmapOptions::new().len(layout.len).map_raw(&f).map_err(BuildError::Map)?;
     let (region, base) = Region::mapped(map);
@@ -534,42 +532,11 @@ fn validate_identity(id: &IdentityLine, wait_for_creator: Duration) -> Result<Co
     if hash != LAYOUT_HASH {
         return Err(OpenError::Layout { found: hash, expected: LAYOUT_HASH });
     }
-    let field = |field: &'static str, value: u64, ok: bool| {
-        if ok {
-            u32::try_from(value).map_err(|_| OpenError::Config { field, value })
-        } else {
-            Err(OpenError::Config { field, value })
-        }
-    };
-    let cap = id.ring_capacity.load(Relaxed);
-    let ring_capacity = field(
-        "ring_capacity",
-        cap,
-        cap.is_power_of_two() && (2..=u64::from(Config::MAX_RING_CAPACITY)).contains(&cap),
-    )?;
-    let readers = id.max_readers.load(Relaxed);
-    let max_readers = field("max_readers", readers, (1..=u64::from(Config::MAX_READERS)).contains(&readers))?;
-    let processes = id.max_processes.load(Relaxed);
-    let max_processes = field("max_processes", processes, (1..=u64::from(Config::MAX_PROCESSES)).contains(&processes))?;
-    let mut slots = [0u32; SizeClass::COUNT];
-    for class in SizeClass::ALL {
-        let n = id.slots[class.index()].load(Relaxed);
-        slots[class.index()] = field(class.name(), n, n <= u64::from(Config::MAX_SLOTS_PER_CLASS))?;
+    let config = Config::read_header(id)?;
+    if !config.is_shared() {
+        // ORDERING: Relaxed; as above.
+        return Err(OpenError::Config { field: "flags", value: id.flags.load(Relaxed) });
     }
-    if slots.iter().all(|&n| n == 0) {
-        return Err(OpenError::Config { field: "slots", value: 0 });
-    }
-    let word = id.wait_strategy.load(Relaxed);
-    let wait = WaitStrategy::from_word(word).ok_or(OpenError::Config { field: "wait_strategy", value: word })?;
-    let flags = id.flags.load(Relaxed);
-    if flags != FLAG_SHARED {
-        return Err(OpenError::Config { field: "flags", value: flags });
-    }
-    let config =
-        Config { slots, ring_capacity, max_readers, max_processes, wait, backing: Backing::default(), shared: true };
-    config
-        .validate()
-        .map_err(|_| OpenError::Config { field: "slots", value: slots.iter().map(|&n| u64::from(n)).sum() })?;
     Ok(config)
 }
 
@@ -672,7 +639,7 @@ mod tests {
     fn probe_while_reaping(probe: impl Fn(&Arena, &SharedState) -> bool + Sync) -> (bool, bool, bool) {
         let path = temp_path("reap-lock");
         let config = crate::Runtime::builder().shared(&path).config().unwrap();
-        let (arena, state) = create(&config, &SharedFile { path: path.clone(), mode: 0o600 }).unwrap();
+        let (arena, state) = create(&config, &path, 0o600).unwrap();
         let dead = open(&path, &OpenOptions::new(), false).unwrap();
         assert_eq!(dead.me, Some(1));
         drop(dead);

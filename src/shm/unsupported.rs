@@ -5,7 +5,7 @@
 
 use super::OpenOptions;
 use crate::arena::Arena;
-use crate::config::{Config, SharedFile};
+use crate::config::Config;
 use crate::error::{BuildError, OpenError};
 use std::path::Path;
 
@@ -47,7 +47,7 @@ pub(crate) struct Opened {
     pub(crate) state: SharedState,
 }
 
-pub(crate) fn create(_config: &Config, _file: &SharedFile) -> Result<(Arena, SharedState), BuildError> {
+pub(crate) fn create(_config: &Config, _path: &Path, _mode: u32) -> Result<(Arena, SharedState), BuildError> {
     Err(BuildError::Unsupported)
 }
 
