@@ -178,7 +178,7 @@ impl Builder {
     ///
     /// ```no_run
     /// # fn main() -> Result<(), slotcast::BuildError> {
-    /// let rt = slotcast::Runtime::builder().mode(0o660).shared("/dev/shm/quotes").build()?;
+    /// let _rt = slotcast::Runtime::builder().mode(0o660).shared("/dev/shm/quotes").build()?;
     /// # Ok(())
     /// # }
     /// ```

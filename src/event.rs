@@ -18,23 +18,17 @@ use std::fmt;
 /// only ever expose `data[..len]`. The type exists for the five class sizes
 /// only (see [`SizeClass`]), which are all multiples of 64: `size_of` equals
 /// `N` and there is no padding, which the `Pod` implementations below rely on
-/// and the layout assertions check.
-///
-/// ```
-/// use slotcast::{PooledEvent, SizeClass};
-/// assert_eq!(std::mem::size_of::<PooledEvent<64>>(), 64);
-/// assert_eq!(std::mem::align_of::<PooledEvent<64>>(), 64);
-/// assert_eq!(PooledEvent::<4096>::CAPACITY, SizeClass::L.capacity());
-/// ```
+/// and the layout assertions check. Internal: no public signature takes or
+/// returns one (users see `EventRef`, `RingPtr` and `Claim`).
 #[repr(C, align(64))]
 #[derive(Clone, Copy)]
-pub struct PooledEvent<const N: usize> {
+pub(crate) struct PooledEvent<const N: usize> {
     data: [u8; N],
 }
 
 impl<const N: usize> PooledEvent<N> {
     /// Payload bytes of this slot size.
-    pub const CAPACITY: usize = N;
+    pub(crate) const CAPACITY: usize = N;
 }
 
 impl<const N: usize> fmt::Debug for PooledEvent<N> {

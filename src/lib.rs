@@ -86,9 +86,9 @@
 //! the detector's, and still calls a stopped (not dead) process dead. A file
 //! lock released by the kernel is exact.
 //!
-//! A slot is pure payload ([`PooledEvent<N>`]): the event's length and type
-//! travel in the descriptor, so a full 64-byte event is exactly one cache
-//! line. The default configuration (2000 XS, 1000 S, 300 M, 60 L and 15 XL
+//! A slot is pure payload (a class's capacity in bytes, nothing else): the
+//! event's length and type travel in the descriptor, so a full 64-byte
+//! event is exactly one cache line. The default configuration (2000 XS, 1000 S, 300 M, 60 L and 15 XL
 //! slots, a 4096-entry ring, 16 readers) occupies 1,306,624 bytes
 //! (1.25 MiB, see [`Config::arena_len`]), fixed at creation.
 //!
@@ -165,13 +165,13 @@ pub use error::{
     AllocError, BuildError, Full, FullKind, JoinError, OpenError, PublishError, ReadError, UpgradeError, ViewError,
     WriterError,
 };
-pub use event::{PooledEvent, SizeClass};
+pub use event::SizeClass;
 pub use observer::Observer;
 pub use reader::{BatchIter, EventGuard, EventRef, ReadBatch, Reader};
 pub use ring_ptr::{Handle, RingPtr};
 pub use runtime::Runtime;
 pub use shm::{OpenOptions, remove_stale};
-pub use stats::{PoolStats, ReaderStats, Stats};
+pub use stats::{PoolStats, ProcessStats, ReaderStats, Stats};
 pub use wait::WaitStrategy;
 pub use writer::{Batch, Claim, Publish, Writer};
 

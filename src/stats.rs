@@ -56,7 +56,16 @@ pub struct ReaderStats {
     pub alive: bool,
 }
 
-/// One process using the runtime.
+/// One process using the runtime, an entry of [`Stats::processes`].
+///
+/// ```
+/// use slotcast::{ProcessStats, Runtime};
+/// let rt = Runtime::new().unwrap();
+/// let _writer = rt.writer().unwrap();
+/// let me: &ProcessStats = &rt.stats().processes[0];
+/// assert!(me.alive && me.writer);
+/// assert_eq!(me.pid, u64::from(std::process::id()));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProcessStats {

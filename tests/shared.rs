@@ -89,6 +89,14 @@ fn the_file_is_private_unless_asked() {
     let rt = Runtime::builder().shared(&path).mode(0o666).build().unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o666, "exactly, despite the umask");
     drop(rt);
+    // The mode goes with the file in whichever order they are given, and
+    // without a file it places nothing.
+    let path = common::temp_path("mode");
+    let rt = Runtime::builder().mode(0o640).shared(&path).build().unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
+    drop(rt);
+    let rt = Runtime::builder().mode(0o640).build().unwrap();
+    assert!(rt.path().is_none() && !rt.config().is_shared());
 }
 
 #[test]
@@ -186,6 +194,33 @@ fn every_kind_of_bad_file_has_its_own_error() {
                 b
             },
             |e| matches!(e, OpenError::Config { field: "max_readers", value: 0 }),
+        ),
+        (
+            "ring capacity a power of two past the limit",
+            {
+                let mut b = good.clone();
+                put(&mut b, at::RING_CAPACITY, 1 << 31);
+                b
+            },
+            |e| matches!(e, OpenError::Config { field: "ring_capacity", value: 0x8000_0000 }),
+        ),
+        (
+            "too many readers",
+            {
+                let mut b = good.clone();
+                put(&mut b, at::MAX_READERS, 4097);
+                b
+            },
+            |e| matches!(e, OpenError::Config { field: "max_readers", value: 4097 }),
+        ),
+        (
+            "one slot past a class's limit",
+            {
+                let mut b = good.clone();
+                put(&mut b, at::SLOTS_XS + 3 * 8, 1 << 28);
+                b
+            },
+            |e| matches!(e, OpenError::Config { field: "L", value: 0x1000_0000 }),
         ),
         (
             "absurd slot count",
