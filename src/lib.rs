@@ -124,6 +124,14 @@
 //! [`retain`]: EventRef::retain
 #![doc(test(attr(deny(warnings))))]
 
+// The modules form layers, each importing only from its own or lower ones
+// (`tests/layers.rs` holds the order and fails on a cycle or an upward
+// import): `sync`; `event`, `layout`, `error`; `config` (what the header
+// records) and `wait`; the slot protocols `pool` and `holders`; the memory,
+// `arena` (with its two backends), `process`, `shm`; `lifetime` (how the
+// arena outlives its handles, and which count a slot hold lives in); the
+// handles `ring_ptr`, `stats`, `observer`, `writer`, `reader`, `alloc`;
+// then `runtime`, `builder` (placement and configuration) and `ffi`.
 mod alloc;
 mod arena;
 mod builder;
