@@ -420,6 +420,8 @@ fn the_checker_bites() {
     let group = code_lines("use crate::{\n    a::X,\n    b::{Y, Z},\n};\n");
     let names: Vec<String> = first_segments(&group[0].0[11..], &group, 0).into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["a", "b"]);
+    let excused = code_lines("use crate::runtime::Runtime; // layer: why\nuse crate::runtime::Runtime;\n");
+    assert_eq!(excused.iter().map(|(_, e)| *e).collect::<Vec<_>>(), [true, false]);
     let edge = |from: &str, to: &str| Edge {
         from: from.into(),
         to: to.into(),
