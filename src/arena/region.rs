@@ -195,7 +195,7 @@ impl Arena {
         debug_assert!(cap.is_power_of_two());
         let i = (seq as usize) & (cap - 1);
         // SAFETY: `ring` points at `ring_capacity` descriptors, and
-        // `i <= cap - 1 < cap` (`cap >= 2`: `Config::validate` checks it
+        // `i <= cap - 1 < cap` (`cap >= 2`: `Config::check` checks it
         // for created and opened arenas alike).
         let ptr = unsafe { self.ring.add(i) };
         // SAFETY: in bounds (above); descriptors are atomics, valid for
