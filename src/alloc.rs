@@ -15,7 +15,7 @@
 //! kept (a writer dropped while readers still needed its last events, or
 //! one whose process died).
 
-use crate::error::{AllocError, UpgradeError};
+use crate::error::{AllocError, Full, UpgradeError, ViewError};
 use crate::event::SizeClass;
 use crate::failpoint::failpoint;
 use crate::holders;
@@ -33,7 +33,8 @@ use std::fmt;
 /// several actors; the slot returns to its pool when the last clone drops.
 ///
 /// `Allocator` is `Clone + Send + Sync`; allocation is lock-free (one CAS on
-/// the slot found). Pool exhaustion is an error, never a panic or a wait.
+/// the slot found). A full pool is an error ([`AllocError::Full`]), never a
+/// panic or a wait.
 ///
 /// ```
 /// use slotcast::{Runtime, SizeClass};
@@ -77,15 +78,37 @@ impl Allocator {
 
     /// Allocates a slot of `class` (or, if `class` has no slots, of the
     /// next larger class that has: see [`Config::class_for`](crate::Config::class_for)),
-    /// lets `fill` write the payload in place (it gets the whole slot and
-    /// returns the length it wrote), and returns the only pointer to it.
+    /// lets `fill` write the payload in place and returns the only pointer
+    /// to it, of type `event_type`. `fill` gets the whole slot (bytes of an
+    /// earlier event included) and returns the payload length: the same
+    /// form as the writer's
+    /// [`try_publish_with`](crate::Writer::try_publish_with), so one closure
+    /// serves both, and a length cannot be forgotten.
+    ///
+    /// ```
+    /// use slotcast::{AllocError, Runtime, SizeClass};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::new()?;
+    /// let alloc = rt.allocator();
+    /// let ptr = alloc.try_alloc_with(SizeClass::XS, 4, |buf| {
+    ///     buf[..2].copy_from_slice(b"hi");
+    ///     2
+    /// })?;
+    /// assert_eq!((&ptr[..], ptr.event_type()), (&b"hi"[..], 4));
+    /// // A length beyond the slot is refused, and the slot goes back.
+    /// let err = alloc.try_alloc_with(SizeClass::XS, 4, |_| 65).unwrap_err();
+    /// assert_eq!(err, AllocError::OverCapacity { len: 65, capacity: 64 });
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`AllocError::Exhausted`] if the pool has no free slot;
+    /// [`AllocError::Full`] if the pool has no free slot;
     /// [`AllocError::NoSlots`] at once if neither `class` nor a larger class
-    /// has slots; [`AllocError::TooLarge`] if `fill` returns a length beyond
-    /// the slot (the slot goes back to the pool).
+    /// has slots; [`AllocError::OverCapacity`] if `fill` returns a length
+    /// beyond the slot (the slot goes back to the pool);
+    /// [`AllocError::Forked`] in a forked child.
     pub fn try_alloc_with<F: FnOnce(&mut [u8]) -> usize>(
         &self,
         class: SizeClass,
@@ -110,7 +133,8 @@ impl Allocator {
             fill(payload.bytes_mut())
         };
         if len > class.capacity() {
-            return Err(AllocError::TooLarge { len });
+            // `guard` gives the slot back.
+            return Err(AllocError::OverCapacity { len, capacity: class.capacity() });
         }
         std::mem::forget(guard);
         failpoint!("alloc.filled");
@@ -134,7 +158,7 @@ impl Allocator {
             Some(Err(())) => {
                 // A damaged file (no holder words for the slot): give it back.
                 pool::abandon_alloc(word, generation);
-                return Err(AllocError::Exhausted(class));
+                return Err(AllocError::Full(Full::Pool(class)));
             }
             None => {
                 pool::finish_alloc(word, generation);
@@ -156,7 +180,7 @@ impl Allocator {
     /// # Errors
     ///
     /// [`AllocError::TooLarge`] over 16 KB, [`AllocError::NoSlots`] if no
-    /// class that holds them has slots, [`AllocError::Exhausted`].
+    /// class that holds them has slots, [`AllocError::Full`].
     pub fn try_alloc_bytes(&self, event_type: u32, bytes: &[u8]) -> Result<RingPtr, AllocError> {
         let class = self.shared.config.pick_class(bytes.len())?;
         self.try_alloc_with(class, event_type, |buf| {
@@ -169,13 +193,17 @@ impl Allocator {
     ///
     /// # Errors
     ///
-    /// [`AllocError::TooLarge`] if `T` is over 16 KB or needs more than
-    /// 64-byte alignment, [`AllocError::Exhausted`].
+    /// [`AllocError::Align`] if `T` needs more than 64-byte alignment,
+    /// [`AllocError::TooLarge`] if it is over 16 KB, and as
+    /// [`try_alloc_bytes`](Allocator::try_alloc_bytes).
     pub fn try_alloc_pod<T: Pod>(&self, event_type: u32, value: &T) -> Result<RingPtr<T>, AllocError> {
-        let too_large = AllocError::TooLarge { len: size_of::<T>() };
-        check_view::<T>(size_of::<T>()).map_err(|_| too_large)?;
+        let view_error = |e| match e {
+            ViewError::Align { required } => AllocError::Align { required },
+            ViewError::Size { expected, .. } => AllocError::TooLarge { len: expected },
+        };
+        check_view::<T>(size_of::<T>()).map_err(view_error)?;
         let ptr = self.try_alloc_bytes(event_type, bytemuck::bytes_of(value))?;
-        ptr.cast().map_err(|_| too_large)
+        ptr.cast().map_err(view_error)
     }
 
     /// The event `handle` refers to, if still alive; see
@@ -213,7 +241,7 @@ impl Allocator {
         }
         // ORDERING: Relaxed; a request flag for the writer (see module docs).
         header.want.want[class.index()].store(1, Relaxed);
-        Err(AllocError::Exhausted(class))
+        Err(AllocError::Full(Full::Pool(class)))
     }
 
     /// As `claim_free`, and if the pool is empty, once more after releasing
@@ -221,13 +249,9 @@ impl Allocator {
     /// while no writer runs.
     fn claim(&self, class: SizeClass) -> Result<(u32, u32), AllocError> {
         match self.claim_free(class) {
-            Err(AllocError::Exhausted(_)) => {
+            Err(AllocError::Full(full)) => {
                 let swept = self.shared.sweep_dead(false);
-                if swept | self.return_ring_slots() {
-                    self.claim_free(class)
-                } else {
-                    Err(AllocError::Exhausted(class))
-                }
+                if swept | self.return_ring_slots() { self.claim_free(class) } else { Err(AllocError::Full(full)) }
             }
             result => result,
         }

@@ -10,7 +10,7 @@
 //! anonymous mapping, a file and its mode) is not part of it: the builder
 //! keeps that.
 
-use crate::error::{AllocError, BuildError, FullKind, OpenError, PublishError};
+use crate::error::{AllocError, BuildError, OpenError, PublishError};
 use crate::event::SizeClass;
 use crate::layout::{ArenaLayout, FLAG_SHARED, IdentityLine, MAX_SLOTS_PER_CLASS};
 use crate::sync::Ordering::*;
@@ -39,7 +39,7 @@ impl From<Unfit> for PublishError {
     fn from(unfit: Unfit) -> Self {
         match unfit {
             Unfit::TooLarge(len) => PublishError::TooLarge { len },
-            Unfit::NoSlots(class) => PublishError::Full(FullKind::NoSlots(class)),
+            Unfit::NoSlots(class) => PublishError::NoSlots(class),
         }
     }
 }
@@ -97,7 +97,7 @@ impl Config {
     }
 
     /// The smallest class with slots that holds `len` payload bytes: what
-    /// [`publish_bytes`](crate::Publish::publish_bytes) and
+    /// [`publish_bytes`](crate::Writer::publish_bytes) and
     /// [`try_alloc_bytes`](crate::Allocator::try_alloc_bytes) use. `None`
     /// over [`SizeClass::MAX_PAYLOAD`] or if no class that holds `len` bytes
     /// has slots.

@@ -152,76 +152,44 @@ impl fmt::Display for JoinError {
 
 impl Error for JoinError {}
 
-/// What was full when the writer could not publish.
+/// What was full: the ring or one class's pool. The one "full" of the crate:
+/// the writer reports it in [`PublishError::Full`] and
+/// [`TryPublishError::Full`], the allocator in [`AllocError::Full`].
+///
+/// Full is temporary: readers moving on and pointers being dropped make room
+/// again, which is what the waiting forms of the writer wait for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FullKind {
+pub enum Full {
     /// The slowest reader is a whole ring behind.
     Ring,
     /// Every slot of this class is in the ring or retained.
     Pool(SizeClass),
-    /// Neither this class nor any larger one has slots: the runtime was
-    /// built without them (0 slots removes a class), so nothing needing this
-    /// class can ever be published. Never waited for: the waiting variants
-    /// return it at once too.
-    NoSlots(SizeClass),
-    /// This process is a `fork` of the one that opened the shared runtime
-    /// (see [`WriterError::Forked`]): the writer it inherited is the
-    /// parent's. Returned at once.
-    Forked,
 }
 
-impl fmt::Display for FullKind {
+impl fmt::Display for Full {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Ring => f.write_str("the ring is full (a reader is a whole ring behind)"),
-            Self::Pool(c) => write!(f, "the {c} pool is full (every slot is unread or retained)"),
-            Self::NoSlots(c) => write!(f, "no pool of class {c} or larger has slots in this runtime"),
-            Self::Forked => f.write_str(FORKED),
+            Self::Ring => f.write_str("the ring is full (the slowest reader is a whole ring behind)"),
+            Self::Pool(c) => write!(f, "every slot of the {c} pool is in use"),
         }
     }
 }
 
-impl Error for FullKind {}
+impl Error for Full {}
 
-/// Nothing was published because the ring or a pool was full, or because
-/// no pool can ever hold the event ([`FullKind::NoSlots`]); the value handed
-/// in (a closure, or `()`) is returned so nothing is lost.
-pub struct Full<T = ()> {
-    kind: FullKind,
-    value: T,
+/// What every `NoSlots` variant says.
+fn no_slots(f: &mut fmt::Formatter<'_>, class: SizeClass) -> fmt::Result {
+    write!(f, "no pool of class {class} or larger has slots in this runtime")
 }
 
-impl<T> Full<T> {
-    pub(crate) fn new(kind: FullKind, value: T) -> Self {
-        Self { kind, value }
-    }
-
-    /// What was full.
-    pub fn kind(&self) -> FullKind {
-        self.kind
-    }
-
-    /// The value handed in, unused.
-    pub fn into_inner(self) -> T {
-        self.value
-    }
+/// What every `OverCapacity` variant says.
+fn over_capacity(f: &mut fmt::Formatter<'_>, len: usize, capacity: usize) -> fmt::Result {
+    write!(f, "a fill of {len} bytes does not fit the slot's {capacity} bytes")
 }
 
-impl<T> fmt::Debug for Full<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Full").field(&self.kind).finish()
-    }
-}
-
-impl<T> fmt::Display for Full<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.kind.fmt(f)
-    }
-}
-
-impl<T> Error for Full<T> {}
-
-/// Why an event was not published. The caller still has the payload.
+/// Why an event was not published. Nothing was published and nothing is
+/// lost: the caller still has the payload, and a claimed slot went back to
+/// the writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PublishError {
@@ -230,10 +198,26 @@ pub enum PublishError {
         /// Its length.
         len: usize,
     },
+    /// A fill closure or [`Claim::publish`](crate::Claim::publish) gave a
+    /// length beyond the slot's capacity. The slot is given back.
+    OverCapacity {
+        /// The length given.
+        len: usize,
+        /// What the slot holds.
+        capacity: usize,
+    },
     /// The ring or the class's pool was full (and stayed full until the
-    /// timeout, for the waiting variants), or no class that fits has slots
-    /// ([`FullKind::NoSlots`], returned at once).
-    Full(FullKind),
+    /// deadline, for the waiting forms).
+    Full(Full),
+    /// Neither this class nor any larger one has slots: the runtime was
+    /// built without them (0 slots removes a class), so nothing needing this
+    /// class can ever be published. Returned at once by every form: there is
+    /// nothing to wait for.
+    NoSlots(SizeClass),
+    /// This process is a `fork` of the one that opened the shared runtime
+    /// (see [`WriterError::Forked`]): the writer it inherited is the
+    /// parent's. Returned at once.
+    Forked,
 }
 
 impl fmt::Display for PublishError {
@@ -242,16 +226,130 @@ impl fmt::Display for PublishError {
             Self::TooLarge { len } => {
                 write!(f, "a {len}-byte payload exceeds the {}-byte maximum", SizeClass::MAX_PAYLOAD)
             }
-            Self::Full(kind) => kind.fmt(f),
+            Self::OverCapacity { len, capacity } => over_capacity(f, *len, *capacity),
+            Self::Full(full) => full.fmt(f),
+            Self::NoSlots(class) => no_slots(f, *class),
+            Self::Forked => f.write_str(FORKED),
         }
     }
 }
 
 impl Error for PublishError {}
 
-impl<T> From<Full<T>> for PublishError {
-    fn from(full: Full<T>) -> Self {
-        Self::Full(full.kind)
+impl From<Full> for PublishError {
+    fn from(full: Full) -> Self {
+        Self::Full(full)
+    }
+}
+
+/// Why a closure form of publishing (`publish_with` and its siblings) did
+/// not publish. When the closure was never called it comes back, as
+/// crossbeam's `TrySendError::Full(T)` returns the message: retry with it
+/// later, or drop it.
+///
+/// `?` turns it into a [`PublishError`] (dropping the closure), and it is an
+/// [`Error`] of its own, so both `Result<_, PublishError>` and
+/// `Result<_, Box<dyn Error>>` functions can use `?` on it directly.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TryPublishError<F> {
+    /// The ring or the pool was full (until the deadline, for the waiting
+    /// forms): the closure, uncalled.
+    Full(Full, F),
+    /// Neither the class nor any larger one has slots (see
+    /// [`PublishError::NoSlots`]): the closure, uncalled.
+    NoSlots(SizeClass, F),
+    /// This process is a fork (see [`PublishError::Forked`]): the closure,
+    /// uncalled.
+    Forked(F),
+    /// The closure ran and returned a length beyond the slot's capacity.
+    /// Nothing was published and the slot is given back.
+    OverCapacity {
+        /// The length returned.
+        len: usize,
+        /// What the slot holds.
+        capacity: usize,
+    },
+}
+
+impl<F> TryPublishError<F> {
+    /// The closure, if it was never called.
+    pub fn into_inner(self) -> Option<F> {
+        match self {
+            Self::Full(_, fill) | Self::NoSlots(_, fill) | Self::Forked(fill) => Some(fill),
+            Self::OverCapacity { .. } => None,
+        }
+    }
+
+    /// Whether the ring or a pool was full: the one failure that waiting or
+    /// retrying can cure.
+    pub fn is_full(&self) -> bool {
+        matches!(self, Self::Full(..))
+    }
+
+    /// The error without the closure.
+    pub fn error(&self) -> PublishError {
+        match *self {
+            Self::Full(full, _) => PublishError::Full(full),
+            Self::NoSlots(class, _) => PublishError::NoSlots(class),
+            Self::Forked(_) => PublishError::Forked,
+            Self::OverCapacity { len, capacity } => PublishError::OverCapacity { len, capacity },
+        }
+    }
+
+    /// The closure handed back with why no slot was claimed for it.
+    pub(crate) fn refused(why: Refused, fill: F) -> Self {
+        match why {
+            Refused::Full(full) => Self::Full(full, fill),
+            Refused::NoSlots(class) => Self::NoSlots(class, fill),
+            Refused::Forked => Self::Forked(fill),
+        }
+    }
+}
+
+/// Why the writer claimed no slot: the failures before any payload is
+/// touched, shared by every publishing form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    Full(Full),
+    NoSlots(SizeClass),
+    Forked,
+}
+
+impl From<Refused> for PublishError {
+    fn from(why: Refused) -> Self {
+        match why {
+            Refused::Full(full) => Self::Full(full),
+            Refused::NoSlots(class) => Self::NoSlots(class),
+            Refused::Forked => Self::Forked,
+        }
+    }
+}
+
+// By hand: a closure is not `Debug`.
+impl<F> fmt::Debug for TryPublishError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full(full, _) => f.debug_tuple("Full").field(full).finish_non_exhaustive(),
+            Self::NoSlots(class, _) => f.debug_tuple("NoSlots").field(class).finish_non_exhaustive(),
+            Self::Forked(_) => f.debug_tuple("Forked").finish_non_exhaustive(),
+            Self::OverCapacity { len, capacity } => {
+                f.debug_struct("OverCapacity").field("len", len).field("capacity", capacity).finish()
+            }
+        }
+    }
+}
+
+impl<F> fmt::Display for TryPublishError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error().fmt(f)
+    }
+}
+
+impl<F> Error for TryPublishError<F> {}
+
+impl<F> From<TryPublishError<F>> for PublishError {
+    fn from(e: TryPublishError<F>) -> Self {
+        e.error()
     }
 }
 
@@ -342,7 +440,8 @@ impl fmt::Display for ViewError {
 
 impl Error for ViewError {}
 
-/// Why the standalone allocator could not hand out a slot.
+/// Why the standalone allocator could not hand out a slot. Nothing was
+/// allocated: a slot claimed for a fill that failed went back to its pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AllocError {
@@ -351,8 +450,23 @@ pub enum AllocError {
         /// Its length.
         len: usize,
     },
-    /// Every slot of the class is in use.
-    Exhausted(SizeClass),
+    /// The fill closure returned a length beyond the slot's capacity. The
+    /// slot went back to its pool.
+    OverCapacity {
+        /// The length returned.
+        len: usize,
+        /// What the slot holds.
+        capacity: usize,
+    },
+    /// The type needs more alignment than a slot's 64 bytes
+    /// ([`Allocator::try_alloc_pod`](crate::Allocator::try_alloc_pod)).
+    Align {
+        /// `align_of` the type.
+        required: usize,
+    },
+    /// Every slot of the pool is in use: always [`Full::Pool`] (the
+    /// allocator does not use the ring).
+    Full(Full),
     /// Neither this class nor any larger one has slots (the runtime was
     /// built without them): no payload needing this class can be allocated.
     NoSlots(SizeClass),
@@ -368,8 +482,10 @@ impl fmt::Display for AllocError {
             Self::TooLarge { len } => {
                 write!(f, "a {len}-byte payload exceeds the {}-byte maximum", SizeClass::MAX_PAYLOAD)
             }
-            Self::Exhausted(c) => write!(f, "every slot of the {c} pool is in use"),
-            Self::NoSlots(c) => write!(f, "no pool of class {c} or larger has slots in this runtime"),
+            Self::OverCapacity { len, capacity } => over_capacity(f, *len, *capacity),
+            Self::Align { required } => write!(f, "slots are 64-byte aligned; the type needs {required}"),
+            Self::Full(full) => full.fmt(f),
+            Self::NoSlots(class) => no_slots(f, *class),
         }
     }
 }

@@ -314,20 +314,20 @@ impl From<ReadError> for Failure {
 pub(crate) fn publish_failure(e: PublishError, wait: Wait) -> Failure {
     match (e, wait) {
         (PublishError::TooLarge { .. }, _) => Failure::with(SLOTCAST_ERR_TOO_LARGE, e),
+        // The C ABI has no fill closures: no length beyond a slot.
+        (PublishError::OverCapacity { .. }, _) => Failure::with(SLOTCAST_ERR_TOO_LARGE, e),
         // No class that holds the payload has slots: too large for this
         // runtime, at once, whatever the call was allowed to wait.
-        (PublishError::Full(kind @ crate::FullKind::NoSlots(_)), _) => Failure::with(SLOTCAST_ERR_TOO_LARGE, kind),
-        (PublishError::Full(kind @ crate::FullKind::Forked), _) => Failure::with(SLOTCAST_ERR_FORKED, kind),
-        (PublishError::Full(kind), Wait::Try) => {
-            let code = match kind {
-                crate::FullKind::Ring => SLOTCAST_ERR_RING_FULL,
-                crate::FullKind::Pool(_) => SLOTCAST_ERR_POOL_FULL,
-                crate::FullKind::NoSlots(_) => SLOTCAST_ERR_TOO_LARGE,
-                crate::FullKind::Forked => SLOTCAST_ERR_FORKED,
+        (PublishError::NoSlots(_), _) => Failure::with(SLOTCAST_ERR_TOO_LARGE, e),
+        (PublishError::Forked, _) => Failure::with(SLOTCAST_ERR_FORKED, e),
+        (PublishError::Full(full), Wait::Try) => {
+            let code = match full {
+                crate::Full::Ring => SLOTCAST_ERR_RING_FULL,
+                crate::Full::Pool(_) => SLOTCAST_ERR_POOL_FULL,
             };
-            Failure::with(code, kind)
+            Failure::with(code, full)
         }
-        (PublishError::Full(kind), _) => Failure::with(SLOTCAST_ERR_TIMEOUT, format!("timed out: {kind}")),
+        (PublishError::Full(full), _) => Failure::with(SLOTCAST_ERR_TIMEOUT, format!("timed out: {full}")),
     }
 }
 

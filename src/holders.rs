@@ -463,10 +463,10 @@ mod tests {
 /// aborts nor frees memory it still uses.
 #[cfg(all(test, not(loom), not(miri), target_os = "linux"))]
 mod damaged_file {
+    use crate::Runtime;
     use crate::event::SizeClass;
     use crate::layout::meta;
     use crate::sync::Ordering::*;
-    use crate::{Publish, Runtime};
 
     fn shared(tag: &str) -> Runtime {
         let path = std::env::temp_dir().join(format!("slotcast-holders-{tag}-{}", std::process::id()));

@@ -17,7 +17,8 @@
 //! * **Publish.** The writer claims a slot and the next sequence number,
 //!   fills the payload in place, writes a descriptor (class, slot,
 //!   generation, length, type) and stores the published cursor with Release,
-//!   once per event or once per [`Batch`].
+//!   once per event or, deferred ([`Writer::set_flush_every`]), once per
+//!   several.
 //! * **Consume.** A reader loads the published cursor with Acquire, reads the
 //!   descriptors and payloads below it in place, and stores its own cursor
 //!   with Release, once per event or once per batch. Readers never perform an
@@ -95,17 +96,17 @@
 //! # Example
 //!
 //! ```
-//! use slotcast::{Publish, Runtime, SizeClass};
+//! use slotcast::{Runtime, SizeClass};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let rt = Runtime::builder().ring_capacity(1024).build()?;
 //! let mut reader = rt.reader()?;
 //! let mut writer = rt.writer()?;
 //!
 //! writer.try_publish_bytes(1, b"tick")?;
-//! writer.try_publish_with(SizeClass::S, |ev| {
-//!     ev.buf_mut()[..3].copy_from_slice(&[1, 2, 3]);
-//!     ev.set_len(3);
-//! }).map_err(|full| full.kind())?;
+//! writer.try_publish_with(SizeClass::S, 2, |buf| {
+//!     buf[..3].copy_from_slice(&[1, 2, 3]);
+//!     3 // the length written
+//! })?;
 //!
 //! let first = reader.try_recv()?.expect("published");
 //! assert_eq!(first.data(), b"tick");
@@ -170,8 +171,8 @@ pub use arena::Backing;
 pub use builder::Builder;
 pub use config::Config;
 pub use error::{
-    AllocError, BuildError, Full, FullKind, JoinError, OpenError, PublishError, ReadError, UpgradeError, ViewError,
-    WriterError,
+    AllocError, BuildError, Full, JoinError, OpenError, PublishError, ReadError, TryPublishError, UpgradeError,
+    ViewError, WriterError,
 };
 pub use event::SizeClass;
 pub use observer::Observer;
@@ -181,7 +182,7 @@ pub use runtime::Runtime;
 pub use shm::{OpenOptions, remove_stale};
 pub use stats::{PoolStats, ProcessStats, ReaderStats, Stats};
 pub use wait::WaitStrategy;
-pub use writer::{Batch, Claim, Publish, Writer};
+pub use writer::{Claim, Writer};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -82,7 +82,7 @@ pub(crate) fn reap(arena: &Arena, dead: usize) -> Reaped {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::{Publish, Runtime};
+    use crate::Runtime;
 
     #[test]
     fn reaping_frees_readers_and_the_writer_role_of_the_entry_only() {

@@ -30,7 +30,7 @@ use std::ptr::NonNull;
 /// [`cast`](RingPtr::cast), which checks size and alignment.
 ///
 /// ```
-/// use slotcast::{Publish, Runtime, RingPtr};
+/// use slotcast::{Runtime, RingPtr};
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let rt = Runtime::new()?;
 /// let mut reader = rt.reader()?;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::pattern;
-use slotcast::{FullKind, Publish, PublishError, Reader, Runtime, SizeClass, WaitStrategy};
+use slotcast::{Full, PublishError, Reader, Runtime, SizeClass, TryPublishError, WaitStrategy, Writer};
 use std::cell::Cell;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ fn drain(reader: &mut Reader, next: &mut u64) -> usize {
         .unwrap()
 }
 
-fn publish(w: &mut impl Publish, seq: u64, len: usize) -> Result<u64, PublishError> {
+fn publish(w: &mut Writer, seq: u64, len: usize) -> Result<u64, PublishError> {
     let mut buf = vec![0u8; len];
     pattern::fill(seq, &mut buf);
     w.try_publish_bytes(0, &buf)
@@ -56,8 +56,8 @@ fn wrap_around_many_times(kind: common::Kind) {
                     assert_eq!(s, seq);
                     seq += 1;
                 }
-                Err(PublishError::Full(FullKind::Ring)) => ring_full += 1,
-                Err(PublishError::Full(FullKind::Pool(_))) => pool_full += 1,
+                Err(PublishError::Full(Full::Ring)) => ring_full += 1,
+                Err(PublishError::Full(Full::Pool(_))) => pool_full += 1,
                 Err(e) => panic!("{e}"),
             }
         }
@@ -83,7 +83,7 @@ fn stalled_reader_fills_the_ring(kind: common::Kind) {
         publish(&mut w, seq, 64).unwrap();
     }
     for _ in 0..3 {
-        assert_eq!(publish(&mut w, 8, 64), Err(PublishError::Full(FullKind::Ring)));
+        assert_eq!(publish(&mut w, 8, 64), Err(PublishError::Full(Full::Ring)));
     }
     let mut next = 0;
     assert_eq!(drain(&mut reader, &mut next), 8, "all 8 unread events survive intact");
@@ -99,10 +99,10 @@ fn stalled_reader_fills_a_pool(kind: common::Kind) {
     for seq in 0..4 {
         publish(&mut w, seq, 64).unwrap();
     }
-    assert_eq!(publish(&mut w, 4, 64), Err(PublishError::Full(FullKind::Pool(SizeClass::XS))));
+    assert_eq!(publish(&mut w, 4, 64), Err(PublishError::Full(Full::Pool(SizeClass::XS))));
     publish(&mut w, 4, 200).unwrap();
     // XL has no slots at all: refused as such, not as a full pool.
-    assert_eq!(publish(&mut w, 5, 16 * 1024), Err(PublishError::Full(FullKind::NoSlots(SizeClass::XL))));
+    assert_eq!(publish(&mut w, 5, 16 * 1024), Err(PublishError::NoSlots(SizeClass::XL)));
     let mut next = 0;
     assert_eq!(drain(&mut reader, &mut next), 5);
     publish(&mut w, 5, 64).unwrap();
@@ -123,18 +123,40 @@ fn a_full_publish_with_hands_the_closure_back_uncalled() {
     w.try_publish_bytes(0, b"b").unwrap();
     let called = Cell::new(false);
     let owned_payload = b"kept by the closure".to_vec();
-    let full = w
-        .try_publish_with(SizeClass::XS, |ev| {
+    let err = w
+        .try_publish_with(SizeClass::XS, 1, |buf| {
             called.set(true);
-            ev.copy_from_slice(&owned_payload).unwrap();
+            buf[..owned_payload.len()].copy_from_slice(&owned_payload);
+            owned_payload.len()
         })
         .unwrap_err();
-    assert_eq!(full.kind(), FullKind::Ring);
+    assert!(err.is_full());
+    assert_eq!(err.error(), PublishError::Full(Full::Ring));
     assert!(!called.get(), "the closure must not run when nothing can be published");
-    let closure = full.into_inner();
+    let Some(closure) = err.into_inner() else { panic!("a full publish hands the closure back") };
     drop(_reader);
-    w.try_publish_with(SizeClass::XS, closure).expect("room once the reader left");
+    w.try_publish_with(SizeClass::XS, 1, closure).expect("room once the reader left");
     assert!(called.get());
+}
+
+/// `?` turns a closure form's error into a `PublishError` or a boxed error,
+/// without `map_err`.
+#[test]
+fn a_closure_forms_error_converts_with_the_question_mark() {
+    fn into_publish_error(w: &mut Writer) -> Result<u64, PublishError> {
+        Ok(w.try_publish_with(SizeClass::XS, 0, |_| 1)?)
+    }
+    fn into_boxed(w: &mut Writer) -> Result<u64, Box<dyn std::error::Error>> {
+        Ok(w.try_publish_with(SizeClass::XS, 0, |_| 1)?)
+    }
+    let rt = small(common::Kind::Heap, 2, 8, 0);
+    let _reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    assert_eq!(into_publish_error(&mut w), Ok(0));
+    assert_eq!(into_boxed(&mut w).unwrap(), 1);
+    assert_eq!(into_publish_error(&mut w), Err(PublishError::Full(Full::Ring)));
+    let boxed = into_boxed(&mut w).unwrap_err();
+    assert_eq!(boxed.to_string(), Full::Ring.to_string());
 }
 
 #[test]
@@ -145,10 +167,16 @@ fn timeouts_give_up_with_full() {
     w.try_publish_bytes(0, b"a").unwrap();
     w.try_publish_bytes(0, b"b").unwrap();
     let t = Duration::from_millis(20);
-    assert_eq!(w.publish_bytes_timeout(0, b"c", t), Err(PublishError::Full(FullKind::Ring)));
-    assert_eq!(w.publish_pod_timeout(0, &1u64, t), Err(PublishError::Full(FullKind::Ring)));
-    assert_eq!(w.claim_timeout(SizeClass::XS, t).unwrap_err().kind(), FullKind::Ring);
-    assert!(w.publish_with_timeout(SizeClass::XS, t, |_| ()).is_err());
+    assert_eq!(w.publish_bytes_timeout(0, b"c", t), Err(PublishError::Full(Full::Ring)));
+    assert_eq!(w.publish_pod_timeout(0, &1u64, t), Err(PublishError::Full(Full::Ring)));
+    assert_eq!(w.claim_timeout(SizeClass::XS, t).unwrap_err(), PublishError::Full(Full::Ring));
+    assert!(matches!(w.publish_with_timeout(SizeClass::XS, 0, |_| 1, t), Err(TryPublishError::Full(Full::Ring, _))));
+    let at = std::time::Instant::now() + t;
+    assert_eq!(w.publish_bytes_deadline(0, b"c", at), Err(PublishError::Full(Full::Ring)));
+    assert_eq!(w.publish_pod_deadline(0, &1u64, at), Err(PublishError::Full(Full::Ring)));
+    assert_eq!(w.claim_deadline(SizeClass::XS, at).unwrap_err(), PublishError::Full(Full::Ring));
+    assert!(matches!(w.publish_with_deadline(SizeClass::XS, 0, |_| 1, at), Err(TryPublishError::Full(Full::Ring, _))));
+    assert!(std::time::Instant::now() >= at, "the deadline forms waited until the deadline");
 }
 
 #[test]
@@ -193,30 +221,36 @@ fn blocking_publish_waits_until_a_reader_makes_room() {
     }
 }
 
+/// A writer deferring its cursor store past the ring's capacity must store
+/// it before it waits for room: the reader cannot make room by reading
+/// events it cannot see, so otherwise writer and reader wait for each other
+/// (here, until the writer's timeout).
 #[test]
 #[cfg_attr(miri, ignore = "sleeps; covered by the loom model of gating")]
-fn a_batch_that_fills_the_ring_publishes_what_it_has_and_waits() {
-    let rt = Runtime::builder().ring_capacity(4).wait_strategy(WaitStrategy::Yield).build().unwrap();
-    let mut reader = rt.reader().unwrap();
-    let mut w = rt.writer().unwrap();
-    let consumer = std::thread::spawn(move || {
-        let mut next = 0u64;
-        while next < 10 {
-            reader
-                .read_timeout(Duration::from_secs(10), |ev, _| {
-                    assert_eq!(ev.as_pod::<u64>(), Ok(&next));
-                    next += 1;
-                })
-                .unwrap();
+fn a_deferring_writer_that_fills_the_ring_flushes_and_waits() {
+    for strategy in [WaitStrategy::Yield, WaitStrategy::Blocking] {
+        let rt = Runtime::builder().ring_capacity(4).wait_strategy(strategy).build().unwrap();
+        let mut reader = rt.reader().unwrap();
+        let mut w = rt.writer().unwrap();
+        let consumer = std::thread::spawn(move || {
+            let mut next = 0u64;
+            while next < 10 {
+                reader
+                    .read_timeout(Duration::from_secs(10), |ev, _| {
+                        assert_eq!(ev.as_pod::<u64>(), Ok(&next));
+                        next += 1;
+                    })
+                    .unwrap();
+            }
+        });
+        w.set_flush_every(32);
+        for i in 0..10u64 {
+            assert_eq!(w.publish_pod_timeout(0, &i, Duration::from_secs(5)), Ok(i), "{strategy:?}");
+            assert!(w.pending() <= 4);
         }
-    });
-    let mut batch = w.batch();
-    for i in 0..10u64 {
-        batch.publish_pod(0, &i).unwrap();
-        assert!(batch.pending() <= 4);
+        drop(w);
+        consumer.join().unwrap();
     }
-    drop(batch);
-    consumer.join().unwrap();
 }
 
 #[test]
@@ -226,7 +260,7 @@ fn an_abandoned_claim_publishes_nothing_and_reuses_its_slot() {
     let mut w = rt.writer().unwrap();
     {
         let mut claim = w.try_claim(SizeClass::XS).unwrap();
-        claim.copy_from_slice(b"never published").unwrap();
+        claim.buf_mut()[..15].copy_from_slice(b"never published");
     }
     assert_eq!(w.published(), 0);
     assert!(reader.try_recv().unwrap().is_none());

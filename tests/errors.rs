@@ -2,7 +2,9 @@
 //! behaviour: oversized payloads, a second writer, too many readers, bad
 //! configurations, and typed views of the wrong shape.
 
-use slotcast::{BuildError, JoinError, Publish, PublishError, Runtime, SizeClass, ViewError, WriterError};
+use slotcast::{
+    AllocError, BuildError, JoinError, PublishError, Runtime, SizeClass, TryPublishError, ViewError, WriterError,
+};
 
 #[test]
 fn payloads_over_16_kb_are_too_large() {
@@ -15,7 +17,7 @@ fn payloads_over_16_kb_are_too_large() {
     assert_eq!(w.publish_bytes(0, &big), Err(expected));
     assert_eq!(w.publish_bytes_timeout(0, &big, std::time::Duration::from_millis(1)), Err(expected));
     assert_eq!(w.try_publish_pod(0, &[0u8; 20_000]), Err(PublishError::TooLarge { len: 20_000 }));
-    assert_eq!(w.batch().try_publish_bytes(0, &big), Err(expected));
+    assert_eq!(w.publish_bytes_deadline(0, &big, std::time::Instant::now()), Err(expected));
     // Exactly 16 KB is fine.
     w.try_publish_bytes(0, &big[..SizeClass::MAX_PAYLOAD]).unwrap();
     assert_eq!(w.published(), 1, "nothing else was published");
@@ -23,23 +25,38 @@ fn payloads_over_16_kb_are_too_large() {
     assert!(message.contains("16385") && message.contains("16384"), "{message}");
 }
 
+/// A length beyond the slot, from `Claim::publish`, a writer's fill closure
+/// or an allocator's, is a typed error, and the slot comes back: a hundred
+/// refusals on a four-slot pool leave every slot usable.
 #[test]
-fn a_claim_refuses_bytes_beyond_its_slot() {
-    let rt = Runtime::new().unwrap();
+fn a_length_beyond_the_slot_is_refused_and_the_slot_given_back() {
+    let rt = Runtime::builder().ring_capacity(8).slots(SizeClass::XS, 4).build().unwrap();
+    let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
-    let mut claim = w.try_claim(SizeClass::XS).unwrap();
-    assert_eq!(claim.copy_from_slice(&[1; 65]), Err(PublishError::TooLarge { len: 65 }));
-    assert!(claim.is_empty(), "a refused copy leaves the claim unchanged");
-    claim.copy_from_slice(&[1; 64]).unwrap();
-    assert_eq!((claim.len(), claim.capacity()), (64, 64));
-}
-
-#[test]
-#[should_panic(expected = "exceeds the slot capacity")]
-fn setting_a_length_beyond_the_slot_panics_with_a_message() {
-    let rt = Runtime::new().unwrap();
-    let mut w = rt.writer().unwrap();
-    w.try_claim(SizeClass::XS).unwrap().set_len(65);
+    let alloc = rt.allocator();
+    let over = PublishError::OverCapacity { len: 65, capacity: 64 };
+    for _ in 0..100 {
+        let mut claim = w.try_claim(SizeClass::XS).unwrap();
+        claim.buf_mut()[0] = 1;
+        assert_eq!(claim.publish(65), Err(over));
+        let err = w.try_publish_with(SizeClass::XS, 0, |_| 65).unwrap_err();
+        assert!(matches!(err, TryPublishError::OverCapacity { len: 65, capacity: 64 }), "{err:?}");
+        assert_eq!(PublishError::from(err), over);
+        let err = alloc.try_alloc_with(SizeClass::XS, 0, |_| 65).unwrap_err();
+        assert_eq!(err, AllocError::OverCapacity { len: 65, capacity: 64 });
+    }
+    assert_eq!((w.published(), reader.lag()), (0, 0), "nothing was published");
+    assert!(over.to_string().contains("65") && over.to_string().contains("64"), "{over}");
+    // Nothing leaked: the writer's one slot is reusable, and the other three
+    // are free for the allocator.
+    assert_eq!(rt.stats().pool(SizeClass::XS).in_use, 0);
+    let held: Vec<_> = (0..3).map(|i| alloc.try_alloc_bytes(0, &[i]).expect("free")).collect();
+    for i in 0..8u8 {
+        assert_eq!(w.try_claim(SizeClass::XS).unwrap().publish(1), Ok(u64::from(i)));
+        assert_eq!(reader.try_read(|_, _| ()), Ok(1));
+    }
+    drop((held, w));
+    assert_eq!(rt.stats().pool(SizeClass::XS).in_use, 0);
 }
 
 #[test]

@@ -4,9 +4,8 @@ use super::{
     Failure, Handle, Res, SLOTCAST_ERR_NULL, WRITER, Wait, call, check_len, host_array, payload, publish_failure, put,
     put_opt,
 };
-use crate::writer::{Publish, Writer};
+use crate::writer::Writer;
 use std::ffi::{c_int, c_void};
-use std::time::Instant;
 
 /// A writer handle (opaque): the runtime's one writer role. Made by
 /// `slotcast_runtime_writer`; released by `slotcast_writer_close` and
@@ -29,16 +28,12 @@ pub struct slotcast_event_in {
 
 type WriterHandle = Handle<Writer>;
 
-/// Publishes one copied event through `publisher`, waiting as `wait` says.
-fn publish<P: Publish>(publisher: &mut P, event_type: u32, bytes: &[u8], wait: Wait) -> Res<u64> {
+/// Publishes one copied event through `writer`, waiting as `wait` says.
+fn publish(writer: &mut Writer, event_type: u32, bytes: &[u8], wait: Wait) -> Res<u64> {
     let result = match wait {
-        Wait::Try => publisher.try_publish_bytes(event_type, bytes),
-        Wait::Forever => publisher.publish_bytes(event_type, bytes),
-        Wait::Until(at) => {
-            // Past the deadline, one last attempt without waiting.
-            let left = at.saturating_duration_since(Instant::now());
-            publisher.publish_bytes_timeout(event_type, bytes, left)
-        }
+        Wait::Try => writer.try_publish_bytes(event_type, bytes),
+        Wait::Forever => writer.publish_bytes(event_type, bytes),
+        Wait::Until(at) => writer.publish_bytes_deadline(event_type, bytes, at),
     };
     result.map_err(|e| publish_failure(e, wait))
 }
@@ -59,14 +54,20 @@ where
             return Err(publish_failure(unfit.into(), wait));
         }
     }
-    let mut batch = writer.batch();
+    // Defer the cursor store for the whole call, then flush once.
+    let every = writer.flush_every();
+    writer.set_flush_every(u32::MAX);
+    let mut result = Ok(());
     for (i, event) in events.enumerate() {
-        let (event_type, bytes) = event?;
-        publish(&mut batch, event_type, bytes, wait)?;
+        if let Err(e) = event.and_then(|(event_type, bytes)| publish(writer, event_type, bytes, wait)) {
+            result = Err(e);
+            break;
+        }
         *published = i + 1;
     }
-    batch.commit();
-    Ok(())
+    writer.flush();
+    writer.set_flush_every(every);
+    result
 }
 
 /// Copies `len` bytes at `data` into a slot of the smallest size class that

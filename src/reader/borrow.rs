@@ -52,8 +52,8 @@ impl Reader {
 
 #[cfg(test)]
 mod tests {
+    use crate::Runtime;
     use crate::wait::Deadline;
-    use crate::{Publish, Runtime};
 
     #[test]
     fn events_by_number_keep_the_cursor_below_what_is_lent() {

@@ -73,13 +73,6 @@ impl PayloadMut {
         // `ptr..ptr + cap`, and the `&mut self` borrow keeps it unique.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.cap) }
     }
-
-    /// The whole slot, read-only.
-    #[inline]
-    pub(crate) fn bytes(&self) -> &[u8] {
-        // SAFETY: as in `bytes_mut`; a shared borrow of `self` only reads.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.cap) }
-    }
 }
 
 /// Under loom, one slot of the typed arena.

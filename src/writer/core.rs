@@ -1,0 +1,394 @@
+//! The writer's protocol: claiming a slot and a sequence, gating on the
+//! readers, committing a descriptor and flushing the published cursor.
+//!
+//! [`WriterCore`] is everything the [`Writer`](super::Writer) handle owns;
+//! the public forms (`writer.rs`, `claim.rs`, `publish.rs`) only call
+//! [`WriterCore::claim_until`], [`WriterCore::commit`] and
+//! [`WriterCore::flush`]. See `writer.rs` for the protocol as a whole.
+
+use super::claim::Claim;
+use super::owned::{Owned, OwnedSlots};
+use crate::error::{Full, Refused};
+use crate::event::SizeClass;
+use crate::failpoint::failpoint;
+use crate::layout::{header_word, meta, reader_state, slot_word};
+use crate::lifetime::{Anchor, Shared, is_forked};
+use crate::pool::{self, Reuse};
+use crate::sync::{Arc, Ordering::*, mutant};
+use crate::wait::{self, Deadline, RoomWait, WaitStrategy};
+use std::mem::ManuallyDrop;
+
+/// Refresh the cached reader minimum at most once per this many events when
+/// only a fresher value would let the writer reuse a slot. Between refreshes
+/// it takes free slots instead, so the working set is about the readers'
+/// lag plus this much.
+const RECOMPUTE_EVERY: u64 = 32;
+
+/// Every sequence (the published cursor, the gate word, a reader's cursor)
+/// is below 2^63. A value at or above it in a shared file is corruption, not
+/// history: at a billion events a second a writer needs 292 years to get
+/// there. Bounding them keeps `cursor + capacity` from overflowing anywhere,
+/// so the writer checks the published cursor once, when it takes the role,
+/// and not per event.
+pub(crate) const SEQUENCE_LIMIT: u64 = 1 << 63;
+
+/// The writer's private state.
+pub(crate) struct WriterCore {
+    pub(super) shared: Anchor,
+    mask: u64,
+    cap: u64,
+    /// Next sequence to claim.
+    pub(super) next: u64,
+    /// Last value stored to the `published` cursor.
+    pub(super) published: u64,
+    /// Every active reader's cursor is at least this.
+    gate_min: u64,
+    /// `next` when `gate_min` was computed.
+    gate_at: u64,
+    owned: [OwnedSlots; SizeClass::COUNT],
+    free_scan: [usize; SizeClass::COUNT],
+    /// The class serving each class: itself, or the next larger one with
+    /// slots ([`Config::class_for`](crate::Config::class_for)).
+    route: [Option<SizeClass>; SizeClass::COUNT],
+    /// How this writer waits for room (the runtime's strategy unless
+    /// [`Writer::set_wait_strategy`](super::Writer::set_wait_strategy)).
+    pub(super) wait: WaitStrategy,
+    /// Store the published cursor once this many events are committed and
+    /// not yet visible (1: after every event). At least 1.
+    pub(super) flush_every: u64,
+    /// See `ArenaCtl::fork_epoch`: checked before every claim.
+    fork_epoch: u64,
+}
+
+impl WriterCore {
+    /// A writer continuing from the arena's published cursor.
+    ///
+    /// # Errors
+    ///
+    /// What is wrong, if that cursor is at or past [`SEQUENCE_LIMIT`].
+    pub(super) fn new(shared: Arc<Shared>) -> Result<Self, &'static str> {
+        let cap = shared.config.ring_capacity() as u64;
+        let owned = std::array::from_fn(|c| OwnedSlots::with_capacity(shared.config.slots[c] as usize));
+        let wait = shared.config.wait;
+        let route = SizeClass::ALL.map(|class| shared.config.class_for(class));
+        let mut core = WriterCore {
+            shared: Anchor::new(shared),
+            mask: cap - 1,
+            cap,
+            next: 0,
+            published: 0,
+            gate_min: 0,
+            gate_at: 0,
+            owned,
+            free_scan: [0; SizeClass::COUNT],
+            route,
+            wait,
+            flush_every: 1,
+            fork_epoch: u64::MAX,
+        };
+        core.fork_epoch = core.shared.fork_epoch;
+        core.rebuild()?;
+        Ok(core)
+    }
+
+    /// Recovers the ring position and the owned slots from the arena: the
+    /// same path for a first writer, a writer taking over from a dropped one,
+    /// and (across processes) from a dead one. Refuses a published cursor at
+    /// or past [`SEQUENCE_LIMIT`]: sequences above it would overflow.
+    fn rebuild(&mut self) -> Result<(), &'static str> {
+        let anchor = Anchor::new(Arc::clone(self.shared.shared_arc()));
+        let arena = &anchor.arena;
+        // ORDERING(publish): Acquire; pairs with the previous writer's
+        // Release store, so its descriptors are visible.
+        let published = arena.header().published.value.load(Acquire);
+        if published >= SEQUENCE_LIMIT {
+            return Err("the published cursor is at or past 2^63");
+        }
+        self.next = published;
+        self.published = published;
+        self.recompute_gate();
+
+        // Where each `RING` slot last appeared in the ring window.
+        let mut held: [Vec<u64>; SizeClass::COUNT] =
+            std::array::from_fn(|c| vec![0; arena.slot_count(SizeClass::ALL[c])]);
+        for seq in published.saturating_sub(self.cap)..published {
+            let d = &arena.ring()[(seq & self.mask) as usize];
+            // ORDERING: Relaxed; ordered after the Acquire load above.
+            let (c, slot, generation) = slot_word::unpack(d.slot.load(Relaxed));
+            let Some(class) = SizeClass::from_index(c) else { continue };
+            let Some(word) = arena.meta(class, slot as usize) else { continue };
+            let m = word.load(Relaxed);
+            if meta::is_ring(m) && meta::generation(m) == generation {
+                held[c][slot as usize] = seq + 1;
+            }
+        }
+        for class in SizeClass::ALL {
+            let c = class.index();
+            let mut found: Vec<Owned> = arena
+                .metas(class)
+                .iter()
+                .enumerate()
+                // ORDERING(slot-free): Acquire; as in `pool::reuse`.
+                .filter(|(_, word)| meta::is_ring(word.load(Acquire)))
+                .map(|(slot, _)| Owned { slot: slot as u32, held_until: held[c][slot] })
+                .collect();
+            found.sort_by_key(|o| o.held_until);
+            let owned = &mut self.owned[c];
+            owned.clear();
+            for o in found {
+                owned.push_back(o);
+            }
+        }
+        Ok(())
+    }
+
+    /// Refreshes `gate_min` from the reader table. It is never above our own
+    /// `published` (so never above `next`), whatever the cursors in the
+    /// table say.
+    fn recompute_gate(&mut self) {
+        let arena = &self.shared.arena;
+        let header = arena.header();
+        // ORDERING(join): AcqRel RMW; pairs with the AcqRel RMW of a joining
+        // reader (`Reader::join`). If the reader's comes first, we acquire
+        // its entry and see it below; if ours comes first, the reader reads
+        // at least this `published` and starts there, above anything this
+        // computation lets us overwrite.
+        header.gate.value.swap(self.published, AcqRel);
+        let mut min = self.published;
+        for entry in arena.readers() {
+            // ORDERING(gating): Acquire; pairs with the reader's Release
+            // state store (join, leave).
+            if reader_state::kind(entry.state.load(Acquire)) == reader_state::ACTIVE {
+                // ORDERING(gating): Acquire; pairs with the reader's Release
+                // cursor store, so its reads below the cursor happen before
+                // we overwrite what it read.
+                min = min.min(entry.cursor.load(Acquire));
+            }
+        }
+        self.gate_min = min;
+        self.gate_at = self.next;
+    }
+
+    /// Finds a slot of `class` for sequence `self.next`, or says what is full,
+    /// after releasing what dead processes held (shared runtimes, at most
+    /// once a millisecond). The slot stays at the front of its FIFO until
+    /// `commit`.
+    fn try_claim_slot(&mut self, class: SizeClass) -> Result<(u32, u32), Full> {
+        match self.claim_slot_once(class) {
+            Err(_) if self.shared.sweep_dead(false) => {
+                self.recompute_gate();
+                self.claim_slot_once(class)
+            }
+            result => result,
+        }
+    }
+
+    fn claim_slot_once(&mut self, class: SizeClass) -> Result<(u32, u32), Full> {
+        // `gate_min <= published <= next` (see `recompute_gate`): the
+        // differences cannot underflow, and no sum can overflow.
+        if self.next - self.gate_min >= self.cap {
+            self.recompute_gate();
+            if self.next - self.gate_min >= self.cap {
+                return Err(Full::Ring);
+            }
+        }
+        let c = class.index();
+        // ORDERING: Relaxed; a request flag, the slot words synchronise.
+        if self.shared.arena.header().want.want[c].load(Relaxed) != 0 {
+            self.give_back_idle(class);
+        }
+        let mut recomputed = false;
+        loop {
+            if let Some(head) = self.owned[c].front() {
+                if head.held_until <= self.gate_min {
+                    let word = &self.shared.arena.metas(class)[head.slot as usize];
+                    match pool::reuse(word) {
+                        Reuse::Reused(generation) => return Ok((head.slot, generation)),
+                        Reuse::HandedOff | Reuse::NotOwned => {
+                            self.owned[c].pop_front();
+                            continue;
+                        }
+                    }
+                }
+                if !recomputed && self.next - self.gate_at >= RECOMPUTE_EVERY {
+                    self.recompute_gate();
+                    recomputed = true;
+                    continue;
+                }
+            }
+            if self.owned[c].len() < self.shared.arena.slot_count(class) {
+                if let Some(slot) = self.claim_free(class) {
+                    self.owned[c].push_front(Owned { slot, held_until: 0 });
+                    continue;
+                }
+            }
+            if !recomputed {
+                self.recompute_gate();
+                recomputed = true;
+                continue;
+            }
+            return Err(Full::Pool(class));
+        }
+    }
+
+    /// Takes a free slot of `class` into the writer's set (one CAS).
+    fn claim_free(&mut self, class: SizeClass) -> Option<u32> {
+        let metas = self.shared.arena.metas(class);
+        let n = metas.len();
+        let start = self.free_scan[class.index()];
+        for i in 0..n {
+            let slot = (start + i) % n;
+            if pool::claim_for_ring(&metas[slot]) {
+                self.free_scan[class.index()] = slot + 1;
+                return Some(slot as u32);
+            }
+        }
+        None
+    }
+
+    /// Returns every owned slot of `class` that no reader needs any more to
+    /// the pool (or to the `RingPtr`s that retain it).
+    pub(super) fn give_back_idle(&mut self, class: SizeClass) {
+        self.recompute_gate();
+        let metas = self.shared.arena.metas(class);
+        let owned = &mut self.owned[class.index()];
+        // The FIFO is sorted by `held_until`: the idle slots are a prefix.
+        while let Some(head) = owned.front() {
+            if head.held_until > self.gate_min {
+                break;
+            }
+            pool::give_back(&metas[head.slot as usize]);
+            owned.pop_front();
+        }
+        // ORDERING: Relaxed; a request flag.
+        self.shared.arena.header().want.want[class.index()].store(0, Relaxed);
+    }
+
+    /// Claims a slot the whole way, waiting for room until `deadline`.
+    /// Before each pause it stores the published cursor: readers cannot
+    /// make room by reading events they cannot see, so a writer deferring
+    /// its cursor store would otherwise wait for its own events.
+    #[cold]
+    #[inline(never)]
+    fn claim_wait(&mut self, class: SizeClass, deadline: Deadline) -> Result<(u32, u32), Full> {
+        let mut room = RoomWait::new(self.wait);
+        loop {
+            match self.try_claim_slot(class) {
+                Ok(found) => return Ok(found),
+                Err(full) => {
+                    self.flush();
+                    if !room.pause(deadline) {
+                        return Err(full);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the descriptor of the claimed slot at `self.next` and moves the
+    /// slot to the back of its FIFO.
+    #[inline]
+    pub(super) fn commit(&mut self, class: SizeClass, slot: u32, generation: u32, len: u32, event_type: u32) -> u64 {
+        let seq = self.next;
+        let d = self.shared.arena.descriptor(seq);
+        // ORDERING: Relaxed; published by the Release store of `published`.
+        d.slot.store(slot_word::pack(class.index(), slot, generation), Relaxed);
+        d.header.store(header_word::pack(len, event_type), Relaxed);
+        self.owned[class.index()].rotate(slot, seq + 1);
+        self.next = seq + 1;
+        seq
+    }
+
+    /// Makes every committed event visible: one store of `published`, then
+    /// wakes the readers sleeping on the futex word, whatever this writer's
+    /// own wait strategy (a reader chooses how it waits).
+    #[inline]
+    pub(super) fn flush(&mut self) {
+        if self.published == self.next {
+            return;
+        }
+        let arena = &self.shared.arena;
+        let header = arena.header();
+        // ORDERING(publish): Release; pairs with the readers' Acquire loads of
+        // `published`, making the descriptors and payloads written above
+        // visible to them.
+        header.published.value.store(self.next, mutant!("publish_relaxed", Relaxed, Release));
+        self.published = self.next;
+        wait::wake_readers(header, arena.futex());
+    }
+
+    /// After a commit: flushes if `flush_every` events are now pending.
+    #[inline(always)]
+    pub(super) fn flush_if_due(&mut self) {
+        // `published <= next`: no underflow.
+        if self.next - self.published >= self.flush_every {
+            self.flush();
+            failpoint!("publish.flushed");
+        }
+    }
+
+    /// The common case of [`try_claim_slot`](Self::try_claim_slot), inlined
+    /// into every publish: the ring has room by the cached gate, and the
+    /// oldest slot of the class is past every reader and not retained.
+    /// Anything else (`None`) goes the whole way. An allocator's request for
+    /// slots is answered there too, not here: it costs a load of another line
+    /// per event, and the whole way comes at least every time the cached gate
+    /// runs out (within a ring's worth of events, `RECOMPUTE_EVERY` in a
+    /// steady stream).
+    #[inline]
+    fn try_claim_fast(&mut self, class: SizeClass) -> Option<(u32, u32)> {
+        if mutant!("fast_no_ring_check", false, self.next - self.gate_min >= self.cap) {
+            return None;
+        }
+        let head = self.owned[class.index()].front()?;
+        if head.held_until > self.gate_min {
+            return None;
+        }
+        let generation = pool::try_reuse(self.shared.arena.metas(class).get(head.slot as usize)?)?;
+        Some((head.slot, generation))
+    }
+
+    /// Claims a slot of `class`, or of the next larger class with slots if
+    /// it has none: the inlined fast path, else
+    /// [`claim_wait`](Self::claim_wait). With no such class, fails at once
+    /// ([`Refused::NoSlots`]): no pool could ever make room.
+    #[inline]
+    pub(super) fn claim_until(&mut self, class: SizeClass, deadline: Deadline) -> Result<Claim<'_>, Refused> {
+        let Some(class) = self.route[class.index()] else {
+            return Err(no_slots(class));
+        };
+        if is_forked(self.fork_epoch) {
+            return Err(forked());
+        }
+        let (slot, generation) = match self.try_claim_fast(class) {
+            Some(found) => found,
+            None => self.claim_wait(class, deadline).map_err(Refused::Full)?,
+        };
+        failpoint!("publish.claimed");
+        // SAFETY: the slot is in range (ours), and the writer has it to
+        // itself: a RING slot with refcount 0 that no reader's cursor covers
+        // (see `pool.rs`), until `commit` publishes it.
+        let payload = unsafe { self.shared.arena.payload_mut(class, slot as usize) };
+        Ok(Claim {
+            core: self,
+            class,
+            slot,
+            generation,
+            payload: ManuallyDrop::new(payload),
+            event_type: 0,
+            done: false,
+        })
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn no_slots(class: SizeClass) -> Refused {
+    Refused::NoSlots(class)
+}
+
+#[cold]
+#[inline(never)]
+fn forked() -> Refused {
+    Refused::Forked
+}
