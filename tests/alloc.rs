@@ -5,7 +5,7 @@
 
 mod common;
 
-use slotcast::{AllocError, Publish, RingPtr, Runtime, SizeClass};
+use slotcast::{AllocError, Full, RingPtr, Runtime, SizeClass};
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 
@@ -28,7 +28,7 @@ fn threads_never_share_a_slot(kind: common::Kind) {
                         4
                     }) {
                         Ok(p) => mine.push(p),
-                        Err(AllocError::Exhausted(SizeClass::S)) => break,
+                        Err(AllocError::Full(Full::Pool(SizeClass::S))) => break,
                         Err(e) => panic!("{e}"),
                     }
                 }
@@ -61,13 +61,13 @@ fn exhaustion_and_oversize_are_errors() {
     let alloc = rt.allocator();
     let a = alloc.try_alloc_bytes(0, b"a").unwrap();
     let _b = alloc.try_alloc_bytes(0, b"b").unwrap();
-    assert_eq!(alloc.try_alloc_bytes(0, b"c").unwrap_err(), AllocError::Exhausted(SizeClass::XS));
+    assert_eq!(alloc.try_alloc_bytes(0, b"c").unwrap_err(), AllocError::Full(Full::Pool(SizeClass::XS)));
     // XL has no slots at all: not exhausted, absent.
     assert_eq!(alloc.try_alloc_bytes(0, &[0; 10_000]).unwrap_err(), AllocError::NoSlots(SizeClass::XL));
     assert_eq!(alloc.try_alloc_bytes(0, &[0; 16_385]).unwrap_err(), AllocError::TooLarge { len: 16_385 });
     assert_eq!(
         alloc.try_alloc_with(SizeClass::M, 0, |_| 1025).unwrap_err(),
-        AllocError::TooLarge { len: 1025 },
+        AllocError::OverCapacity { len: 1025, capacity: 1024 },
         "a fill that claims more than the slot is refused"
     );
     assert_eq!(rt.stats().pool(SizeClass::M).in_use, 0, "and its slot went back");
@@ -105,7 +105,7 @@ fn actors_pass_one_slot_around_and_the_last_drop_frees_it() {
     for _ in 0..10 {
         tx.send(msg.clone()).unwrap();
     }
-    assert_eq!(alloc.try_alloc_bytes(0, &[0; 1000]).unwrap_err(), AllocError::Exhausted(SizeClass::M));
+    assert_eq!(alloc.try_alloc_bytes(0, &[0; 1000]).unwrap_err(), AllocError::Full(Full::Pool(SizeClass::M)));
     drop((tx, msg));
     assert_eq!(relay.join().unwrap(), 10);
     assert_eq!(rt.stats().pool(SizeClass::M).in_use, 0);
@@ -127,7 +127,7 @@ fn the_writer_hands_idle_slots_back_to_the_allocator() {
     }
     assert_eq!(rt.stats().pool(SizeClass::XS).writer_owned, 8);
     reader.try_read(|_, _| ()).unwrap();
-    assert_eq!(alloc.try_alloc_bytes(0, b"a").unwrap_err(), AllocError::Exhausted(SizeClass::XS));
+    assert_eq!(alloc.try_alloc_bytes(0, b"a").unwrap_err(), AllocError::Full(Full::Pool(SizeClass::XS)));
     // The failed allocation asked; the next publish of the class answers.
     w.try_publish_bytes(0, b"next").unwrap();
     let a = alloc.try_alloc_bytes(0, b"a").expect("idle slots were handed back");
@@ -161,4 +161,22 @@ fn slots_a_dropped_writer_kept_go_back_to_the_allocator() {
     assert_eq!(rt.stats().pool(SizeClass::XS).in_use, 4);
     drop(kept);
     assert!(rt.writer().is_ok(), "the role is free again");
+}
+
+#[repr(C, align(128))]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct OverAligned([u8; 128]);
+
+/// A type slots cannot align is refused as such, not as too large, and
+/// takes no slot.
+#[test]
+fn a_pod_needing_more_alignment_than_a_slot_is_refused() {
+    let rt = Runtime::builder().slots(SizeClass::S, 1).build().unwrap();
+    let alloc = rt.allocator();
+    let err = alloc.try_alloc_pod(0, &OverAligned([7; 128])).unwrap_err();
+    assert_eq!(err, AllocError::Align { required: 128 });
+    assert!(err.to_string().contains("128"), "{err}");
+    assert_eq!(rt.stats().pool(SizeClass::S).in_use, 0);
+    let ok = alloc.try_alloc_pod(0, &[7u8; 128]).expect("the one S slot is free");
+    assert_eq!(*ok, [7; 128]);
 }

@@ -11,7 +11,7 @@
 mod common;
 
 use slotcast::ffi::*;
-use slotcast::{AllocError, FullKind, Publish, PublishError, Runtime, SizeClass};
+use slotcast::{AllocError, PublishError, Runtime, SizeClass, TryPublishError};
 use std::ptr::null_mut;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -90,7 +90,7 @@ fn a_waiting_publish_of_a_small_event_returns_promptly() {
 #[test]
 fn a_payload_no_class_with_slots_holds_is_refused_at_once() {
     let rt = s_and_m_only();
-    let no_l = Err(PublishError::Full(FullKind::NoSlots(SizeClass::L)));
+    let no_l = Err(PublishError::NoSlots(SizeClass::L));
     let mut w = rt.writer().unwrap();
     assert_eq!(w.try_publish_bytes(1, &[0; 2000]), no_l);
     let started = Instant::now();
@@ -117,27 +117,34 @@ fn an_explicit_class_without_slots_moves_up_or_is_refused_at_once() {
     let claim = w.try_claim(SizeClass::XS).expect("S serves XS");
     assert_eq!((claim.class(), claim.capacity()), (SizeClass::S, 256));
     drop(claim);
-    let seq = w.try_publish_with(SizeClass::XS, |ev| ev.set_len(64)).expect("S serves XS");
+    let seq = w.try_publish_with(SizeClass::XS, 0, |buf| buf.len()).expect("S serves XS");
     assert_eq!(seq, 0);
-    assert_eq!(reader.try_read(|ev, _| assert_eq!((ev.class(), ev.len()), (SizeClass::S, 64))), Ok(1));
+    assert_eq!(reader.try_read(|ev, _| assert_eq!((ev.class(), ev.len()), (SizeClass::S, 256))), Ok(1));
     // Nothing at or above L has slots: refused at once, the closure handed back.
-    assert_eq!(w.try_claim(SizeClass::L).map(|_| ()).unwrap_err().kind(), FullKind::NoSlots(SizeClass::L));
-    let full = w.try_publish_with(SizeClass::XL, |ev| ev.set_len(1)).unwrap_err();
-    assert_eq!(full.kind(), FullKind::NoSlots(SizeClass::XL));
-    let fill = full.into_inner();
-    assert_eq!(w.try_publish_with(SizeClass::M, fill).ok(), Some(1), "the closure came back unused");
+    assert_eq!(w.try_claim(SizeClass::L).map(|_| ()), Err(PublishError::NoSlots(SizeClass::L)));
+    let refused = w.try_publish_with(SizeClass::XL, 0, |_| 1).unwrap_err();
+    assert_eq!(refused.error(), PublishError::NoSlots(SizeClass::XL));
+    assert!(!refused.is_full(), "no slots is not full: waiting cannot help");
+    let fill = refused.into_inner().expect("handed back");
+    assert_eq!(w.try_publish_with(SizeClass::M, 0, fill).ok(), Some(1), "the closure came back unused");
     let answer = within_5s(move || {
         let started = Instant::now();
-        let claim = w.claim_timeout(SizeClass::L, Duration::from_secs(60)).map(|_| ()).map_err(|f| f.kind());
-        let with = w.publish_with_timeout(SizeClass::XL, Duration::from_secs(60), |_| ()).map_err(|f| f.kind());
-        let timed = (claim, with, started.elapsed() < Duration::from_secs(1));
+        let long = Duration::from_secs(60);
+        let claim = w.claim_timeout(SizeClass::L, long).map(|_| ());
+        let with = w.publish_with_timeout(SizeClass::XL, 0, |_| 1, long).map_err(|e| e.error());
+        let at = Instant::now() + long;
+        let claim_at = w.claim_deadline(SizeClass::L, at).map(|_| ());
+        let with_at = w.publish_with_deadline(SizeClass::XL, 0, |_| 1, at).map_err(|e| e.error());
+        let timed = (claim, with, claim_at, with_at, started.elapsed() < Duration::from_secs(1));
         // The forms that wait as long as it takes answer at once too.
-        let claim = w.claim(SizeClass::L).map(|_| ()).map_err(|f| f.kind());
-        let with = w.publish_with(SizeClass::XL, |_| ()).map_err(|f| f.kind());
-        (timed, claim, with, w.published())
+        let claim = w.claim(SizeClass::L).map(|_| ());
+        let with = w.publish_with(SizeClass::XL, 0, |_| 1);
+        let with_handed_back = matches!(with, Err(TryPublishError::NoSlots(SizeClass::XL, _)));
+        (timed, claim, with_handed_back, w.published())
     });
-    let timed = (Err(FullKind::NoSlots(SizeClass::L)), Err(FullKind::NoSlots(SizeClass::XL)), true);
-    let expected = (timed, Err(FullKind::NoSlots(SizeClass::L)), Err(FullKind::NoSlots(SizeClass::XL)), 2);
+    let (no_l, no_xl) = (Err(PublishError::NoSlots(SizeClass::L)), Err(PublishError::NoSlots(SizeClass::XL)));
+    let timed = (no_l, no_xl, no_l, no_xl, true);
+    let expected = (timed, no_l, true, 2);
     assert_eq!(answer, Some(expected), "a claim waited on a pool without slots");
 }
 
