@@ -13,7 +13,7 @@
 mod pattern;
 
 use clap::{Parser, ValueEnum};
-use slotcast::{Publish, Runtime, SizeClass, WaitStrategy};
+use slotcast::{Runtime, SizeClass, WaitStrategy};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -164,22 +164,18 @@ fn main() -> ExitCode {
         .collect();
 
     let mut writer = rt.writer().expect("the only writer");
-    let mut seq = 0;
-    while seq < args.events {
-        let mut batch = writer.batch();
-        let end = (seq + args.batch).min(args.events);
-        while seq < end {
-            let len = args.payload.len(seq);
-            let class = SizeClass::for_len(len).expect("payload sizes are validated");
-            batch
-                .publish_with(class, |ev| {
-                    pattern::fill(seq, &mut ev.buf_mut()[..len]);
-                    ev.set_len(len);
-                    ev.set_event_type(1);
-                })
-                .expect("the class has slots");
-            seq += 1;
-        }
+    // Readers see the events `--batch` at a time: one store of the
+    // published cursor each (and the rest when the writer is dropped).
+    writer.set_flush_every(u32::try_from(args.batch).unwrap_or(u32::MAX));
+    for seq in 0..args.events {
+        let len = args.payload.len(seq);
+        let class = SizeClass::for_len(len).expect("payload sizes are validated");
+        writer
+            .publish_with(class, 1, |buf| {
+                pattern::fill(seq, &mut buf[..len]);
+                len
+            })
+            .expect("the class has slots");
     }
     let writer_elapsed = start.elapsed();
     drop(writer);

@@ -15,15 +15,15 @@
 //! `target/tmp/capi`, compiles `examples/c/bench.c` with the system C
 //! compiler and runs `examples/python/bench.py` with `python3`.
 //!
-//! The Rust rows: `publish_bytes` on a `Writer`; a batch of 32 with one
-//! cursor store; the same single publish behind a `std::sync::Mutex` (the
+//! The Rust rows: `publish_bytes` on a `Writer`; the same deferred, one
+//! cursor store per 32 events (`set_flush_every`); the same single publish behind a `std::sync::Mutex` (the
 //! serialisation the C writer handle adds, alone); and the C function
 //! `slotcast_writer_publish` called from Rust (the whole C ABI layer without
 //! a foreign caller).
 #![allow(clippy::disallowed_types)] // the example shares a writer between its own threads with std's Mutex
 
+use slotcast::Runtime;
 use slotcast::ffi;
-use slotcast::{Publish, Runtime};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,12 +63,9 @@ fn rust_cases(size: usize, seconds: f64) -> Vec<(String, f64)> {
         let mut w = rt.writer().unwrap();
         let mut n = 0;
         while Instant::now() < until {
-            for _ in 0..32 {
-                let mut batch = w.batch();
-                for _ in 0..BATCH {
-                    batch.publish_bytes(1, &data).unwrap();
-                }
-                batch.commit();
+            w.set_flush_every(BATCH as u32);
+            for _ in 0..32 * BATCH {
+                w.publish_bytes(1, &data).unwrap();
             }
             n += 32 * BATCH as u64;
         }

@@ -15,7 +15,7 @@
 mod pattern;
 
 use clap::Parser;
-use slotcast::{Publish, Runtime, SizeClass};
+use slotcast::{Runtime, SizeClass};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -48,19 +48,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut w = rt.writer()?;
     let start = Instant::now();
-    let mut seq = 0;
-    while seq < args.count {
-        let mut batch = w.batch();
-        for _ in 0..32.min(args.count - seq) {
-            batch
-                .publish_with(class, |ev| {
-                    pattern::fill(seq, &mut ev.buf_mut()[..args.payload]);
-                    ev.set_len(args.payload);
-                })
-                .map_err(|full| full.kind())?;
-            seq += 1;
-        }
+    // One store of the published cursor per 32 events.
+    w.set_flush_every(32);
+    let len = args.payload;
+    for seq in 0..args.count {
+        w.publish_with(class, 0, move |buf| {
+            pattern::fill(seq, &mut buf[..len]);
+            len
+        })?;
     }
+    // Back to one store per event: stores the rest, and the end marker
+    // below is visible at once.
+    w.set_flush_every(1);
     w.publish_bytes(1, b"end")?;
     let secs = start.elapsed().as_secs_f64();
     println!("published {} events in {secs:.2} s ({:.2} M events/s)", args.count, args.count as f64 / secs / 1e6);

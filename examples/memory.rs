@@ -6,7 +6,7 @@
 //! cargo run --release --example memory
 //! ```
 
-use slotcast::{Publish, Runtime, SizeClass};
+use slotcast::{Runtime, SizeClass};
 
 /// Resident set size of this process in KiB (Linux), if readable.
 fn rss_kib() -> Option<u64> {

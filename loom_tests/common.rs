@@ -2,7 +2,7 @@
 //! whose bytes say which event they are.
 
 use loom::thread;
-use slotcast::{EventRef, Publish, PublishError, Reader, Runtime, SizeClass, WaitStrategy, Writer};
+use slotcast::{EventRef, PublishError, Reader, Runtime, SizeClass, WaitStrategy, Writer};
 
 /// Checks `f` under loom, exploring every interleaving with at most
 /// `preemptions` preemptions (`LOOM_MAX_PREEMPTIONS` overrides it, to run a

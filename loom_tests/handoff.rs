@@ -45,7 +45,7 @@ pub(crate) fn model() {
     drop(kept);
     match allocator.try_alloc_bytes(9, b"next") {
         Ok(ptr) => assert_eq!(&ptr[..], b"next"),
-        Err(AllocError::Exhausted(_)) => {}
+        Err(AllocError::Full(_)) => {}
         Err(e) => panic!("unexpected allocation error: {e}"),
     }
     r.join().unwrap();

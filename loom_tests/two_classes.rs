@@ -30,7 +30,7 @@
 //! this model.
 
 use crate::common::*;
-use slotcast::{Publish, SizeClass, WaitStrategy};
+use slotcast::{SizeClass, WaitStrategy};
 
 const CLASSES: [SizeClass; 4] = [SizeClass::XS, SizeClass::S, SizeClass::S, SizeClass::XS];
 

@@ -37,7 +37,7 @@ pub(crate) fn model() {
                     assert_eq!(&ptr[..], b"mine", "the writer never writes an allocated slot");
                     return;
                 }
-                Err(AllocError::Exhausted(_)) => pause(),
+                Err(AllocError::Full(_)) => pause(),
                 Err(e) => panic!("unexpected allocation error: {e}"),
             }
         }

@@ -249,7 +249,10 @@ impl From<Full> for PublishError {
 ///
 /// `?` turns it into a [`PublishError`] (dropping the closure), and it is an
 /// [`Error`] of its own, so both `Result<_, PublishError>` and
-/// `Result<_, Box<dyn Error>>` functions can use `?` on it directly.
+/// `Result<_, Box<dyn Error>>` functions can use `?` on it directly. A boxed
+/// error owns what it holds: into a `Box<dyn Error>` (which is `'static`),
+/// `?` takes a closure that borrows nothing, such as a `move` closure over
+/// copied values; one that borrows locals goes through `PublishError`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TryPublishError<F> {
     /// The ring or the pool was full (until the deadline, for the waiting

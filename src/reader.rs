@@ -77,7 +77,7 @@ struct Position {
 /// Dropping the reader leaves: the writer stops waiting for it at once.
 ///
 /// ```
-/// use slotcast::{Runtime};
+/// use slotcast::Runtime;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let rt = Runtime::new()?;
 /// let mut reader = rt.reader()?;
@@ -559,7 +559,7 @@ impl fmt::Debug for EventRef<'_> {
 /// The event cannot outlive the guard, nor the guard the reader's borrow:
 ///
 /// ```compile_fail
-/// # use slotcast::{Runtime};
+/// # use slotcast::Runtime;
 /// let rt = Runtime::new().unwrap();
 /// let mut reader = rt.reader().unwrap();
 /// rt.writer().unwrap().try_publish_bytes(0, b"x").unwrap();
@@ -607,7 +607,7 @@ impl fmt::Debug for EventGuard<'_> {
 /// Events borrow the batch, so none outlives the cursor move:
 ///
 /// ```compile_fail
-/// # use slotcast::{Runtime};
+/// # use slotcast::Runtime;
 /// let rt = Runtime::new().unwrap();
 /// let mut reader = rt.reader().unwrap();
 /// rt.writer().unwrap().try_publish_bytes(0, b"x").unwrap();

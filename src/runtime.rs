@@ -25,7 +25,7 @@ use std::path::Path;
 /// [`RingPtr`] of it is gone.
 ///
 /// ```
-/// use slotcast::{Runtime};
+/// use slotcast::Runtime;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let rt = Runtime::builder().build()?;
 /// let mut reader = rt.reader()?;

@@ -38,7 +38,7 @@
 
 mod common;
 
-use slotcast::{Config, Handle, Observer, OpenOptions, Publish, RingPtr, Runtime, SizeClass, WaitStrategy};
+use slotcast::{Config, Handle, Observer, OpenOptions, RingPtr, Runtime, SizeClass, WaitStrategy};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
@@ -492,17 +492,18 @@ fn publish_some(w: &mut slotcast::Writer, errors: &mut usize) {
         }
     }
     step("publish-batch");
-    let mut batch = w.batch();
+    w.set_flush_every(6);
     for i in 0..6u64 {
-        if batch.publish_pod_timeout(1, &i, wait).is_err() {
+        if w.publish_pod_timeout(1, &i, wait).is_err() {
             *errors += 1;
         }
     }
-    drop(batch);
+    w.flush();
+    w.set_flush_every(1);
     step("publish-in-place");
-    let filled = w.try_publish_with(SizeClass::S, |c| {
-        c.buf_mut()[..3].copy_from_slice(b"abc");
-        c.set_len(3);
+    let filled = w.try_publish_with(SizeClass::S, 0, |buf| {
+        buf[..3].copy_from_slice(b"abc");
+        3
     });
     if filled.is_err() {
         *errors += 1;
@@ -891,12 +892,12 @@ fn role_live_writer(path: &Path) {
         );
         if i % 8 == 0 {
             step("batch");
-            let mut batch = w.batch();
+            w.set_flush_every(8);
             for j in 0..8u64 {
-                note(
-                    batch.publish_pod_timeout(2, &j, Duration::from_millis(2)).map(drop).map_err(|e| format!("{e:?}")),
-                );
+                note(w.publish_pod_timeout(2, &j, Duration::from_millis(2)).map(drop).map_err(|e| format!("{e:?}")));
             }
+            w.flush();
+            w.set_flush_every(1);
         }
         if i % 4 == 0 {
             let class = SizeClass::ALL[(i / 4 % 5) as usize];

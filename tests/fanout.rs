@@ -6,7 +6,7 @@
 mod common;
 
 use common::pattern;
-use slotcast::{Publish, ReadError, Reader, SizeClass, WaitStrategy};
+use slotcast::{ReadError, Reader, SizeClass, WaitStrategy};
 use std::time::Duration;
 
 /// Under Miri: enough for one 16 KB event (every 100th) and nine 1 KB ones.
@@ -124,21 +124,18 @@ fn fan_out(kind: common::Kind, readers: usize, batch: u64) {
         .collect();
 
     let mut writer = rt.writer().unwrap();
-    let mut seq = 0;
-    while seq < EVENTS {
-        let mut b = writer.batch();
-        for _ in 0..batch.min(EVENTS - seq) {
-            let len = pattern::mixed_len(seq);
-            let class = SizeClass::for_len(len).unwrap();
-            let published = b
-                .publish_with(class, |ev| {
-                    pattern::fill(seq, &mut ev.buf_mut()[..len]);
-                    ev.set_len(len);
-                })
-                .expect("the class has slots");
-            assert_eq!(published, seq);
-            seq += 1;
-        }
+    // One store of the published cursor per `batch` events.
+    writer.set_flush_every(u32::try_from(batch).unwrap());
+    for seq in 0..EVENTS {
+        let len = pattern::mixed_len(seq);
+        let class = SizeClass::for_len(len).unwrap();
+        let published = writer
+            .publish_with(class, 0, |buf| {
+                pattern::fill(seq, &mut buf[..len]);
+                len
+            })
+            .expect("the class has slots");
+        assert_eq!(published, seq);
     }
     drop(writer);
 

@@ -11,7 +11,7 @@
 mod common;
 
 use common::pattern;
-use slotcast::{Observer, OpenError, OpenOptions, Publish, RingPtr, Runtime, SizeClass, WaitStrategy};
+use slotcast::{Observer, OpenError, OpenOptions, RingPtr, Runtime, SizeClass, WaitStrategy};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -65,20 +65,20 @@ fn role_writer(path: &Path) {
     let mut w = rt.writer().unwrap();
     say(&format!("WRITING {}", w.published()));
     let mut seq = w.published();
+    // One store of the published cursor per 16 events.
+    w.set_flush_every(16);
     while seq < events {
-        let mut batch = w.batch();
         for _ in 0..16.min(events - seq) {
             let len = pattern::mixed_len(seq);
             let class = SizeClass::for_len(len).unwrap();
-            batch
-                .publish_with(class, |ev| {
-                    pattern::fill(seq, &mut ev.buf_mut()[..len]);
-                    ev.set_len(len);
-                })
-                .expect("the class has slots");
+            w.publish_with(class, 0, |buf| {
+                pattern::fill(seq, &mut buf[..len]);
+                len
+            })
+            .expect("the class has slots");
             seq += 1;
         }
-        drop(batch);
+        w.flush();
         if slow > 0 {
             std::thread::sleep(Duration::from_micros(slow));
         }
@@ -328,7 +328,7 @@ fn a_slot_whose_filler_was_killed_goes_back() {
     let xl_in_use = |rt: &Runtime| rt.stats().pools[SizeClass::XL.index()].in_use;
     assert_eq!(xl_in_use(&rt), 1, "the slot being filled is in use");
     assert!(
-        matches!(alloc.try_alloc_bytes(1, &xl), Err(slotcast::AllocError::Exhausted(SizeClass::XL))),
+        matches!(alloc.try_alloc_bytes(1, &xl), Err(slotcast::AllocError::Full(slotcast::Full::Pool(SizeClass::XL)))),
         "a live filler keeps its slot"
     );
     filler.child.kill().unwrap();
@@ -337,7 +337,7 @@ fn a_slot_whose_filler_was_killed_goes_back() {
     let ptr = loop {
         match alloc.try_alloc_bytes(1, &xl) {
             Ok(ptr) => break ptr,
-            Err(slotcast::AllocError::Exhausted(_)) => {
+            Err(slotcast::AllocError::Full(_)) => {
                 assert!(killed.elapsed() < Duration::from_secs(10), "the dead filler's slot never came back");
                 std::thread::sleep(Duration::from_micros(100));
             }

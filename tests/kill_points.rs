@@ -16,7 +16,7 @@
 //! `cargo test --release --features failpoints --test kill_points`.
 #![allow(clippy::disallowed_methods)] // the test paces its own processes
 
-use slotcast::{Handle, Publish, Runtime, SizeClass, WaitStrategy};
+use slotcast::{Handle, Runtime, SizeClass, WaitStrategy};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! allocations and blocking waits.
 #![allow(clippy::disallowed_types)] // the counter is the test's own, not the crate's
 
-use slotcast::{Publish, RingPtr, Runtime, SizeClass, WaitStrategy};
+use slotcast::{RingPtr, Runtime, SizeClass, WaitStrategy};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -114,18 +114,21 @@ fn no_allocation_per_event() {
             }
             2 => {
                 writer
-                    .publish_with(SizeClass::S, |ev| {
-                        ev.buf_mut()[..8].copy_from_slice(&seq.to_le_bytes());
-                        ev.set_len(8);
+                    .publish_with(SizeClass::S, 0, |buf| {
+                        buf[..8].copy_from_slice(&seq.to_le_bytes());
+                        8
                     })
                     .expect("the class has slots");
                 seq += 1;
             }
             _ => {
-                let mut batch = writer.batch();
+                // Deferred: one cursor store for the five.
+                writer.set_flush_every(8);
                 for _ in 0..5 {
-                    batch.publish_bytes(3, &payload[..100]).unwrap();
+                    writer.publish_bytes(3, &payload[..100]).unwrap();
                 }
+                writer.flush();
+                writer.set_flush_every(1);
                 seq += 5;
             }
         }

@@ -7,7 +7,7 @@
 mod common;
 
 use common::capi;
-use slotcast::{Publish, Runtime, WaitStrategy};
+use slotcast::{Runtime, WaitStrategy};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -76,10 +76,12 @@ fn a_rust_writer_feeds_a_python_reader_process() {
     while i < EVENTS {
         // Blocks of 16 in a batch, the rest one by one.
         if (i / 16) % 2 == 0 {
-            let mut batch = writer.batch();
+            writer.set_flush_every(16);
             for k in i..(i + 16).min(EVENTS) {
-                batch.publish_bytes(capi::pattern_type(k), &capi::pattern_bytes(k)).unwrap();
+                writer.publish_bytes(capi::pattern_type(k), &capi::pattern_bytes(k)).unwrap();
             }
+            writer.flush();
+            writer.set_flush_every(1);
             i = (i + 16).min(EVENTS);
         } else {
             writer.publish_bytes(capi::pattern_type(i), &capi::pattern_bytes(i)).unwrap();

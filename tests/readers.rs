@@ -5,7 +5,7 @@
 mod common;
 
 use common::pattern;
-use slotcast::{JoinError, Publish, Runtime, SizeClass, WaitStrategy};
+use slotcast::{JoinError, Runtime, SizeClass, WaitStrategy};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

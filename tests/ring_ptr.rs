@@ -6,7 +6,7 @@
 mod common;
 
 use common::pattern;
-use slotcast::{Handle, Publish, RingPtr, Runtime, SizeClass, UpgradeError, ViewError};
+use slotcast::{Handle, RingPtr, Runtime, SizeClass, UpgradeError, ViewError};
 use std::time::Duration;
 
 fn assert_send_sync<T: Send + Sync>() {}

@@ -5,7 +5,7 @@
 
 mod common;
 
-use slotcast::{Observer, OpenError, OpenOptions, Publish, Runtime, SizeClass, WriterError};
+use slotcast::{Observer, OpenError, OpenOptions, Runtime, SizeClass, WriterError};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use slotcast::{BuildError, OpenError, Publish, Runtime, SizeClass};
+use slotcast::{BuildError, OpenError, Runtime, SizeClass};
 use std::path::{Path, PathBuf};
 
 /// A small configuration, quick to create many times.
@@ -197,7 +197,7 @@ fn a_relative_path_is_resolved_at_create() {
 /// writer still publishes, its pointer still holds the slot.
 #[test]
 fn a_forked_child_refuses_the_parents_handles_and_drops_them_harmlessly() {
-    use slotcast::{AllocError, FullKind, JoinError, PublishError, ReadError, UpgradeError, WriterError};
+    use slotcast::{AllocError, JoinError, PublishError, ReadError, TryPublishError, UpgradeError, WriterError};
     let path = common::temp_path("fork-handles");
     let rt = small().shared(&path).build().unwrap();
     let mut reader = rt.reader().unwrap();
@@ -213,7 +213,11 @@ fn a_forked_child_refuses_the_parents_handles_and_drops_them_harmlessly() {
         let checks = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             assert_eq!(rt.writer().unwrap_err(), WriterError::Forked);
             assert_eq!(rt.reader().unwrap_err(), JoinError::Forked);
-            assert_eq!(writer.try_publish_bytes(1, b"child"), Err(PublishError::Full(FullKind::Forked)));
+            assert_eq!(writer.try_publish_bytes(1, b"child"), Err(PublishError::Forked));
+            let refused = writer.publish_with(SizeClass::XS, 1, |_| 1);
+            assert!(matches!(refused, Err(TryPublishError::Forked(_))), "{refused:?}");
+            // Deferred events of a forked child's writer stay unpublished.
+            writer.set_flush_every(8);
             assert_eq!(reader.try_read(|_, _| {}), Err(ReadError::Forked));
             assert_eq!(rt.upgrade(kept.handle()).unwrap_err(), UpgradeError::Forked);
             assert_eq!(rt.allocator().try_alloc_bytes(3, b"child").unwrap_err(), AllocError::Forked);

@@ -7,7 +7,7 @@
 mod pattern;
 
 use serde::Serialize;
-use slotcast::{Publish, Runtime, SizeClass, WaitStrategy};
+use slotcast::{Runtime, SizeClass, WaitStrategy};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -235,21 +235,20 @@ pub(crate) fn writer(args: &RoleArgs) -> crate::Result {
     let mut w = rt.writer()?;
     let (mut seq, mut bytes) = (w.published(), 0u64);
     let start = Instant::now();
+    // One store of the published cursor per `batch` events.
+    w.set_flush_every(u32::try_from(args.batch).unwrap_or(u32::MAX));
     while seq < args.events {
-        let mut batch = w.batch();
-        for _ in 0..args.batch.min(args.events - seq) {
-            let len = payload_len(&args.payload, seq)?;
-            let class = SizeClass::for_len(len).ok_or("payload too large")?;
-            batch
-                .publish_with(class, |ev| {
-                    pattern::fill(seq, &mut ev.buf_mut()[..len]);
-                    ev.set_len(len);
-                })
-                .map_err(|full| full.kind())?;
-            bytes += len as u64;
-            seq += 1;
-        }
+        let len = payload_len(&args.payload, seq)?;
+        let class = SizeClass::for_len(len).ok_or("payload too large")?;
+        // `move`: a boxed error must own what it holds, the closure too.
+        w.publish_with(class, 0, move |buf| {
+            pattern::fill(seq, &mut buf[..len]);
+            len
+        })?;
+        bytes += len as u64;
+        seq += 1;
     }
+    w.flush();
     println!("RESULT {seq} {} {bytes} written", start.elapsed().as_secs_f64());
     Ok(())
 }

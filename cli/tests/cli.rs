@@ -1,7 +1,7 @@
 //! The `slotcast` command against real shared runtimes.
 #![cfg(target_os = "linux")]
 
-use slotcast::{Publish, Runtime};
+use slotcast::Runtime;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
