@@ -12,8 +12,8 @@
 //!   `valgrind --tool=callgrind` (skipped, with a note, if valgrind is not
 //!   installed) and writes `slotcast-extra/callgrind.json` under criterion's
 //!   directory, which `BENCHMARKS.md` reads.
-//! * `cargo test --release -p slotcast-benches --benches`: runs every workload natively, once, and checks
-//!   each event arrived intact.
+//! * `cargo test --release -p slotcast-benches --benches`: runs every
+//!   workload natively, once, and checks each event arrived intact.
 //! * `callgrind-<hash> --workload NAME EVENTS`: one workload, for a manual
 //!   `valgrind --tool=callgrind` or `callgrind_annotate` session.
 

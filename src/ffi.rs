@@ -2,9 +2,15 @@
 //! host that can call C, read them back, and look at statistics.
 //!
 //! `include/slotcast.h` declares everything here; it is generated from these
-//! files by cbindgen (`cbindgen.toml`) and checked by `tests/header.rs`. The
-//! C library itself (`libslotcast.so`, `libslotcast.a`) is built by the
+//! files by cbindgen (`cbindgen.toml`) and checked by `capi/tests/header.rs`.
+//! The C library itself (`libslotcast.so`, `libslotcast.a`) is built by the
 //! `capi/` package of this workspace: `cargo build --release -p slotcast-capi`.
+//!
+//! Only with the `capi` feature, off by default and turned on by `capi/`
+//! alone: a Rust user's build and documentation of slotcast carry none of
+//! these functions. Not `#[doc(hidden)]` when on: these docs are the C
+//! ABI's reference beside the header (`cargo doc -p slotcast --features
+//! capi`).
 //!
 //! # Conventions
 //!
