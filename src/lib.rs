@@ -134,6 +134,9 @@
 // then `runtime`, `builder` (placement and configuration) and `ffi`.
 mod alloc;
 mod arena;
+// `Builder::with_config` serves only the C ABI; every `--workspace` build
+// turns `capi` on and checks it.
+#[cfg_attr(not(feature = "capi"), allow(dead_code, reason = "a hook of the C ABI, used with `capi` only"))]
 mod builder;
 mod config;
 mod error;
