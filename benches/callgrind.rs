@@ -8,12 +8,12 @@
 //! events; the difference of the totals over the difference of the counts is
 //! the cost of one event with setup and teardown cancelled out.
 //!
-//! * `cargo bench --bench callgrind`: runs every workload under
+//! * `cargo bench -p slotcast-benches --bench callgrind`: runs every workload under
 //!   `valgrind --tool=callgrind` (skipped, with a note, if valgrind is not
 //!   installed) and writes `slotcast-extra/callgrind.json` under criterion's
 //!   directory, which `BENCHMARKS.md` reads.
-//! * `cargo test --benches`: runs every workload natively, once, and checks
-//!   each event arrived intact.
+//! * `cargo test --release -p slotcast-benches --benches`: runs every
+//!   workload natively, once, and checks each event arrived intact.
 //! * `callgrind-<hash> --workload NAME EVENTS`: one workload, for a manual
 //!   `valgrind --tool=callgrind` or `callgrind_annotate` session.
 

@@ -2,8 +2,8 @@
 //! Rust API in the same run.
 //!
 //! ```sh
-//! cargo run --release --example ffi_ingest             # 5 rounds of 0.3 s
-//! cargo run --release --example ffi_ingest -- 0.5 7    # seconds per round, rounds
+//! cargo run --release --features capi --example ffi_ingest            # 5 rounds of 0.3 s
+//! cargo run --release --features capi --example ffi_ingest -- 0.5 7   # seconds per round, rounds
 //! ```
 //!
 //! Every case publishes into an in-process runtime with the default

@@ -3,7 +3,7 @@
  *
  * The C ABI of the slotcast Rust library. GENERATED from src/ffi.rs by
  * cbindgen (see cbindgen.toml); do not edit: run
- * `SLOTCAST_BLESS=1 cargo test --test header` after changing the Rust side.
+ * `SLOTCAST_BLESS=1 cargo test -p slotcast-capi --test header` after changing the Rust side.
  *
  * Link with libslotcast (cargo build --release -p slotcast-capi builds
  * target/release/libslotcast.so and libslotcast.a; the static library also
@@ -18,6 +18,20 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+// Wait strategy: spin on the cursor (one busy core per waiting thread).
+#define SLOTCAST_WAIT_BUSY_SPIN 0
+
+// Wait strategy: spin briefly, then yield the CPU between checks.
+#define SLOTCAST_WAIT_YIELD 1
+
+// Wait strategy: spin, yield, then sleep on a futex word in the arena (the
+// default; an idle reader uses no CPU).
+#define SLOTCAST_WAIT_BLOCKING 2
+
+// `slotcast_runtime_open` flag: open a file even if every process that
+// used it is dead, releasing what they held.
+#define SLOTCAST_OPEN_RECOVER_STALE 1
 
 // Success.
 #define SLOTCAST_OK 0
@@ -107,20 +121,6 @@
 
 // A timeout that never expires.
 #define SLOTCAST_WAIT_FOREVER UINT64_MAX
-
-// Wait strategy: spin on the cursor (one busy core per waiting thread).
-#define SLOTCAST_WAIT_BUSY_SPIN 0
-
-// Wait strategy: spin briefly, then yield the CPU between checks.
-#define SLOTCAST_WAIT_YIELD 1
-
-// Wait strategy: spin, yield, then sleep on a futex word in the arena (the
-// default; an idle reader uses no CPU).
-#define SLOTCAST_WAIT_BLOCKING 2
-
-// `slotcast_runtime_open` flag: open a file even if every process that
-// used it is dead, releasing what they held.
-#define SLOTCAST_OPEN_RECOVER_STALE 1
 
 // A reader handle (opaque): one reader of a runtime, seeing every event
 // published while it is joined, in order. Made by
@@ -225,12 +225,6 @@ typedef struct slotcast_event_in {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
-
-// A static, NUL-terminated English message for a status code; "unknown
-// status code" for a code slotcast never returns. Never null.
-//
-// Thread safety: any thread, at any time.
-const char *slotcast_strerror(int code);
 
 // Copies the message describing the last failed call on the calling
 // thread, NUL-terminated, into `buf` (`capacity` bytes), and its length
@@ -494,6 +488,12 @@ int slotcast_runtime_close(struct slotcast_runtime *runtime);
 // * `runtime` is null or a handle from this library that was not freed,
 //   and no other call on it is in progress or follows.
 int slotcast_runtime_free(struct slotcast_runtime *runtime);
+
+// A static, NUL-terminated English message for a status code; "unknown
+// status code" for a code slotcast never returns. Never null.
+//
+// Thread safety: any thread, at any time.
+const char *slotcast_strerror(int code);
 
 // Copies `len` bytes at `data` into a slot of the smallest size class that
 // fits and publishes them as one event of type `event_type`, visible to

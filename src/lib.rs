@@ -135,14 +135,19 @@
 // then `runtime`, `builder` (placement and configuration) and `ffi`.
 mod alloc;
 mod arena;
+// `Builder::with_config` serves only the C ABI; every `--workspace` build
+// turns `capi` on and checks it.
+#[cfg_attr(not(feature = "capi"), allow(dead_code, reason = "a hook of the C ABI, used with `capi` only"))]
 mod builder;
 mod config;
 mod error;
 mod event;
 mod failpoint;
-// The C ABI (see `include/slotcast.h`); not under loom, whose atomics only
+// The C ABI (see `include/slotcast.h`): only with the `capi` feature, which
+// only the C library's package (`capi/`) turns on, so it is in no Rust
+// user's API, build or documentation; not under loom, whose atomics only
 // exist inside a model.
-#[cfg(not(loom))]
+#[cfg(all(feature = "capi", not(loom)))]
 pub mod ffi;
 mod holders;
 mod layout;
@@ -157,6 +162,9 @@ mod pool;
     )
 )]
 mod process;
+// `Reader::event_at`, `release_to` and `loaded` (reader/borrow.rs) serve
+// only the C ABI; every `--workspace` build turns `capi` on and checks them.
+#[cfg_attr(not(feature = "capi"), allow(dead_code, reason = "hooks of the C ABI, used with `capi` only"))]
 mod reader;
 mod ring_ptr;
 mod runtime;
@@ -164,6 +172,8 @@ mod shm;
 mod stats;
 mod sync;
 mod wait;
+// `Writer::config` serves only the C ABI, as for `reader` above.
+#[cfg_attr(not(feature = "capi"), allow(dead_code, reason = "hooks of the C ABI, used with `capi` only"))]
 mod writer;
 
 pub use alloc::Allocator;

@@ -1,7 +1,7 @@
 //! Size classes configured with 0 slots ("0 removes a class"): an event
 //! goes to the next larger class that has slots, and one that no class with
-//! slots can hold is refused at once, by the Rust API and the C ABI alike,
-//! never waited for.
+//! slots can hold is refused at once, never waited for. The same through
+//! the C ABI: `tests/ffi.rs`.
 #![allow(clippy::disallowed_types)] // the tests run calls that may hang on std threads
 #![allow(
     clippy::multiple_unsafe_ops_per_block,
@@ -10,9 +10,7 @@
 
 mod common;
 
-use slotcast::ffi::*;
 use slotcast::{AllocError, PublishError, Runtime, SizeClass, TryPublishError};
-use std::ptr::null_mut;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -146,73 +144,4 @@ fn an_explicit_class_without_slots_moves_up_or_is_refused_at_once() {
     let timed = (no_l, no_xl, no_l, no_xl, true);
     let expected = (timed, no_l, true, 2);
     assert_eq!(answer, Some(expected), "a claim waited on a pool without slots");
-}
-
-/// The C ABI picks classes by length: it goes up the same way, and a
-/// payload no class with slots holds is `SLOTCAST_ERR_TOO_LARGE` at once,
-/// even with `SLOTCAST_WAIT_FOREVER` (which held the writer's lock, so that
-/// closing it hung too).
-#[test]
-fn the_c_abi_moves_up_and_refuses_at_once_even_when_waiting_forever() {
-    let mut config = std::mem::MaybeUninit::<slotcast_config>::uninit();
-    // SAFETY: `config` is writable.
-    assert_eq!(unsafe { slotcast_config_default(config.as_mut_ptr()) }, SLOTCAST_OK);
-    // SAFETY: initialised by the call above.
-    let mut config = unsafe { config.assume_init() };
-    config.slots = [0, 4, 2, 0, 0];
-    config.ring_capacity = 8;
-    let (mut rt, mut w, mut r) = (null_mut(), null_mut(), null_mut());
-    // SAFETY: every pointer is valid for the calls.
-    unsafe {
-        assert_eq!(slotcast_runtime_new(&config, &mut rt), SLOTCAST_OK);
-        assert_eq!(slotcast_runtime_writer(rt, &mut w), SLOTCAST_OK);
-        assert_eq!(slotcast_runtime_reader(rt, &mut r), SLOTCAST_OK);
-    }
-    let small = [5u8; 10];
-    let mut seq = u64::MAX;
-    // SAFETY: `small` is readable, the writer live, `seq` writable.
-    let status = unsafe { slotcast_writer_publish(w, 1, small.as_ptr().cast(), small.len(), 0, &mut seq) };
-    assert_eq!((status, seq), (SLOTCAST_OK, 0), "10 bytes go to S");
-    let mut buf = [0u8; 64];
-    let mut info = slotcast_event_info { sequence: 0, len: 0, event_type: 0 };
-    // SAFETY: `buf` is writable for its length, `info` writable.
-    let status = unsafe { slotcast_reader_read(r, buf.as_mut_ptr().cast(), buf.len(), 0, &mut info) };
-    assert_eq!((status, info.len, &buf[..10]), (SLOTCAST_OK, 10, &small[..]));
-
-    // A batch with one event no class holds publishes nothing.
-    let big = vec![6u8; 2000];
-    let events = [
-        slotcast_event_in { data: small.as_ptr().cast(), len: small.len(), event_type: 1 },
-        slotcast_event_in { data: big.as_ptr().cast(), len: big.len(), event_type: 2 },
-    ];
-    let mut published = usize::MAX;
-    // SAFETY: `events` and their payloads are readable, `published` writable.
-    let status = unsafe { slotcast_writer_publish_batch(w, events.as_ptr(), 2, 0, &mut published) };
-    assert_eq!((status, published), (SLOTCAST_ERR_TOO_LARGE, 0), "checked before anything is published");
-
-    /// The writer handle, sent to the thread that waits on it.
-    struct SendWriter(*mut slotcast_writer);
-    // SAFETY: C ABI handles may be used from any thread (see the header).
-    unsafe impl Send for SendWriter {}
-    impl SendWriter {
-        // A method, so that the closure captures the whole wrapper (a
-        // closure naming the field would capture the bare pointer).
-        fn get(&self) -> *mut slotcast_writer {
-            self.0
-        }
-    }
-    let writer = SendWriter(w);
-    let answer = within_5s(move || {
-        let w = writer.get();
-        // SAFETY: `big` is readable; the writer lives until the test ends
-        // (if this hangs, the test fails and the process exits).
-        unsafe { slotcast_writer_publish(w, 2, big.as_ptr().cast(), big.len(), SLOTCAST_WAIT_FOREVER, null_mut()) }
-    });
-    assert_eq!(answer, Some(SLOTCAST_ERR_TOO_LARGE), "a publish waiting forever on pools without slots");
-    // SAFETY: each handle is live and this is its last call.
-    unsafe {
-        assert_eq!(slotcast_reader_free(r), SLOTCAST_OK);
-        assert_eq!(slotcast_writer_free(w), SLOTCAST_OK);
-        assert_eq!(slotcast_runtime_free(rt), SLOTCAST_OK);
-    }
 }

@@ -374,16 +374,22 @@ pub fn selected(id: &str) -> bool {
 }
 
 /// Where criterion writes (`$CRITERION_HOME`, else
-/// `$CARGO_TARGET_DIR/criterion`, else `target/criterion` of this package),
+/// `$CARGO_TARGET_DIR/criterion`, else `target/criterion` of the workspace),
 /// and below it `slotcast-extra/`, where the benches write what criterion
 /// does not measure (latency percentiles, idle CPU, instruction counts).
 pub fn criterion_home() -> PathBuf {
     if let Some(home) = std::env::var_os("CRITERION_HOME") {
         return home.into();
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"), PathBuf::from);
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
     target.join("criterion")
+}
+
+/// The repository root: the workspace of which this package (`benches/`)
+/// is a member, where Cargo puts `target/`.
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map_or_else(|| manifest.clone(), PathBuf::from)
 }
 
 /// Writes `json` to `slotcast-extra/<name>.json` under [`criterion_home`].
