@@ -25,7 +25,7 @@ mod common;
 
 use common::{Payload, Tally, fill, spsc};
 use disruptor::{BusySpin, Polling, Producer};
-use slotcast::{Publish, Runtime, SizeClass, WaitStrategy};
+use slotcast::{Runtime, SizeClass, WaitStrategy};
 use std::process::Command;
 
 const SHORT: u64 = 20_000;
@@ -37,7 +37,7 @@ const WORKLOADS: [(&str, usize, &str); 10] = [
     ("slotcast_pod", 1, "as slotcast, reading through as_pod::<[u8; 64]>() (a length the compiler knows)"),
     ("disruptor", 1, "publish one event, poll it (EventPoller)"),
     ("spsc_ring", 1, "push one event, pop it"),
-    ("slotcast_batch32", 32, "a Batch of 32 publish_with, one try_read"),
+    ("slotcast_batch32", 32, "32 publish_with with a deferred cursor store, one try_read"),
     ("disruptor_batch32", 32, "batch_publish 32, one poll"),
     ("spsc_ring_batch32", 32, "push 32 with one store, pop them"),
     ("slotcast_alloc", 1, "Allocator::try_alloc_with 256 B, fill, read, drop the RingPtr"),
@@ -87,9 +87,9 @@ fn slotcast_one(events: u64, pod: bool) -> Tally {
     let mut writer = rt.writer().expect("the writer");
     for seq in 0..events {
         writer
-            .publish_with(SizeClass::XS, |ev| {
-                fill(seq, &mut ev.buf_mut()[..64]);
-                ev.set_len(64);
+            .publish_with(SizeClass::XS, 0, |ev| {
+                fill(seq, &mut ev[..64]);
+                64
             })
             .expect("the class has slots");
         if pod {
@@ -107,16 +107,18 @@ fn slotcast_batch(events: u64, batch: usize) -> Tally {
     let rt = slotcast_runtime();
     let mut reader = rt.reader().expect("join");
     let mut writer = rt.writer().expect("the writer");
+    // One cursor store per batch: at the batch's last event, or at the flush.
+    writer.set_flush_every(u32::try_from(batch).expect("a small batch"));
     for first in (0..events).step_by(batch) {
-        let mut b = writer.batch();
         for seq in first..first + batch as u64 {
-            b.publish_with(SizeClass::XS, |ev| {
-                fill(seq, &mut ev.buf_mut()[..64]);
-                ev.set_len(64);
-            })
-            .expect("the class has slots");
+            writer
+                .publish_with(SizeClass::XS, 0, |ev| {
+                    fill(seq, &mut ev[..64]);
+                    64
+                })
+                .expect("the class has slots");
         }
-        b.commit();
+        writer.flush();
         reader.try_read(|ev, _| tally.see(ev.data())).expect("a sound runtime");
     }
     tally

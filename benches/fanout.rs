@@ -13,7 +13,7 @@
 //! | `spsc_ring` | the hand-written two-atomic ring (1 reader, 64 B): the hardware floor |
 //! | `base` | the harness alone: fill and checksum each event on one thread |
 //!
-//! `/batch32` ids publish 32 events per cursor store (slotcast `Batch`,
+//! `/batch32` ids publish 32 events per cursor store (slotcast `set_flush_every`,
 //! disruptor `batch_publish`, the ring's batched push).
 //!
 //! Every system waits with the common `Backoff` (spin, then yield) on both
@@ -31,7 +31,7 @@ use common::{Backoff, CAP, Ctx, Payload, ReaderFn, Scenario, Tally, fill, spsc};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use disruptor::{BusySpin, Polling, Producer};
-use slotcast::{Publish, Runtime, SizeClass, WaitStrategy};
+use slotcast::{Runtime, SizeClass, WaitStrategy};
 use std::sync::Arc;
 
 const KB: usize = 1024;
@@ -137,30 +137,32 @@ fn slotcast(group: &mut BenchmarkGroup<'_, WallTime>, sc: &Scenario) {
         .collect();
     let mut writer = rt.writer().expect("the only writer");
     let (payload, batch) = (sc.payload, sc.batch);
+    // One cursor store per batch: at the batch's last event, or at the flush.
+    writer.set_flush_every(u32::try_from(batch).expect("a small batch"));
     common::fanout(group, "slotcast", sc, readers, move |first, n| {
         if batch == 1 {
             for seq in first..first + n {
                 let len = payload.len(seq);
                 writer
-                    .publish_with(SizeClass::for_len(len).expect("a class fits"), |ev| {
-                        fill(seq, &mut ev.buf_mut()[..len]);
-                        ev.set_len(len);
+                    .publish_with(SizeClass::for_len(len).expect("a class fits"), 0, |ev| {
+                        fill(seq, &mut ev[..len]);
+                        len
                     })
                     .expect("the class has slots");
             }
         } else {
             let mut seq = first;
             while seq < first + n {
-                let mut b = writer.batch();
                 for seq in seq..seq + batch as u64 {
                     let len = payload.len(seq);
-                    b.publish_with(SizeClass::for_len(len).expect("a class fits"), |ev| {
-                        fill(seq, &mut ev.buf_mut()[..len]);
-                        ev.set_len(len);
-                    })
-                    .expect("the class has slots");
+                    writer
+                        .publish_with(SizeClass::for_len(len).expect("a class fits"), 0, |ev| {
+                            fill(seq, &mut ev[..len]);
+                            len
+                        })
+                        .expect("the class has slots");
                 }
-                b.commit();
+                writer.flush();
                 seq += batch as u64;
             }
         }

@@ -23,7 +23,7 @@ mod common;
 
 use common::{Backoff, CAP, checksum, expected_checksum, fill};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use slotcast::{Publish, Runtime, SizeClass, WaitStrategy};
+use slotcast::{Runtime, SizeClass, WaitStrategy};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -130,9 +130,9 @@ fn slotcast_sample(readers: usize, n: u64) -> Duration {
     let mut w = rt.writer().expect("the writer role");
     let start = Instant::now();
     for seq in 0..n {
-        w.publish_with(SizeClass::S, |ev| {
-            fill(seq, &mut ev.buf_mut()[..LEN]);
-            ev.set_len(LEN);
+        w.publish_with(SizeClass::S, 0, |ev| {
+            fill(seq, &mut ev[..LEN]);
+            LEN
         })
         .expect("the class has slots");
     }

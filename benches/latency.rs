@@ -29,7 +29,7 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use disruptor::{BusySpin, Polling, Producer};
 use hdrhistogram::Histogram;
-use slotcast::{Publish, Runtime, SizeClass, WaitStrategy};
+use slotcast::{Runtime, SizeClass, WaitStrategy};
 use std::hint::spin_loop;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -104,9 +104,9 @@ fn slotcast(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, wait: WaitStra
                     }
                     let data = ev.data();
                     pong_writer
-                        .publish_with(SizeClass::XS, |out| {
-                            out.buf_mut()[..64].copy_from_slice(data);
-                            out.set_len(64);
+                        .publish_with(SizeClass::XS, 0, |out| {
+                            out[..64].copy_from_slice(data);
+                            64
                         })
                         .expect("the class has slots");
                 })
@@ -115,9 +115,9 @@ fn slotcast(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, wait: WaitStra
     });
     pingpong(group, name, |seq| {
         ping_writer
-            .publish_with(SizeClass::XS, |ev| {
-                fill(seq, &mut ev.buf_mut()[..64]);
-                ev.set_len(64);
+            .publish_with(SizeClass::XS, 0, |ev| {
+                fill(seq, &mut ev[..64]);
+                64
             })
             .expect("the class has slots");
         let mut back = None;
@@ -126,7 +126,7 @@ fn slotcast(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, wait: WaitStra
         }
         assert_eq!(back, Some(seq), "{name}: the echo is not the event sent");
     });
-    ping_writer.publish_with(SizeClass::XS, |ev| ev.set_event_type(STOP)).expect("the class has slots");
+    ping_writer.publish_with(SizeClass::XS, STOP, |_| 0).expect("the class has slots");
     echo.join().expect("the echo thread panicked");
 }
 

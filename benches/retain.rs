@@ -20,7 +20,7 @@ mod common;
 use common::{Backoff, CAP, Ctx, Payload, ReaderFn, Scenario, Tally, fill};
 use criterion::{Criterion, criterion_group, criterion_main};
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
-use slotcast::{Publish, RingPtr, Runtime, SizeClass, WaitStrategy};
+use slotcast::{RingPtr, Runtime, SizeClass, WaitStrategy};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -120,9 +120,9 @@ fn retain(c: &mut Criterion) {
         common::fanout(&mut group, "slotcast", &SCENARIO, vec![consumer(rx)], move |first, n| {
             for seq in first..first + n {
                 writer
-                    .publish_with(SizeClass::XS, |ev| {
-                        fill(seq, &mut ev.buf_mut()[..64]);
-                        ev.set_len(64);
+                    .publish_with(SizeClass::XS, 0, |ev| {
+                        fill(seq, &mut ev[..64]);
+                        64
                     })
                     .expect("the class has slots");
             }
