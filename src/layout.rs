@@ -12,7 +12,7 @@
 //!   line 1              WriterLine:   writer owner (process entry + 1), takeover epoch
 //!   line 2              published cursor
 //!   line 3              gate word (writer's gating recompute / reader join handshake)
-//!   line 4              WakeLine:     sleeping-reader registrations, futex word
+//!   line 4              WakeLine:     sleeping-reader registrations, futex word, blocking readers + ack
 //!   line 5              WantLine:     per class, "an allocator found the pool empty"
 //!   lines 6..11         allocator scan hint, one line per class
 //! readers             ReaderEntry x max_readers, one line each: cursor, state + owner, pid
@@ -104,6 +104,13 @@ pub(crate) struct WakeLine {
     /// Bumped by the writer before every wake; readers sleep while it holds
     /// the value they read.
     pub(crate) futex: AtomicU32,
+    /// Readers that may sleep (strategy `Blocking`): `epoch << 32 | count`,
+    /// see [`wait`](crate::wait). The writer looks for sleepers only while
+    /// the count is non-zero.
+    pub(crate) blocking: AtomicU64,
+    /// The latest `blocking` epoch the writer has seen: readers registered
+    /// up to it are looked for after every later `published` store.
+    pub(crate) acked: AtomicU32,
 }
 
 /// Per class: set by an allocator that found no free slot, so the writer
@@ -488,6 +495,8 @@ pub(crate) const LAYOUT_HASH: u64 = {
         .ty::<WakeLine>()
         .word(offset_of!(WakeLine, waiters) as u64)
         .word(offset_of!(WakeLine, futex) as u64)
+        .word(offset_of!(WakeLine, blocking) as u64)
+        .word(offset_of!(WakeLine, acked) as u64)
         .ty::<WantLine>()
         .word(offset_of!(Header, identity) as u64)
         .word(offset_of!(Header, writer) as u64)

@@ -3,8 +3,10 @@
 //! **Consume.** A reader loads `published` with Acquire, reads every
 //! descriptor and payload in `[cursor, published)` in place, then stores its
 //! cursor with Release: once per event with [`Reader::try_recv`], once per
-//! batch with [`Reader::try_batch`] and [`Reader::try_read`]. No atomic
-//! read-modify-write on this path. Everything read from the arena is
+//! batch with [`Reader::try_batch`] and once per step of at most
+//! [`Reader::max_batch`] events with [`Reader::try_read`]. No atomic
+//! read-modify-write on this path (a `Blocking` reader has one when it
+//! turns blocking, and per sleep: see [`wait`](crate::wait)). Everything read from the arena is
 //! bounds-checked (class, slot index, length, how far `published` runs
 //! ahead): a corrupted shared mapping yields a [`ReadError`], never undefined
 //! behaviour.
@@ -38,14 +40,15 @@ use crate::lifetime::{Anchor, Shared, SharedHold, is_forked};
 use crate::pool;
 use crate::ring_ptr::{Handle, RingPtr, check_view};
 use crate::sync::{Arc, AtomicU64, Ordering::*, PayloadRef};
-use crate::wait::{self, Deadline, WaitStrategy};
+use crate::wait::{self, Blocking, Deadline, WaitStrategy};
 use crate::writer::SEQUENCE_LIMIT;
 use bytemuck::Pod;
 use std::cell::Cell;
 use std::fmt;
 use std::mem::ManuallyDrop;
+use std::num::NonZeroUsize;
 use std::ops::Deref;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[cfg_attr(loom, allow(dead_code, reason = "the borrow API serves the C ABI (ffi), which loom builds leave out"))]
 mod borrow;
@@ -59,7 +62,12 @@ struct Position {
     /// `published` as last loaded: events in `[cursor, avail)` are readable.
     avail: u64,
     cap: u64,
+    /// At most this many events per cursor store (`try_read`) or batch.
+    max_batch: u64,
     wait: WaitStrategy,
+    /// Our registration as a reader that may sleep: `Some` exactly while
+    /// `wait` is `Blocking` (see `wait`'s module docs).
+    blocking: Option<Blocking>,
     /// See `ArenaCtl::fork_epoch`: a forked child never moves the cursor.
     fork_epoch: u64,
 }
@@ -70,9 +78,14 @@ struct Position {
 /// Events are borrowed in place, never copied: [`try_recv`](Reader::try_recv)
 /// gives one event at a time (the cursor advances when the guard drops),
 /// [`try_batch`](Reader::try_batch) and [`try_read`](Reader::try_read) give
-/// everything available and advance the cursor once. Each has a waiting form
-/// (`recv`, `batch`, `read`) that uses the runtime's
-/// [`WaitStrategy`]. [`EventRef::retain`] keeps an event past the cursor.
+/// what is available, up to [`max_batch`](Reader::max_batch) events per
+/// cursor store. Each has waiting forms named after crossbeam's rule:
+/// `recv`/`batch`/`read` wait as long as it takes, `_timeout` for a
+/// `Duration`, `_deadline` until an `Instant` (the clock is read only when
+/// there is nothing to read yet). They wait with the reader's own
+/// [`WaitStrategy`], the runtime's unless
+/// [`set_wait_strategy`](Reader::set_wait_strategy) chose another.
+/// [`EventRef::retain`] keeps an event past the cursor.
 ///
 /// Dropping the reader leaves: the writer stops waiting for it at once.
 ///
@@ -88,7 +101,7 @@ struct Position {
 /// let batch = reader.try_batch()?;
 /// let mut seen = Vec::new();
 /// for event in &batch {
-///     seen.push(event?.data()[0]);
+///     seen.push(event.data()[0]);
 /// }
 /// drop(batch); // one cursor store for the three events
 /// assert_eq!(seen, [0, 1, 2]);
@@ -162,9 +175,112 @@ impl Reader {
         entry.cursor.store(start, Release);
         let cap = shared.config.ring_capacity() as u64;
         let wait = shared.config.wait;
+        let blocking = (wait == WaitStrategy::Blocking).then(|| wait::register_blocking(header));
         let fork_epoch = shared.fork_epoch;
-        let pos = Position { index, cursor: start, avail: start, cap, wait, fork_epoch };
+        let max_batch = default_max_batch(cap);
+        let pos = Position { index, cursor: start, avail: start, cap, max_batch, wait, blocking, fork_epoch };
         Ok(Reader { shared: Anchor::new(shared), pos })
+    }
+
+    /// How this reader waits in [`recv`](Reader::recv), [`batch`](Reader::batch),
+    /// [`read`](Reader::read) and their `_timeout` and `_deadline` forms:
+    /// the runtime's strategy until [`set_wait_strategy`](Reader::set_wait_strategy).
+    ///
+    /// ```
+    /// use slotcast::{Runtime, WaitStrategy};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::builder().wait_strategy(WaitStrategy::Yield).build()?;
+    /// assert_eq!(rt.reader()?.wait_strategy(), WaitStrategy::Yield);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn wait_strategy(&self) -> WaitStrategy {
+        self.pos.wait
+    }
+
+    /// Sets how this reader waits, whatever the runtime's strategy (the
+    /// default) and the other readers' and writer's, in this process or
+    /// another. A `Blocking` reader can sleep on the arena's futex word; the
+    /// writer then looks for sleepers after each publish (one atomic
+    /// read-modify-write per publish while any reader of the runtime is
+    /// `Blocking`, one load otherwise). Turning `Blocking` is one atomic
+    /// read-modify-write, and so is turning back.
+    ///
+    /// ```
+    /// use slotcast::{Publish, Runtime, WaitStrategy};
+    /// use std::time::Duration;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A latency-critical runtime, with one reader that may sleep.
+    /// let rt = Runtime::builder().wait_strategy(WaitStrategy::BusySpin).build()?;
+    /// let mut reader = rt.reader()?;
+    /// reader.set_wait_strategy(WaitStrategy::Blocking);
+    /// assert_eq!(reader.wait_strategy(), WaitStrategy::Blocking);
+    /// rt.writer()?.try_publish_bytes(0, b"x")?;
+    /// assert!(reader.recv_timeout(Duration::from_secs(1))?.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_wait_strategy(&mut self, strategy: WaitStrategy) {
+        let header = self.shared.arena.header();
+        let blocking = strategy == WaitStrategy::Blocking;
+        if self.shared.forked() {
+            // The arena's counts are the parent's; reads fail with `Forked`.
+        } else if let (Some(registration), false) = (self.pos.blocking, blocking) {
+            wait::unregister_blocking(header, registration);
+            self.pos.blocking = None;
+        } else if self.pos.blocking.is_none() && blocking {
+            self.pos.blocking = Some(wait::register_blocking(header));
+        }
+        self.pos.wait = strategy;
+    }
+
+    /// The most events [`try_read`](Reader::try_read) hands to its handler
+    /// between two cursor stores, and the most a [`ReadBatch`] holds.
+    ///
+    /// ```
+    /// use slotcast::Runtime;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::builder().ring_capacity(4096).build()?;
+    /// assert_eq!(rt.reader()?.max_batch().get(), 1024, "a quarter of the ring");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn max_batch(&self) -> NonZeroUsize {
+        NonZeroUsize::new(self.pos.max_batch as usize).unwrap_or(NonZeroUsize::MIN)
+    }
+
+    /// Bounds the events handled per cursor store: [`try_read`](Reader::try_read)
+    /// and its waiting forms store the cursor after every `max` events (so a
+    /// writer waiting for room gets it after `max` events, not after
+    /// everything available), and a [`ReadBatch`] holds at most `max` events.
+    ///
+    /// The default is a quarter of the ring (at least 1): a writer facing a
+    /// full ring gets room while the reader is still busy with what it has,
+    /// and the one Release store per step (a cache line the writer reads)
+    /// is spread over many events. Smaller bounds hand room back sooner, for
+    /// a store per `max` events; larger ones than the ring change nothing.
+    ///
+    /// ```
+    /// use slotcast::{Publish, Runtime};
+    /// use std::num::NonZeroUsize;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::new()?;
+    /// let mut reader = rt.reader()?;
+    /// let mut writer = rt.writer()?;
+    /// for i in 0..5u8 {
+    ///     writer.try_publish_bytes(0, &[i])?;
+    /// }
+    /// reader.set_max_batch(NonZeroUsize::new(2).unwrap());
+    /// let mut ends = Vec::new();
+    /// reader.try_read(|_event, end_of_batch| ends.push(end_of_batch))?;
+    /// // The cursor was stored after events 1, 3 and 4.
+    /// assert_eq!(ends, [false, true, false, true, true]);
+    /// assert_eq!(reader.try_batch()?.len(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_max_batch(&mut self, max: NonZeroUsize) {
+        self.pos.max_batch = u64::try_from(max.get()).unwrap_or(u64::MAX);
     }
 
     /// The next sequence this reader will read.
@@ -212,12 +328,57 @@ impl Reader {
         self.next_until(Deadline::after(timeout))
     }
 
-    /// Everything available now, as a batch to iterate; the cursor moves past
-    /// the events iterated when the batch is dropped.
+    /// The next event, waiting for one until `deadline` at the latest.
+    ///
+    /// ```
+    /// use slotcast::{Publish, Runtime};
+    /// use std::time::{Duration, Instant};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::new()?;
+    /// let mut reader = rt.reader()?;
+    /// let deadline = Instant::now() + Duration::from_millis(10);
+    /// assert!(reader.recv_deadline(deadline)?.is_none(), "nothing published");
+    /// rt.writer()?.try_publish_bytes(7, b"late")?;
+    /// let event = reader.recv_deadline(deadline)?.expect("ready events need no time");
+    /// assert_eq!(event.data(), b"late");
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`ReadError::Corrupt`] if the published cursor is impossible.
+    /// As [`try_recv`](Reader::try_recv).
+    pub fn recv_deadline(&mut self, deadline: Instant) -> Result<Option<EventGuard<'_>>, ReadError> {
+        self.next_until(Deadline::at(deadline))
+    }
+
+    /// The events available now (at most [`max_batch`](Reader::max_batch)),
+    /// as a batch to iterate; the cursor moves past the events iterated when
+    /// the batch is dropped.
+    ///
+    /// Every descriptor is checked here, so iterating yields plain
+    /// [`EventRef`]s: a malformed event (only a damaged shared mapping has
+    /// one) ends the batch before it, and the next read, starting there,
+    /// returns the error. Nothing is lost by iterating without checks.
+    ///
+    /// ```
+    /// use slotcast::{Publish, Runtime};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::new()?;
+    /// let mut reader = rt.reader()?;
+    /// rt.writer()?.try_publish_bytes(3, b"abc")?;
+    /// for event in &reader.try_batch()? {
+    ///     assert_eq!((event.event_type(), event.data()), (3, &b"abc"[..]));
+    /// }
+    /// assert!(reader.try_batch()?.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::Corrupt`] if the published cursor is impossible or the
+    /// first event is malformed; [`ReadError::Forked`] in a forked child.
     #[inline]
     pub fn try_batch(&mut self) -> Result<ReadBatch<'_>, ReadError> {
         self.batch_until(Deadline::now())
@@ -242,9 +403,33 @@ impl Reader {
         self.batch_until(Deadline::after(timeout))
     }
 
+    /// As [`try_batch`](Reader::try_batch), waiting for at least one event
+    /// until `deadline` at the latest (the batch may be empty).
+    ///
+    /// ```
+    /// use slotcast::Runtime;
+    /// use std::time::{Duration, Instant};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::new()?;
+    /// let mut reader = rt.reader()?;
+    /// let batch = reader.batch_deadline(Instant::now() + Duration::from_millis(5))?;
+    /// assert!(batch.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`try_batch`](Reader::try_batch).
+    pub fn batch_deadline(&mut self, deadline: Instant) -> Result<ReadBatch<'_>, ReadError> {
+        self.batch_until(Deadline::at(deadline))
+    }
+
     /// Calls `handler(event, end_of_batch)` for every event available now,
-    /// then stores the cursor once. `end_of_batch` is true for the last
-    /// event of the call. Returns the number of events handled.
+    /// storing the cursor after every [`max_batch`](Reader::max_batch)
+    /// events and after the last: a writer waiting for room gets it while
+    /// the rest is handled. `end_of_batch` is true at the last event before
+    /// each cursor store. Returns the number of events handled.
     ///
     /// # Errors
     ///
@@ -276,6 +461,34 @@ impl Reader {
         handler: F,
     ) -> Result<usize, ReadError> {
         self.read_until(Deadline::after(timeout), handler)
+    }
+
+    /// As [`try_read`](Reader::try_read), waiting for at least one event
+    /// until `deadline` at the latest.
+    ///
+    /// ```
+    /// use slotcast::{Publish, Runtime};
+    /// use std::time::{Duration, Instant};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::new()?;
+    /// let mut reader = rt.reader()?;
+    /// rt.writer()?.try_publish_bytes(0, b"abc")?;
+    /// let mut total = 0;
+    /// let n = reader.read_deadline(Instant::now() + Duration::from_secs(1), |event, _| total += event.len())?;
+    /// assert_eq!((n, total), (1, 3));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`try_read`](Reader::try_read).
+    pub fn read_deadline<F: FnMut(EventRef<'_>, bool)>(
+        &mut self,
+        deadline: Instant,
+        handler: F,
+    ) -> Result<usize, ReadError> {
+        self.read_until(Deadline::at(deadline), handler)
     }
 
     /// Number of events readable without waiting, waiting until `deadline`
@@ -317,10 +530,23 @@ impl Reader {
 
     #[inline]
     fn batch_until(&mut self, deadline: Deadline) -> Result<ReadBatch<'_>, ReadError> {
-        let n = self.available(deadline)?;
+        let n = self.available(deadline)?.min(self.pos.max_batch);
         let Reader { shared, pos } = self;
         let start = pos.cursor;
-        Ok(ReadBatch { shared, end: start + n, consumed: Cell::new(start), pos })
+        // Validate every descriptor now: the batch covers the good events
+        // before the first malformed one, which the next read reports (it
+        // is then first). An error at the first event is this call's.
+        let mut end = start;
+        while end < start + n {
+            if let Err(e) = decode(shared, end) {
+                if end == start {
+                    return Err(e);
+                }
+                break;
+            }
+            end += 1;
+        }
+        Ok(ReadBatch { shared, end, consumed: Cell::new(start), pos })
     }
 
     #[inline]
@@ -331,22 +557,40 @@ impl Reader {
     ) -> Result<usize, ReadError> {
         let n = self.available(deadline)?;
         let Reader { shared, pos } = self;
+        let entry = &shared.arena.readers()[pos.index];
         let start = pos.cursor;
         let end = start + n;
-        let mut result = Ok(n as usize);
         let mut seq = start;
+        // Steps of at most `max_batch` events, each ending with one cursor
+        // store. Each event is decoded before the previous one is handed
+        // out, so `end_of_batch` also marks the last event before a
+        // malformed one.
         while seq < end {
-            match decode(shared, seq) {
-                Ok(event) => handler(event, seq + 1 == end),
+            let stop = end.min(seq.saturating_add(pos.max_batch));
+            let mut event = match decode(shared, seq) {
+                Ok(event) => event,
                 Err(e) => {
-                    result = Err(e);
-                    break;
+                    commit(entry, pos, seq);
+                    return Err(e);
+                }
+            };
+            loop {
+                let after = seq + 1;
+                let next = (after < stop).then(|| decode(shared, after));
+                handler(event, !matches!(next, Some(Ok(_))));
+                seq = after;
+                match next {
+                    Some(Ok(e)) => event = e,
+                    Some(Err(e)) => {
+                        commit(entry, pos, seq);
+                        return Err(e);
+                    }
+                    None => break,
                 }
             }
-            seq += 1;
+            commit(entry, pos, seq);
         }
-        commit(&shared.arena.readers()[pos.index], pos, seq);
-        result
+        Ok(n as usize)
     }
 }
 
@@ -355,6 +599,9 @@ impl Drop for Reader {
         if self.shared.forked() {
             // The entry is the parent's reader.
             return;
+        }
+        if let Some(registration) = self.pos.blocking.take() {
+            wait::unregister_blocking(self.shared.arena.header(), registration);
         }
         let entry = &self.shared.arena.readers()[self.pos.index];
         // ORDERING(gating): Release; pairs with the writer's Acquire state
@@ -374,9 +621,15 @@ impl fmt::Debug for Reader {
 /// `published` (the cursor on timeout).
 #[cold]
 #[inline(never)]
-fn wait_published(shared: &Anchor, pos: &Position, deadline: Deadline) -> u64 {
+fn wait_published(shared: &Anchor, pos: &mut Position, deadline: Deadline) -> u64 {
     let arena = &shared.arena;
-    wait::wait_for_event(pos.wait, arena.header(), arena.futex(), pos.cursor, deadline).unwrap_or(pos.cursor)
+    let blocking = pos.blocking.as_mut();
+    wait::wait_for_event(pos.wait, blocking, arena.header(), arena.futex(), pos.cursor, deadline).unwrap_or(pos.cursor)
+}
+
+/// The default of [`Reader::max_batch`]: a quarter of the ring, at least 1.
+fn default_max_batch(cap: u64) -> u64 {
+    (cap / 4).max(1)
 }
 
 #[cold]
@@ -613,7 +866,7 @@ impl fmt::Debug for EventGuard<'_> {
 /// rt.writer().unwrap().try_publish_bytes(0, b"x").unwrap();
 /// let kept = {
 ///     let batch = reader.try_batch().unwrap();
-///     batch.iter().next().unwrap().unwrap()
+///     batch.iter().next().unwrap()
 /// };
 /// println!("{:?}", kept.data());
 /// ```
@@ -657,7 +910,7 @@ impl fmt::Debug for ReadBatch<'_> {
 }
 
 impl<'b> IntoIterator for &'b ReadBatch<'_> {
-    type Item = Result<EventRef<'b>, ReadError>;
+    type Item = EventRef<'b>;
     type IntoIter = BatchIter<'b>;
 
     fn into_iter(self) -> BatchIter<'b> {
@@ -674,7 +927,7 @@ pub struct BatchIter<'b> {
 }
 
 impl<'b> Iterator for BatchIter<'b> {
-    type Item = Result<EventRef<'b>, ReadError>;
+    type Item = EventRef<'b>;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
@@ -682,17 +935,16 @@ impl<'b> Iterator for BatchIter<'b> {
             return None;
         }
         let seq = self.next;
-        match decode(self.shared, seq) {
-            Ok(event) => {
-                self.next = seq + 1;
-                self.consumed.set(self.consumed.get().max(seq + 1));
-                Some(Ok(event))
-            }
-            Err(e) => {
-                self.next = self.end;
-                Some(Err(e))
-            }
-        }
+        // Validated when the batch was formed; only a process rewriting the
+        // descriptor since (a damaged mapping) fails here. The iteration
+        // ends, the event is not consumed, and the next read reports it.
+        let Ok(event) = decode(self.shared, seq) else {
+            self.next = self.end;
+            return None;
+        };
+        self.next = seq + 1;
+        self.consumed.set(self.consumed.get().max(seq + 1));
+        Some(event)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

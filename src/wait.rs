@@ -7,14 +7,59 @@
 //! | [`Yield`](WaitStrategy::Yield) | spins briefly, then yields the CPU | the same |
 //! | [`Blocking`](WaitStrategy::Blocking) | spins, yields, then sleeps on the arena's futex word | spins, yields, then sleeps in growing naps (20 µs up to 1 ms) |
 //!
-//! Only `Blocking` lets an idle reader use no CPU, and only `Blocking` makes
-//! the writer check for sleepers after each publish (a full fence and a load
-//! of the wake line per cursor store, plus one `futex` wake-up syscall for
-//! each time a reader went to sleep). The writer is never woken by readers:
-//! that would put an atomic read-modify-write on every reader's hot path, so
-//! it polls with naps.
+//! The runtime's strategy (set when it is built, recorded in a shared file)
+//! is each handle's default; every reader and the writer may choose their
+//! own ([`Reader::set_wait_strategy`](crate::Reader::set_wait_strategy)), in
+//! any process. Only `Blocking` lets an idle reader use no CPU. The writer is
+//! never woken by readers: that would put an atomic read-modify-write on
+//! every reader's hot path, so it polls with naps.
 //!
-//! The wake-up protocol, without lost wake-ups:
+//! **Who may sleep.** After every store of `published`, whatever its own
+//! strategy, the writer calls [`wake_readers`]. Its fast path is one Relaxed
+//! load of `blocking`, the count of readers whose strategy is `Blocking`
+//! (with an epoch, bumped by every registration): while no reader can sleep
+//! it does nothing more. Otherwise it runs the sleeper protocol below (an
+//! AcqRel read-modify-write of `waiters`, plus one `futex` wake-up syscall
+//! for each time a reader went to sleep).
+//!
+//! A reader registers when it becomes blocking (joining with the runtime's
+//! `Blocking`, or [`set_wait_strategy`](crate::Reader::set_wait_strategy)) and
+//! unregisters when it stops or leaves. The Relaxed load races with a
+//! registration: the writer may store `published`, load a count without the
+//! new reader, and skip the wake-up, while that reader checks `published`
+//! before the store lands and sleeps (a store-buffering race; a fence on
+//! every publish would close it, at the cost the count exists to avoid).
+//! So the writer acknowledges what it sees, and a reader sleeps only briefly
+//! until its registration is acknowledged:
+//!
+//! ```text
+//! writer, after published.store(seq, Release)   reader becoming blocking
+//! b = blocking.load(Relaxed)                     e = epoch(blocking.fetch_add(1 | 1 << 32, AcqRel)) + 1
+//! if count(b) == 0 { return }                    ...
+//! (the sleeper protocol below)                   before each sleep:
+//! if acked != epoch(b) {                           a = acked.load(Acquire)   -- ORDERING(wake_ack)
+//!     acked.store(epoch(b), Release)               (the sleeper protocol: checks published)
+//! }                                                sleep; at most POLL unless a >= e
+//! ```
+//!
+//! The epoch grows with every registration (unregistering leaves it), so a
+//! load that returns epoch `>= e` comes after our registration in the
+//! modification order of `blocking`. The reader acquires `acked >= e`, so
+//! every `published` store of the writer before that load is visible to it
+//! (the check of `published` follows the load of `acked`), and every load of
+//! `blocking` after it (by this writer, or a later one: the role passes with
+//! Release/Acquire) returns our registration or a later value, and runs the
+//! sleeper protocol. Until then the reader sleeps at most [`POLL`] at a time
+//! and looks again: a publish that missed the registration is seen at the
+//! next look. The first publish after a registration acknowledges it, so an
+//! idle reader polls only until the writer next publishes.
+//!
+//! A process that dies leaves its readers' registrations counted (the reaper
+//! frees reader entries, not counts it cannot attribute): the writer then
+//! runs the sleeper protocol after each publish, the cost it has with a
+//! blocking reader anyway, and nothing is lost.
+//!
+//! **The sleeper protocol**, without lost wake-ups:
 //!
 //! ```text
 //! writer                                   sleeping reader
@@ -44,6 +89,12 @@
 //! `loom_tests/wake.rs`; the mutant `wake_register_first` restores it). A
 //! reader registers again before every sleep, so each sleep costs the writer
 //! at most one wake-up syscall.
+//!
+//! Both halves are modelled with loom: `loom_tests/wake.rs` (a blocking
+//! reader is always woken; mutants `wake_load`, `wake_register_first`) and
+//! `loom_tests/wake_turn.rs` (a reader turning blocking while the writer
+//! publishes; mutant `wake_unacked`, the reader trusting its registration
+//! at once).
 
 use crate::layout::Header;
 use crate::sync::{self, Futex, Ordering::*, mutant};
@@ -92,6 +143,106 @@ impl WaitStrategy {
     }
 }
 
+/// While its registration as a blocking reader is not acknowledged, a
+/// reader sleeps at most this long at a time (see the module docs).
+pub(crate) const POLL: Duration = Duration::from_millis(1);
+
+/// How long a wait may last. Internal: the public forms take a `Duration`
+/// (`_timeout`) or an `Instant` (`_deadline`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Deadline {
+    /// Do not wait: the `try_` variants. Reads no clock.
+    Now,
+    /// Wait as long as it takes.
+    Never,
+    /// This long from when the wait starts: the clock is read only once
+    /// there is something to wait for ([`start`](Deadline::start)).
+    After(Duration),
+    /// Give up at this instant.
+    At(Instant),
+}
+
+impl Deadline {
+    pub(crate) const NEVER: Deadline = Deadline::Never;
+
+    /// A deadline `timeout` after the wait starts. Reads no clock: a read
+    /// that finds an event at once never does.
+    pub(crate) const fn after(timeout: Duration) -> Self {
+        Deadline::After(timeout)
+    }
+
+    /// Give up at `instant`.
+    pub(crate) const fn at(instant: Instant) -> Self {
+        Deadline::At(instant)
+    }
+
+    /// Zero-length: the `try_` variants.
+    pub(crate) const fn now() -> Self {
+        Deadline::Now
+    }
+
+    /// Fixes a relative deadline to the clock, once a wait begins; a
+    /// timeout too large to represent never expires. Other forms unchanged.
+    pub(crate) fn start(self) -> Self {
+        match self {
+            Deadline::After(t) if t.is_zero() => Deadline::Now,
+            Deadline::After(t) => Instant::now().checked_add(t).map_or(Deadline::Never, Deadline::At),
+            d => d,
+        }
+    }
+
+    /// Time left, `Some(ZERO)` once expired, `None` for never.
+    fn remaining(self) -> Option<Duration> {
+        match self {
+            Deadline::Now => Some(Duration::ZERO),
+            Deadline::Never => None,
+            Deadline::After(t) => Some(t),
+            Deadline::At(d) => Some(d.saturating_duration_since(Instant::now())),
+        }
+    }
+
+    /// Whether no wait is left. A relative deadline not yet started has
+    /// expired only if it is zero (no clock read).
+    #[inline]
+    pub(crate) fn expired(self) -> bool {
+        match self {
+            Deadline::Now => true,
+            Deadline::Never => false,
+            Deadline::After(t) => t.is_zero(),
+            Deadline::At(d) => Instant::now() >= d,
+        }
+    }
+}
+
+/// A reader's registration in `WakeLine::blocking` (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Blocking {
+    /// The epoch of our registration.
+    epoch: u32,
+    /// The writer has acknowledged it: sleeps need no bound.
+    acked: bool,
+}
+
+const ONE_READER: u64 = 1;
+const ONE_EPOCH: u64 = 1 << 32;
+
+/// Counts a reader that may sleep from now on: one AcqRel RMW.
+pub(crate) fn register_blocking(header: &Header) -> Blocking {
+    // ORDERING(wake_ack): AcqRel RMW; the writer's Relaxed load sees it or
+    // an older value; the epoch tells them apart (see the module docs).
+    let old = header.wake.blocking.fetch_add(ONE_READER | ONE_EPOCH, AcqRel);
+    Blocking { epoch: ((old >> 32) as u32).wrapping_add(1), acked: false }
+}
+
+/// Uncounts a reader registered with [`register_blocking`]. The count never
+/// goes below zero, whatever the shared file holds.
+pub(crate) fn unregister_blocking(header: &Header, _registration: Blocking) {
+    let blocking = &header.wake.blocking;
+    // ORDERING: Relaxed; the count only tells the writer whether to look
+    // for sleepers, and a reader that stopped sleeping needs no wake-up.
+    let _ = blocking.fetch_update(Relaxed, Relaxed, |b| if b as u32 == 0 { None } else { Some(b - ONE_READER) });
+}
+
 // Under loom, spinning and yielding only inflate the state space: go
 // straight to the interesting transition. (A yield would also hide weak
 // behaviours: loom never lets a load after a yield return a value it saw
@@ -113,68 +264,24 @@ const YIELDS: u32 = 4;
 /// `YIELDS` rounds). Not under loom or Miri, whose clocks are not worth it.
 const YIELD_FOR: Duration = if cfg!(any(loom, miri)) { Duration::ZERO } else { Duration::from_micros(100) };
 
-/// How long a wait may last.
-///
-/// `pub` (but unreachable) because it appears in the sealed trait behind
-/// [`Publish`](crate::Publish).
-#[derive(Clone, Copy, Debug)]
-#[allow(unreachable_pub)]
-pub enum Deadline {
-    /// Do not wait: the `try_` variants. Reads no clock.
-    Now,
-    /// Wait as long as it takes.
-    Never,
-    /// Give up at this instant.
-    At(Instant),
-}
-
-impl Deadline {
-    pub(crate) const NEVER: Deadline = Deadline::Never;
-
-    /// A deadline `timeout` from now; a timeout too large to represent never
-    /// expires.
-    pub(crate) fn after(timeout: Duration) -> Self {
-        Instant::now().checked_add(timeout).map_or(Deadline::Never, Deadline::At)
-    }
-
-    /// Zero-length: the `try_` variants.
-    pub(crate) const fn now() -> Self {
-        Deadline::Now
-    }
-
-    /// Time left, `Some(ZERO)` once expired, `None` for never.
-    fn remaining(self) -> Option<Duration> {
-        match self {
-            Deadline::Now => Some(Duration::ZERO),
-            Deadline::Never => None,
-            Deadline::At(d) => Some(d.saturating_duration_since(Instant::now())),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn expired(self) -> bool {
-        match self {
-            Deadline::Now => true,
-            Deadline::Never => false,
-            Deadline::At(d) => Instant::now() >= d,
-        }
-    }
-}
-
 /// Waits until `published != cursor` or the deadline passes. Returns the
 /// published value seen, or `None` on timeout. Among correct processes that
 /// means `published > cursor`; a value below the cursor (a corrupted shared
 /// mapping) ends the wait too, for the caller to report instead of waiting
-/// for a writer that may never pass it.
+/// for a writer that may never pass it. `blocking` is the reader's
+/// registration, `Some` exactly when its strategy is `Blocking`.
 // `SPINS` and `YIELDS` are 0 under loom: `round < SPINS` is then always false.
 #[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
 pub(crate) fn wait_for_event(
     strategy: WaitStrategy,
+    blocking: Option<&mut Blocking>,
     header: &Header,
     futex: &Futex,
     cursor: u64,
     deadline: Deadline,
 ) -> Option<u64> {
+    // The clock is read from here on only: there is something to wait for.
+    let deadline = deadline.start();
     let published = &header.published.value;
     let mut round = 0u32;
     let mut yielding_since: Option<Instant> = None;
@@ -200,8 +307,12 @@ pub(crate) fn wait_for_event(
                 let since = *yielding_since.get_or_insert_with(Instant::now);
                 if round < SPINS + YIELDS || (!YIELD_FOR.is_zero() && since.elapsed() < YIELD_FOR) {
                     sync::yield_now();
+                } else if let Some(registration) = blocking {
+                    return sleep_for_event(registration, header, futex, cursor, deadline);
                 } else {
-                    return sleep_for_event(header, futex, cursor, deadline);
+                    // Not registered (a forked child's reader): never sleep
+                    // unbounded, nobody would look for us.
+                    sync::yield_now();
                 }
             }
         }
@@ -210,9 +321,24 @@ pub(crate) fn wait_for_event(
 }
 
 /// The sleeping half of the wake-up protocol (see the module docs).
-fn sleep_for_event(header: &Header, futex: &Futex, cursor: u64, deadline: Deadline) -> Option<u64> {
+fn sleep_for_event(
+    registration: &mut Blocking,
+    header: &Header,
+    futex: &Futex,
+    cursor: u64,
+    deadline: Deadline,
+) -> Option<u64> {
     let wake = &header.wake;
     loop {
+        if !registration.acked {
+            // ORDERING(wake_ack): Acquire; pairs with the writer's Release
+            // store of `acked`: the `published` stores before its load of
+            // `blocking` are visible to the check below.
+            let acked = wake.acked.load(Acquire);
+            // Wrapping: epochs count registrations modulo 2^32. Mutant:
+            // trust the registration at once (a lost wake-up).
+            registration.acked = mutant!("wake_unacked", true, acked.wrapping_sub(registration.epoch) as i32 >= 0);
+        }
         // ORDERING(futex): Acquire; pairs with the writer's Release bump.
         // Before registering: see the module docs.
         let f = wake.futex.load(Acquire);
@@ -229,16 +355,48 @@ fn sleep_for_event(header: &Header, futex: &Futex, cursor: u64, deadline: Deadli
         if p != cursor {
             return Some(p);
         }
-        match deadline.remaining() {
-            Some(Duration::ZERO) => return None,
-            left => futex.wait(&wake.futex, f, left),
+        let left = deadline.remaining();
+        if left == Some(Duration::ZERO) {
+            return None;
+        }
+        if registration.acked {
+            futex.wait(&wake.futex, f, left);
+        } else {
+            nap_unacked(futex, &wake.futex, f, left);
         }
     }
 }
 
-/// Wakes sleeping readers after a `published` store, if there are any.
+/// A sleep of at most [`POLL`], for a reader whose registration the writer
+/// may not have seen. Under loom (no clock): a yield, after which the
+/// reader looks again.
+#[cfg(not(loom))]
+fn nap_unacked(futex: &Futex, word: &crate::sync::AtomicU32, f: u32, left: Option<Duration>) {
+    futex.wait(word, f, Some(left.map_or(POLL, |left| left.min(POLL))));
+}
+
+#[cfg(loom)]
+fn nap_unacked(_futex: &Futex, _word: &crate::sync::AtomicU32, _f: u32, _left: Option<Duration>) {
+    sync::yield_now();
+}
+
+/// Wakes sleeping readers after a `published` store, if any reader can
+/// sleep. Called after every store of `published`, whatever the writer's
+/// own strategy: one Relaxed load when no reader is `Blocking`.
 #[inline]
 pub(crate) fn wake_readers(header: &Header, futex: &Futex) {
+    // ORDERING(wake_ack): Relaxed; may miss a registration still in flight,
+    // which the registering reader covers by bounded sleeps until `acked`
+    // (see the module docs).
+    let b = header.wake.blocking.load(Relaxed);
+    if b as u32 != 0 {
+        look_for_sleepers(header, futex, b);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn look_for_sleepers(header: &Header, futex: &Futex, blocking: u64) {
     let wake = &header.wake;
     // ORDERING(wake): AcqRel RMW; pairs with the reader's AcqRel increment
     // in `sleep_for_event` (see the module docs). A load would not do: it
@@ -246,6 +404,15 @@ pub(crate) fn wake_readers(header: &Header, futex: &Futex) {
     let waiters = mutant!("wake_load", wake.waiters.load(Acquire), wake.waiters.fetch_add(0, AcqRel));
     if waiters != 0 {
         wake_all(header, futex);
+    }
+    let epoch = (blocking >> 32) as u32;
+    // ORDERING: Relaxed; only this writer (or the next, after the role's
+    // Release/Acquire hand-over) stores it.
+    if wake.acked.load(Relaxed) != epoch {
+        // ORDERING(wake_ack): Release; pairs with the reader's Acquire load:
+        // our `published` stores before the load of `blocking` above are
+        // visible to a reader that sees its epoch acknowledged.
+        wake.acked.store(epoch, Release);
     }
 }
 
@@ -266,16 +433,19 @@ fn wake_all(header: &Header, futex: &Futex) {
 pub(crate) struct RoomWait {
     strategy: WaitStrategy,
     round: u32,
+    /// The deadline of the first pause, fixed to the clock then.
+    started: Option<Deadline>,
 }
 
 impl RoomWait {
     pub(crate) fn new(strategy: WaitStrategy) -> Self {
-        Self { strategy, round: 0 }
+        Self { strategy, round: 0, started: None }
     }
 
     // As in `wait_for_event`: the constants are 0 under loom.
     #[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
     pub(crate) fn pause(&mut self, deadline: Deadline) -> bool {
+        let deadline = *self.started.get_or_insert_with(|| deadline.start());
         if deadline.expired() {
             return false;
         }
@@ -313,7 +483,46 @@ mod tests {
     fn deadlines_expire() {
         assert!(Deadline::now().expired());
         assert!(!Deadline::NEVER.expired());
-        assert!(!Deadline::after(Duration::from_secs(3600)).expired());
-        assert!(!Deadline::after(Duration::MAX).expired());
+        assert!(!Deadline::after(Duration::from_secs(3600)).start().expired());
+        assert!(!Deadline::after(Duration::MAX).start().expired());
+        assert_eq!(Deadline::after(Duration::MAX).start(), Deadline::NEVER);
+        assert!(Deadline::after(Duration::ZERO).expired(), "a zero timeout is a try");
+        assert!(Deadline::at(Instant::now()).expired());
+    }
+
+    #[test]
+    fn a_timeout_reads_the_clock_only_when_the_wait_starts() {
+        let timeout = Duration::from_millis(50);
+        // Not started: no instant inside, whatever time passes.
+        let lazy = Deadline::after(timeout);
+        assert_eq!(lazy, Deadline::After(timeout));
+        assert!(!lazy.expired());
+        assert_eq!(lazy.remaining(), Some(timeout));
+        std::thread::sleep(timeout * 2);
+        assert!(!lazy.expired(), "a deadline not started does not run down");
+        // Started: fixed to the clock then.
+        let before = Instant::now();
+        let Deadline::At(at) = lazy.start() else { panic!("a started timeout is an instant") };
+        assert!(at >= before + timeout && at <= Instant::now() + timeout);
+        assert_eq!(Deadline::NEVER.start(), Deadline::NEVER);
+        assert_eq!(Deadline::now().start(), Deadline::now());
+    }
+
+    #[test]
+    fn registrations_count_readers_and_number_epochs() {
+        let rt = crate::Runtime::new().unwrap();
+        let header = rt.shared().arena.header();
+        let before = header.wake.blocking.load(Relaxed);
+        let a = register_blocking(header);
+        let b = register_blocking(header);
+        assert_eq!(b.epoch, a.epoch.wrapping_add(1));
+        assert_eq!(header.wake.blocking.load(Relaxed), before + 2 * (ONE_READER | ONE_EPOCH));
+        unregister_blocking(header, a);
+        unregister_blocking(header, b);
+        assert_eq!(header.wake.blocking.load(Relaxed), before + 2 * ONE_EPOCH, "the epoch stays");
+        // A count already at zero (a damaged file) does not wrap.
+        header.wake.blocking.store(5 << 32, Relaxed);
+        unregister_blocking(header, a);
+        assert_eq!(header.wake.blocking.load(Relaxed), 5 << 32);
     }
 }

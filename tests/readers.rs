@@ -6,9 +6,10 @@ mod common;
 
 use common::pattern;
 use slotcast::{JoinError, Runtime, SizeClass, WaitStrategy};
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// While the writer publishes without pause, three threads keep joining,
 /// reading a random stretch and leaving. Each reader starts at the
@@ -149,12 +150,12 @@ fn a_batch_consumes_exactly_the_events_iterated() {
     {
         let batch = reader.try_batch().unwrap();
         assert_eq!(batch.len(), 10);
-        let firsts: Vec<u64> = batch.iter().take(4).map(|e| *e.unwrap().as_pod::<u64>().unwrap()).collect();
+        let firsts: Vec<u64> = batch.iter().take(4).map(|e| *e.as_pod::<u64>().unwrap()).collect();
         assert_eq!(firsts, [0, 1, 2, 3]);
     }
     assert_eq!(reader.cursor(), 4);
     let batch = reader.try_batch().unwrap();
-    let rest: Vec<u64> = batch.iter().map(|e| *e.unwrap().as_pod::<u64>().unwrap()).collect();
+    let rest: Vec<u64> = batch.iter().map(|e| *e.as_pod::<u64>().unwrap()).collect();
     assert_eq!(rest, [4, 5, 6, 7, 8, 9]);
     drop(batch);
     assert!(reader.try_batch().unwrap().is_empty());
@@ -275,4 +276,118 @@ fn a_join_reaps_a_dead_readers_entry_when_the_table_is_full() {
     let mut reader = rt.reader().expect("the dead child's entry is reaped at the join");
     w.try_publish_bytes(1, b"after").unwrap();
     assert_eq!(reader.try_read(|ev, _| assert_eq!(ev.data(), b"after")), Ok(1));
+}
+
+/// `try_read` stores the cursor every `max_batch` events: a writer facing a
+/// full ring gets room after `k` events handled, not after all of them.
+#[test]
+fn a_bounded_read_hands_room_back_every_max_batch_events() {
+    let rt = Runtime::builder().ring_capacity(8).build().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    for i in 0..8u32 {
+        w.try_publish_pod(0, &i).unwrap();
+    }
+    assert!(w.try_publish_pod(0, &99u32).is_err(), "the ring is full");
+    reader.set_max_batch(NonZeroUsize::new(3).unwrap());
+    assert_eq!(reader.max_batch().get(), 3);
+    // (sequence, end_of_batch, whether the writer found room right then)
+    let mut steps = Vec::new();
+    let n = reader
+        .try_read(|ev, end| {
+            let room = w.try_publish_pod(1, &(100 + ev.sequence() as u32)).is_ok();
+            steps.push((ev.sequence(), end, room));
+        })
+        .unwrap();
+    assert_eq!(n, 8, "everything available, in steps");
+    let expected = [
+        (0, false, false),
+        (1, false, false),
+        (2, true, false),
+        // The cursor was stored at 3: three events of room.
+        (3, false, true),
+        (4, false, true),
+        (5, true, true),
+        (6, false, true),
+        (7, true, true),
+    ];
+    assert_eq!(steps, expected);
+    assert_eq!(reader.cursor(), 8);
+    // A batch holds at most `max_batch` events too.
+    assert_eq!(reader.try_batch().unwrap().len(), 3);
+}
+
+#[test]
+fn the_default_max_batch_is_a_quarter_of_the_ring() {
+    for (ring, max) in [(4096, 1024), (8, 2), (2, 1)] {
+        let rt = Runtime::builder().ring_capacity(ring).build().unwrap();
+        assert_eq!(rt.reader().unwrap().max_batch().get(), max, "ring {ring}");
+    }
+}
+
+/// A reader may wait differently from the runtime: a `Blocking` reader of a
+/// `BusySpin` runtime sleeps, and the writer (spinning itself) wakes it.
+#[test]
+#[cfg_attr(miri, ignore = "sleeps; the wake-up protocol has a loom model")]
+fn a_blocking_reader_of_a_spinning_runtime_is_woken_promptly() {
+    let rt = Runtime::builder().wait_strategy(WaitStrategy::BusySpin).build().unwrap();
+    let mut reader = rt.reader().unwrap();
+    assert_eq!(reader.wait_strategy(), WaitStrategy::BusySpin);
+    reader.set_wait_strategy(WaitStrategy::Blocking);
+    assert_eq!(reader.wait_strategy(), WaitStrategy::Blocking);
+    let mut w = rt.writer().unwrap();
+    // The first publish acknowledges the reader's registration (until then
+    // it would only nap, see `wait`'s module docs); then it truly sleeps.
+    w.try_publish_pod(0, &0u32).unwrap();
+    assert!(reader.try_recv().unwrap().is_some());
+    let t = std::thread::spawn(move || {
+        let mut waits = Vec::new();
+        for i in 1..4u32 {
+            let start = Instant::now();
+            let ev = reader.recv_timeout(Duration::from_secs(5)).unwrap().expect("woken before the timeout");
+            waits.push((*ev.as_pod::<u32>().unwrap(), start.elapsed()));
+            assert_eq!(*ev.as_pod::<u32>().unwrap(), i);
+        }
+        waits
+    });
+    for i in 1..4u32 {
+        // Long enough for the reader to go to sleep on the futex.
+        #[allow(clippy::disallowed_methods)] // the test paces its own thread
+        std::thread::sleep(Duration::from_millis(100));
+        w.try_publish_pod(0, &i).unwrap();
+    }
+    for (i, waited) in t.join().unwrap() {
+        assert!(waited < Duration::from_secs(2), "event {i}: woken after {waited:?}");
+    }
+}
+
+/// Turning back from `Blocking` and leaving give the registration back: the
+/// reader still reads, with its new strategy.
+#[test]
+fn a_reader_can_change_its_strategy_back_and_forth() {
+    let rt = Runtime::builder().wait_strategy(WaitStrategy::Blocking).build().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    for strategy in [WaitStrategy::Yield, WaitStrategy::Blocking, WaitStrategy::BusySpin, WaitStrategy::Blocking] {
+        reader.set_wait_strategy(strategy);
+        assert_eq!(reader.wait_strategy(), strategy);
+        w.try_publish_bytes(0, b"x").unwrap();
+        assert_eq!(reader.recv_timeout(Duration::from_secs(5)).unwrap().unwrap().data(), b"x");
+        assert!(reader.recv_timeout(Duration::from_millis(2)).unwrap().is_none());
+    }
+}
+
+#[test]
+fn deadline_forms_wait_until_an_instant() {
+    let rt = Runtime::new().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let t = Duration::from_millis(if cfg!(miri) { 1 } else { 15 });
+    let start = Instant::now();
+    assert!(reader.recv_deadline(start + t).unwrap().is_none());
+    assert!(reader.batch_deadline(start + t).unwrap().is_empty());
+    assert_eq!(reader.read_deadline(start + t, |_, _| panic!("no event")).unwrap(), 0);
+    assert!(start.elapsed() >= t);
+    // A deadline in the past is a try.
+    rt.writer().unwrap().try_publish_bytes(0, b"now").unwrap();
+    assert_eq!(reader.recv_deadline(start).unwrap().unwrap().data(), b"now");
 }
