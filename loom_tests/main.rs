@@ -76,5 +76,6 @@ mod two_readers;
 mod upgrade_guess;
 mod upgrade_reuse;
 mod wake;
+mod wake_turn;
 mod writer_alloc;
 mod writer_handover;

@@ -71,6 +71,9 @@ mutant_test!("wake_load", wake_load, wake::model, NEVER_ENDS);
 // The sleeper reads the futex word after registering: its registration can
 // be reset and the bump read as its sleeping value (a bug this suite found).
 mutant_test!("wake_register_first", wake_register_first, wake::model, NEVER_ENDS);
+// A reader turning blocking sleeps unbounded before the writer has seen its
+// registration: the writer's Relaxed look at the count misses it.
+mutant_test!("wake_unacked", wake_unacked, wake_turn::model, NEVER_ENDS);
 // The writer's fast reuse path: without Acquire it refills a slot whose
 // pointer's read it has not acquired; without the generation bump a stale
 // handle upgrades to the new event.

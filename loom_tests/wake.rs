@@ -4,7 +4,9 @@
 //! the word is not lost; a sleeper never woken yields forever, which loom
 //! reports as a model that never ends).
 //!
-//! The reader waits for two events with the `Blocking` strategy (under loom:
+//! After a first event read before the threads start (it acknowledges the
+//! reader's registration, see `loom_tests/wake_turn.rs`), the reader waits
+//! for two events with the `Blocking` strategy (under loom:
 //! straight to the sleeping half of the protocol in `wait::sleep_for_event`)
 //! while the writer publishes them, each followed by `wait::wake_readers`.
 //! Two events, so that the writer's reset of `waiters` after the first wake
@@ -25,12 +27,30 @@
 //! (the same lost wake-up), verified by hand.
 
 use crate::common::*;
+use loom::thread;
 use slotcast::WaitStrategy;
 
 pub(crate) const BOUND: usize = 3;
 
 pub(crate) fn model() {
-    publish_two_while_reading(WaitStrategy::Blocking);
+    let rt = runtime(2, 1, WaitStrategy::Blocking);
+    let mut reader = rt.reader().unwrap();
+    let mut writer = rt.writer().unwrap();
+    // Event 0, before the threads: the writer acknowledges the reader's
+    // registration as a blocking reader (see `loom_tests/wake_turn.rs` for
+    // the time before), so the reader's sleeps below are unbounded.
+    publish(&mut writer, 0);
+    assert_event(&reader.try_recv().unwrap().unwrap(), 0);
+    let w = thread::spawn(move || {
+        for seq in 1..3 {
+            publish(&mut writer, seq);
+        }
+    });
+    for seq in 1..3 {
+        let event = reader.recv().unwrap();
+        assert_event(&event, seq);
+    }
+    w.join().unwrap();
 }
 
 #[test]

@@ -1036,6 +1036,38 @@ mod tests {
         assert_eq!(answer, Some(Err(corrupt)), "read() hung");
     }
 
+    /// A damaged descriptor ends a batch before it, and the next read, which
+    /// starts there, reports it: iterating without checks loses nothing.
+    /// `try_read` marks the last good event as the end of its batch.
+    #[test]
+    fn a_damaged_descriptor_ends_the_batch_and_the_next_read_reports_it() {
+        let rt = Runtime::builder().ring_capacity(8).build().unwrap();
+        let mut batched = rt.reader().unwrap();
+        let mut handled = rt.reader().unwrap();
+        let mut writer = rt.writer().unwrap();
+        for i in 0..4u8 {
+            writer.try_publish_bytes(0, &[i]).unwrap();
+        }
+        // Sequence 2: size class 15, which does not exist.
+        rt.shared().arena.descriptor(2).slot.store(u64::MAX, Relaxed);
+        let corrupt = ReadError::Corrupt { sequence: 2, what: "no such size class" };
+
+        let batch = batched.try_batch().unwrap();
+        assert_eq!(batch.len(), 2, "the batch stops before the damaged event");
+        let seen: Vec<u8> = batch.iter().map(|event| event.data()[0]).collect();
+        assert_eq!(seen, [0, 1]);
+        drop(batch);
+        assert_eq!(batched.cursor(), 2);
+        assert_eq!(batched.try_batch().map(|b| b.len()), Err(corrupt.clone()));
+        assert_eq!(batched.try_batch().map(|b| b.len()), Err(corrupt.clone()), "reported until repaired");
+
+        let mut steps = Vec::new();
+        let result = handled.try_read(|event, end| steps.push((event.sequence(), end)));
+        assert_eq!(result, Err(corrupt));
+        assert_eq!(steps, [(0, false), (1, true)]);
+        assert_eq!(handled.cursor(), 2, "the events before it are consumed");
+    }
+
     #[test]
     fn published_more_than_a_ring_ahead_is_corrupt_even_at_the_top_of_the_range() {
         let rt = Runtime::builder().ring_capacity(8).build().unwrap();

@@ -54,7 +54,12 @@ impl Arena {
             writer: WriterLine { owner: word(), epoch: word() },
             published: line(),
             gate: line(),
-            wake: WakeLine { waiters: crate::sync::AtomicU32::new(0), futex: crate::sync::AtomicU32::new(0) },
+            wake: WakeLine {
+                waiters: crate::sync::AtomicU32::new(0),
+                futex: crate::sync::AtomicU32::new(0),
+                blocking: word(),
+                acked: crate::sync::AtomicU32::new(0),
+            },
             want: WantLine { want: std::array::from_fn(|_| word()) },
             alloc_hint: std::array::from_fn(|_| line()),
         });
