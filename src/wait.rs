@@ -499,7 +499,7 @@ mod tests {
         assert_eq!(lazy, Deadline::After(timeout));
         assert!(!lazy.expired());
         assert_eq!(lazy.remaining(), Some(timeout));
-        std::thread::sleep(timeout * 2);
+        sync::sleep(timeout * 2);
         assert!(!lazy.expired(), "a deadline not started does not run down");
         // Started: fixed to the clock then.
         let before = Instant::now();
