@@ -853,9 +853,11 @@ impl fmt::Debug for EventGuard<'_> {
     }
 }
 
-/// Events available when the batch was taken, iterated in place; the
-/// reader's cursor moves past the events iterated when the batch drops: one
-/// store for the whole batch.
+/// Events available when the batch was taken (at most
+/// [`Reader::max_batch`], all well-formed), iterated in place as plain
+/// [`EventRef`]s; the reader's cursor moves past the events iterated when the
+/// batch drops: one store for the whole batch. A malformed event ends the
+/// batch before it; the next read reports it (see [`Reader::try_batch`]).
 ///
 /// Events borrow the batch, so none outlives the cursor move:
 ///
@@ -890,7 +892,10 @@ impl ReadBatch<'_> {
     }
 
     /// Iterates the events in order. Each is marked consumed as it is
-    /// handed out; the iteration stops after the first malformed one.
+    /// handed out. The events were checked when the batch was formed; if a
+    /// descriptor was damaged since (only another process writing the
+    /// shared mapping can do that), the iteration ends before it and the
+    /// reader's next read reports [`ReadError::Corrupt`].
     pub fn iter(&self) -> BatchIter<'_> {
         BatchIter { shared: self.shared, consumed: &self.consumed, next: self.pos.cursor, end: self.end }
     }
