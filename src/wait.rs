@@ -510,6 +510,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(loom))]
     fn registrations_count_readers_and_number_epochs() {
         let rt = crate::Runtime::new().unwrap();
         let header = rt.shared().arena.header();
