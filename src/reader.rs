@@ -1049,6 +1049,10 @@ mod tests {
         let rt = Runtime::builder().ring_capacity(8).build().unwrap();
         let mut batched = rt.reader().unwrap();
         let mut handled = rt.reader().unwrap();
+        // Batches past the damaged event (the default for this ring is 2).
+        let whole_ring = std::num::NonZeroUsize::new(8).unwrap();
+        batched.set_max_batch(whole_ring);
+        handled.set_max_batch(whole_ring);
         let mut writer = rt.writer().unwrap();
         for i in 0..4u8 {
             writer.try_publish_bytes(0, &[i]).unwrap();
