@@ -207,7 +207,7 @@ impl Reader {
     /// read-modify-write, and so is turning back.
     ///
     /// ```
-    /// use slotcast::{Publish, Runtime, WaitStrategy};
+    /// use slotcast::{Runtime, WaitStrategy};
     /// use std::time::Duration;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// // A latency-critical runtime, with one reader that may sleep.
@@ -261,7 +261,7 @@ impl Reader {
     /// a store per `max` events; larger ones than the ring change nothing.
     ///
     /// ```
-    /// use slotcast::{Publish, Runtime};
+    /// use slotcast::Runtime;
     /// use std::num::NonZeroUsize;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let rt = Runtime::new()?;
@@ -331,7 +331,7 @@ impl Reader {
     /// The next event, waiting for one until `deadline` at the latest.
     ///
     /// ```
-    /// use slotcast::{Publish, Runtime};
+    /// use slotcast::Runtime;
     /// use std::time::{Duration, Instant};
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let rt = Runtime::new()?;
@@ -362,7 +362,7 @@ impl Reader {
     /// returns the error. Nothing is lost by iterating without checks.
     ///
     /// ```
-    /// use slotcast::{Publish, Runtime};
+    /// use slotcast::Runtime;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let rt = Runtime::new()?;
     /// let mut reader = rt.reader()?;
@@ -467,7 +467,7 @@ impl Reader {
     /// until `deadline` at the latest.
     ///
     /// ```
-    /// use slotcast::{Publish, Runtime};
+    /// use slotcast::Runtime;
     /// use std::time::{Duration, Instant};
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let rt = Runtime::new()?;
