@@ -196,7 +196,7 @@ impl Builder {
     }
 
     /// A builder of exactly `config`, placed by default (in process).
-    #[cfg(not(loom))]
+    #[cfg(all(feature = "capi", not(loom)))]
     pub(crate) fn with_config(config: &Config) -> Self {
         Builder { config: RawConfig::from(config), ..Builder::default() }
     }

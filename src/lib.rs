@@ -21,8 +21,10 @@
 //!   several.
 //! * **Consume.** A reader loads the published cursor with Acquire, reads the
 //!   descriptors and payloads below it in place, and stores its own cursor
-//!   with Release, once per event or once per batch. Readers never perform an
-//!   atomic read-modify-write on this path.
+//!   with Release, once per event or once per batch (at least every
+//!   [`Reader::set_max_batch`] events, so a writer facing a full ring gets
+//!   room back in steps). Readers never perform an atomic read-modify-write
+//!   on this path.
 //! * **Gating.** The writer never overwrites a position an active reader has
 //!   not passed: when the slowest reader is a whole ring behind, `try_*`
 //!   publishing returns [`Full`], and the waiting forms wait.
@@ -33,9 +35,13 @@
 //! * **Generations.** Each reuse of a slot bumps its generation; a handle of
 //!   an older generation no longer upgrades, and a `RingPtr` never sees a
 //!   later event's bytes.
-//! * **Waiting.** Readers and the writer wait with the runtime's
-//!   [`WaitStrategy`]: busy-spin, spin-then-yield, or blocking on a futex word
-//!   in the arena (the writer pays for a wake-up only when a reader sleeps).
+//! * **Waiting.** Each reader and the writer waits with its own
+//!   [`WaitStrategy`], the runtime's by default ([`Reader::set_wait_strategy`],
+//!   [`Writer::set_wait_strategy`]): busy-spin, spin-then-yield, or blocking
+//!   on a futex word in the arena. While no reader is blocking, the writer
+//!   looks for sleepers with one load per cursor store; it pays for a wake-up
+//!   only when a reader sleeps. Every waiting operation comes in four forms,
+//!   crossbeam's: `try_x`, `x`, `x_timeout`, `x_deadline`.
 //!
 //! # Across processes
 //!
@@ -135,9 +141,6 @@
 // then `runtime`, `builder` (placement and configuration) and `ffi`.
 mod alloc;
 mod arena;
-// `Builder::with_config` serves only the C ABI; every `--workspace` build
-// turns `capi` on and checks it.
-#[cfg_attr(not(feature = "capi"), allow(dead_code, reason = "a hook of the C ABI, used with `capi` only"))]
 mod builder;
 mod config;
 mod error;
@@ -162,9 +165,6 @@ mod pool;
     )
 )]
 mod process;
-// `Reader::event_at`, `release_to` and `loaded` (reader/borrow.rs) serve
-// only the C ABI; every `--workspace` build turns `capi` on and checks them.
-#[cfg_attr(not(feature = "capi"), allow(dead_code, reason = "hooks of the C ABI, used with `capi` only"))]
 mod reader;
 mod ring_ptr;
 mod runtime;
@@ -172,8 +172,6 @@ mod shm;
 mod stats;
 mod sync;
 mod wait;
-// `Writer::config` serves only the C ABI, as for `reader` above.
-#[cfg_attr(not(feature = "capi"), allow(dead_code, reason = "hooks of the C ABI, used with `capi` only"))]
 mod writer;
 
 pub use alloc::Allocator;

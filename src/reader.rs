@@ -50,7 +50,9 @@ use std::num::NonZeroUsize;
 use std::ops::Deref;
 use std::time::{Duration, Instant};
 
-#[cfg_attr(loom, allow(dead_code, reason = "the borrow API serves the C ABI (ffi), which loom builds leave out"))]
+// The borrow API serves the C ABI only (`ffi`, with the `capi` feature,
+// which loom builds leave out).
+#[cfg(all(feature = "capi", not(loom)))]
 mod borrow;
 
 /// A reader's position, split from its `Arc<Shared>` so that a guard can

@@ -233,7 +233,7 @@ impl Writer {
     }
 
     /// The runtime's configuration (which classes have slots).
-    #[cfg_attr(loom, allow(dead_code, reason = "used by the C ABI (ffi), which loom builds leave out"))]
+    #[cfg(all(feature = "capi", not(loom)))]
     pub(crate) fn config(&self) -> &crate::Config {
         &self.core.shared.config
     }
