@@ -38,7 +38,7 @@
 use self::core::WriterCore;
 use crate::error::WriterError;
 use crate::event::SizeClass;
-use crate::lifetime::Shared;
+use crate::lifetime::{Shared, is_forked};
 use crate::sync::{Arc, Ordering::*, mutant};
 use crate::wait::WaitStrategy;
 use std::fmt;
@@ -148,9 +148,21 @@ impl Writer {
     /// Makes every deferred event visible to readers: one store of the
     /// published cursor (nothing if no event is pending). See
     /// [`set_flush_every`](Writer::set_flush_every).
+    ///
+    /// In a `fork` of the process that opened a shared runtime it does
+    /// nothing: the deferred events are the parent's (see
+    /// [`WriterError::Forked`]).
     #[inline]
     pub fn flush(&mut self) {
-        self.core.flush();
+        if !self.forked() {
+            self.core.flush();
+        }
+    }
+
+    /// Whether this process is a `fork` of the one that made this writer:
+    /// then nothing shared may be touched.
+    fn forked(&self) -> bool {
+        is_forked(self.core.fork_epoch)
     }
 
     /// Defers the store of the published cursor: it is stored once `n`
@@ -183,7 +195,7 @@ impl Writer {
     pub fn set_flush_every(&mut self, n: u32) {
         self.core.flush_every = u64::from(n.max(1));
         if self.core.next - self.core.published >= self.core.flush_every {
-            self.core.flush();
+            self.flush();
         }
     }
 
@@ -244,7 +256,13 @@ impl Writer {
     /// found a pool empty, on the next publish of that class that looks past
     /// its oldest slot (at the latest when its cached view of the readers
     /// runs out: within a ring's worth of events), and when it is dropped.
+    ///
+    /// In a `fork` of the process that opened a shared runtime it does
+    /// nothing: the slots are the parent's.
     pub fn give_back_idle_slots(&mut self) {
+        if self.forked() {
+            return;
+        }
         for class in SizeClass::ALL {
             self.core.give_back_idle(class);
         }

@@ -103,7 +103,27 @@ fn a_full_ring_flushes(kind: common::Kind) {
     assert_eq!(w.try_publish_bytes(0, &[4]), Ok(4));
 }
 
+/// With no reader, the flush itself makes the room: a `try_` form that
+/// finds the ring or a pool full only because its own events are deferred
+/// succeeds, it does not report `Full`.
+fn no_reader_no_spurious_full(kind: common::Kind) {
+    let rt = runtime(kind, 4);
+    let mut w = rt.writer().unwrap();
+    w.set_flush_every(100);
+    let ring: Vec<_> = (0..10u8).map(|i| w.try_publish_bytes(0, &[i])).collect();
+    assert_eq!(ring, (0..10).map(Ok).collect::<Vec<_>>(), "the ring");
+    drop(w);
+    // A pool smaller than the bound: 10 L events through 4 L slots.
+    let rt = common::builder(kind).ring_capacity(64).slots(SizeClass::L, 4).build().unwrap();
+    let mut w = rt.writer().unwrap();
+    w.set_flush_every(100);
+    let l_event = vec![7; SizeClass::M.capacity() + 1];
+    let pool: Vec<_> = (0..10).map(|_| w.try_publish_bytes(1, &l_event)).collect();
+    assert_eq!(pool, (0..10).map(Ok).collect::<Vec<_>>(), "the L pool");
+}
+
 every_backing! {
+    no_reader => super::no_reader_no_spurious_full;
     explicit => super::explicit_flush;
     bound => super::the_bound;
     drop => super::drop_flushes;

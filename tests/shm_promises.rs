@@ -205,6 +205,9 @@ fn a_forked_child_refuses_the_parents_handles_and_drops_them_harmlessly() {
     writer.try_publish_bytes(1, b"first").unwrap();
     let kept = reader.try_recv().unwrap().unwrap().retain().unwrap();
     let allocated = rt.allocator().try_alloc_bytes(2, b"allocated").unwrap();
+    // An event the parent has published but not yet made visible.
+    writer.set_flush_every(8);
+    writer.try_publish_bytes(1, b"deferred").unwrap();
     // SAFETY: the child only uses and drops the handles, then exits without
     // returning into the test harness.
     let pid = unsafe { libc::fork() };
@@ -216,8 +219,11 @@ fn a_forked_child_refuses_the_parents_handles_and_drops_them_harmlessly() {
             assert_eq!(writer.try_publish_bytes(1, b"child"), Err(PublishError::Forked));
             let refused = writer.publish_with(SizeClass::XS, 1, |_| 1);
             assert!(matches!(refused, Err(TryPublishError::Forked(_))), "{refused:?}");
-            // Deferred events of a forked child's writer stay unpublished.
-            writer.set_flush_every(8);
+            // The parent's deferred event stays unpublished and its idle
+            // slots stay its own, whatever the child's writer is asked.
+            writer.flush();
+            writer.set_flush_every(1);
+            writer.give_back_idle_slots();
             assert_eq!(reader.try_read(|_, _| {}), Err(ReadError::Forked));
             assert_eq!(rt.upgrade(kept.handle()).unwrap_err(), UpgradeError::Forked);
             assert_eq!(rt.allocator().try_alloc_bytes(3, b"child").unwrap_err(), AllocError::Forked);
@@ -232,10 +238,12 @@ fn a_forked_child_refuses_the_parents_handles_and_drops_them_harmlessly() {
     let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
     assert_eq!(waited, pid);
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child status {status:#x}");
+    assert_eq!(rt.published(), 1, "the child's writer stored the shared published cursor");
     writer.try_publish_bytes(1, b"second").unwrap();
+    writer.flush();
     let mut seen = Vec::new();
     reader.try_read(|ev, _| seen.push(ev.data().to_vec())).unwrap();
-    assert_eq!(seen, [b"second".to_vec()], "the parent's reader kept its cursor and entry");
+    assert_eq!(seen, [b"deferred".to_vec(), b"second".to_vec()], "the parent's reader kept its cursor and entry");
     let stats = rt.stats();
     assert_eq!(stats.readers.len(), 1, "{stats:?}");
     assert_eq!(stats.pool(SizeClass::XS).retained, 2, "both pointers still hold their slots: {stats:?}");

@@ -57,7 +57,7 @@ pub(crate) struct WriterCore {
     /// not yet visible (1: after every event). At least 1.
     pub(super) flush_every: u64,
     /// See `ArenaCtl::fork_epoch`: checked before every claim.
-    fork_epoch: u64,
+    pub(super) fork_epoch: u64,
 }
 
 impl WriterCore {
@@ -265,9 +265,10 @@ impl WriterCore {
     }
 
     /// Claims a slot the whole way, waiting for room until `deadline`.
-    /// Before each pause it stores the published cursor: readers cannot
-    /// make room by reading events they cannot see, so a writer deferring
-    /// its cursor store would otherwise wait for its own events.
+    /// Before pausing it stores the published cursor and tries again:
+    /// readers cannot make room by reading events they cannot see, so a
+    /// writer deferring its cursor store would otherwise wait for (or, in a
+    /// `try_` form, report `Full` because of) its own events.
     #[cold]
     #[inline(never)]
     fn claim_wait(&mut self, class: SizeClass, deadline: Deadline) -> Result<(u32, u32), Full> {
@@ -275,8 +276,11 @@ impl WriterCore {
         loop {
             match self.try_claim_slot(class) {
                 Ok(found) => return Ok(found),
+                // Deferred events hold the room: store the cursor and try
+                // again before pausing (with no reader, the flush alone
+                // makes the room; a `try_` form must not report `Full`).
+                Err(_) if self.published != self.next => self.flush(),
                 Err(full) => {
-                    self.flush();
                     if !room.pause(deadline) {
                         return Err(full);
                     }
