@@ -141,7 +141,10 @@ impl Builder {
         self
     }
 
-    /// How readers wait for events and the writer waits for room.
+    /// The default of how each reader waits for events and the writer for
+    /// room; each handle may choose its own (`Reader::set_wait_strategy`,
+    /// `Writer::set_wait_strategy`). A process opening a shared file gets
+    /// the creator's choice as its default.
     pub fn wait_strategy(mut self, wait: WaitStrategy) -> Self {
         self.config.wait = wait;
         self

@@ -132,7 +132,8 @@ impl Config {
         self.shared
     }
 
-    /// How readers wait for events and the writer for room.
+    /// The default wait strategy of every reader and writer of the runtime
+    /// (each may choose its own).
     pub fn wait_strategy(&self) -> WaitStrategy {
         self.wait
     }

@@ -254,6 +254,7 @@ impl From<Full> for PublishError {
 /// `?` takes a closure that borrows nothing, such as a `move` closure over
 /// copied values; one that borrows locals goes through `PublishError`.
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TryPublishError<F> {
     /// The ring or the pool was full (until the deadline, for the waiting
     /// forms): the closure, uncalled.

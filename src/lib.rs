@@ -70,7 +70,8 @@
 //! +------------------------------------------------------------+ offset 0
 //! | Header: magic, format version, layout hash, config,        |
 //! |         writer owner, published cursor (own line),         |
-//! |         gate word, waiter count + futex word (own lines)   |
+//! |         gate word, wake line: sleeping-reader count,       |
+//! |         blocking-reader count and its ack, futex word      |
 //! +------------------------------------------------------------+
 //! | Reader table: max_readers entries, one 128-byte line each: |
 //! |   cursor, state (free/active) and owner process, pid       |
