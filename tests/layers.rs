@@ -2,16 +2,17 @@
 //! declared layer order.
 //!
 //! Reads every file under `src/`, takes the paths of its code that start at
-//! the crate root (comments, strings, char literals and `#[cfg(test)]` items
-//! left out: tests may use the whole crate), and builds the graph of
-//! top-level modules (`src/m.rs` and everything under `src/m/` are module
-//! `m`). A path starts at the root after `crate::`, or after a chain of
-//! `super::`s as long as its module is deep: in `src/m.rs` `super::` is the
-//! root, in `src/m/n.rs` and in an inline `mod n { ... }` of `src/m.rs`
-//! `super::super::` is. A path to a name the crate root re-exports
-//! (`crate::Runtime`, `pub(crate) use m::X as Y` for `Y`) counts as a path to
-//! the module it comes from; the root's modules and re-exports are read
-//! whatever their visibility (`pub(crate)`, `pub(in ...)`).
+//! the crate root (comments, strings, char literals, `#[cfg(test)]` items and
+//! the files of `#[cfg(test)] mod x;` left out: tests may use the whole
+//! crate), and builds the graph of top-level modules (`src/m.rs` and
+//! everything under `src/m/` are module `m`). A path starts at the root after
+//! `crate::`, or after a chain of `super::`s as long as its module is deep:
+//! in `src/m.rs` `super::` is the root, in `src/m/n.rs` and in an inline
+//! `mod n { ... }` of `src/m.rs` `super::super::` is. A path to a name the
+//! crate root re-exports (`crate::Runtime`, or `Y` for `pub(crate) use m::X
+//! as Y`) counts as a path to the module it comes from; the root's modules
+//! and re-exports are read whatever their visibility (`pub(crate)`,
+//! `pub(in ...)`).
 //!
 //! Two checks:
 //!
@@ -459,14 +460,59 @@ fn root_paths(code: &str, depth: usize) -> Vec<&str> {
     out
 }
 
+/// The directory under `src/` that holds the files of a file's child
+/// modules: nothing for `lib.rs`, `a/` for `a.rs` and `a/mod.rs`, `a/b/` for
+/// `a/b.rs`.
+fn child_dir(rel: &str) -> String {
+    let stem = rel.strip_suffix(".rs").unwrap_or(rel);
+    match stem.strip_suffix("mod").filter(|s| s.is_empty() || s.ends_with('/')) {
+        Some(dir) => dir.to_owned(),
+        None if stem == "lib" => String::new(),
+        None => format!("{stem}/"),
+    }
+}
+
+/// The modules a file declares only for tests, in files of their own
+/// (`#[cfg(test)] mod tests;`), as the paths under `src/` of those files
+/// (`a/tests.rs`) and of the directories of their children (`a/tests/`).
+fn test_module_files(rel: &str, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pending_test_attr = false;
+    for raw in text.lines() {
+        let t = raw.split("//").next().unwrap_or_default().trim();
+        if t.starts_with("#[cfg(test)]") || t.starts_with("#[cfg(all(test") {
+            pending_test_attr = true;
+            continue;
+        }
+        if pending_test_attr && t.starts_with("#[") {
+            continue;
+        }
+        if std::mem::take(&mut pending_test_attr) {
+            let Some(rest) = strip_visibility(t).strip_prefix("mod ") else { continue };
+            let name = ident(rest.trim_start());
+            if rest.trim_start()[name.len()..].trim_start().starts_with(';') {
+                let dir = child_dir(rel);
+                out.push(format!("{dir}{name}.rs"));
+                out.push(format!("{dir}{name}/"));
+            }
+        }
+    }
+    out
+}
+
 /// The imports between top-level modules of a tree of files as
 /// [`source_tree`] returns them.
 fn edges_of(files: &[(String, String)]) -> Vec<Edge> {
     let lib = files.iter().find(|(rel, _)| rel == "lib.rs").map_or("", |(_, text)| text.as_str());
     let (modules, reexports) = root_items(lib);
+    let test_only: Vec<String> = files.iter().flat_map(|(rel, text)| test_module_files(rel, text)).collect();
     let mut out = Vec::new();
     for (rel, text) in files {
         let Some(from) = module_of(rel) else { continue };
+        // Tests may use the whole crate.
+        if test_only.iter().any(|t| if t.ends_with('/') { rel.starts_with(t.as_str()) } else { rel == t }) {
+            continue;
+        }
         let file = format!("src/{rel}");
         let lines = code_lines(text);
         // The brace depth, and the depth at which each enclosing inline
@@ -724,4 +770,21 @@ fn the_checker_skips_raw_and_multiline_strings() {
         .collect();
     assert_eq!(found, ["b", "c", "e"]);
     assert_eq!(lines.iter().map(|(code, _)| brace_balance(code)).sum::<i64>(), 0);
+}
+
+/// A module declared only for tests (`#[cfg(test)] mod tests;`) lives in a
+/// file of its own; that file, and any under its directory, may use the
+/// whole crate like an inline test module.
+#[test]
+fn the_checker_skips_files_of_test_modules() {
+    let lib = "mod a;\nmod b;\n";
+    let a = "#[cfg(test)]\n#[allow(unused)]\npub(crate) mod tests;\nmod inner;\n";
+    let files = [
+        ("lib.rs", lib),
+        ("a.rs", a),
+        ("a/tests.rs", "use super::super::b::X;\nuse crate::b::Y;\n"),
+        ("a/tests/more.rs", "use crate::b::Z;\n"),
+        ("a/inner.rs", "use crate::b::W;\n"),
+    ];
+    assert_eq!(shown(&files), ["a -> b (src/a/inner.rs:1)"]);
 }
