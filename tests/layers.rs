@@ -1,11 +1,18 @@
 //! The crate's module graph has no cycle, and every import runs down the
 //! declared layer order.
 //!
-//! Reads every file under `src/`, takes the `crate::m` and `super::` paths of
-//! its code (comments and `#[cfg(test)]` modules left out: tests may use the
-//! whole crate), and builds the graph of top-level modules (`src/m.rs` and
-//! everything under `src/m/` are module `m`). A path to a name the crate root
-//! re-exports (`crate::Runtime`) counts as a path to the module it comes from.
+//! Reads every file under `src/`, takes the paths of its code that start at
+//! the crate root (comments, strings, char literals, `#[cfg(test)]` items and
+//! the files of `#[cfg(test)] mod x;` left out: tests may use the whole
+//! crate), and builds the graph of top-level modules (`src/m.rs` and
+//! everything under `src/m/` are module `m`). A path starts at the root after
+//! `crate::`, or after a chain of `super::`s as long as its module is deep:
+//! in `src/m.rs` `super::` is the root, in `src/m/n.rs` and in an inline
+//! `mod n { ... }` of `src/m.rs` `super::super::` is. A path to a name the
+//! crate root re-exports (`crate::Runtime`, or `Y` for `pub(crate) use m::X
+//! as Y`) counts as a path to the module it comes from; the root's modules
+//! and re-exports are read whatever their visibility (`pub(crate)`,
+//! `pub(in ...)`).
 //!
 //! Two checks:
 //!
@@ -58,7 +65,8 @@ const LAYERS: &[&[&str]] = &[
 struct Edge {
     from: String,
     to: String,
-    file: PathBuf,
+    /// The file, as `src/a/b.rs`.
+    file: String,
     line: usize,
     /// The line carries a `// layer:` comment.
     excused: bool,
@@ -80,56 +88,133 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The files under `src/`, each as its path below `src/` (`a/b.rs`) and
+/// its text.
+fn source_tree() -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    rust_files(&src_dir(), &mut files);
+    files
+        .into_iter()
+        .map(|path| {
+            let rel = path.strip_prefix(src_dir()).unwrap().to_str().expect("UTF-8 path").replace('\\', "/");
+            (rel, fs::read_to_string(&path).unwrap())
+        })
+        .collect()
+}
+
 /// The top-level module a file under `src/` belongs to (`None`: the root).
-fn module_of(file: &Path) -> Option<String> {
-    let rel = file.strip_prefix(src_dir()).unwrap();
-    let first = rel.components().next()?.as_os_str().to_str()?.to_owned();
-    let name = first.strip_suffix(".rs").unwrap_or(&first).to_owned();
+fn module_of(rel: &str) -> Option<String> {
+    let first = rel.split('/').next()?;
+    let name = first.strip_suffix(".rs").unwrap_or(first).to_owned();
     (name != "lib").then_some(name)
 }
 
-/// The code of each line, without comments (and without string contents:
-/// `"//"` inside a string does not start a comment), plus whether the line
-/// carries a `// layer:` comment. Lines of `#[cfg(test)]` / `#[cfg(all(test,
-/// ...))]` items are blanked.
+/// Where [`code_lines`] is at the end of a line: strings and block comments
+/// may run on.
+#[derive(Clone, Copy, PartialEq)]
+enum Lex {
+    Code,
+    BlockComment,
+    /// A string; raw with this many `#`s, or a plain one (`None`).
+    Str(Option<usize>),
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The number of `#`s of a raw string whose `r` is at `chars[i]`, if one
+/// starts there (`r"`, `r#"`, `br"`, ...).
+fn raw_string_at(chars: &[char], i: usize) -> Option<usize> {
+    let before = |k: usize| k.checked_sub(1).map(|k| chars[k]);
+    let starts_token = match before(i) {
+        Some('b') => !before(i - 1).is_some_and(is_ident_char),
+        Some(c) => !is_ident_char(c),
+        None => true,
+    };
+    if chars[i] != 'r' || !starts_token {
+        return None;
+    }
+    let hashes = chars[i + 1..].iter().take_while(|&&c| c == '#').count();
+    (chars.get(i + 1 + hashes) == Some(&'"')).then_some(hashes)
+}
+
+/// The length of a char literal starting at the `'` at `chars[i]`, or `None`
+/// for a lifetime or a label (`'a`, `'outer:`).
+fn char_literal_at(chars: &[char], i: usize) -> Option<usize> {
+    match chars.get(i + 1)? {
+        // `'\n'`, `'\''`, `'\u{7f}'`: the closing quote comes after the
+        // escaped character.
+        '\\' => chars.get(i + 3..)?.iter().position(|&c| c == '\'').map(|p| p + 4),
+        _ => (chars.get(i + 2) == Some(&'\'')).then_some(3),
+    }
+}
+
+/// The code of each line, without comments (and without the contents of
+/// strings and char literals: `"//"` does not start a comment, `'{'` does
+/// not open a brace), plus whether the line carries a `// layer:` comment.
+/// Lines of `#[cfg(test)]` / `#[cfg(all(test, ...))]` items are blanked.
 fn code_lines(text: &str) -> Vec<(String, bool)> {
     let mut out = Vec::new();
-    let mut in_block_comment = false;
+    let mut lex = Lex::Code;
     let mut skip_depth: Option<i64> = None; // brace depth of a test item
     let mut pending_test_attr = false;
     for raw in text.lines() {
         let excused = raw.contains("// layer:");
         let mut code = String::new();
-        let mut chars = raw.chars().peekable();
-        let mut in_str = false;
-        while let Some(c) = chars.next() {
-            if in_block_comment {
-                if c == '*' && chars.peek() == Some(&'/') {
-                    chars.next();
-                    in_block_comment = false;
+        let chars: Vec<char> = raw.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            let next = chars.get(i + 1).copied();
+            i += 1;
+            match lex {
+                Lex::BlockComment => {
+                    if c == '*' && next == Some('/') {
+                        i += 1;
+                        lex = Lex::Code;
+                    }
                 }
-                continue;
-            }
-            if in_str {
-                if c == '\\' {
-                    chars.next();
-                } else if c == '"' {
-                    in_str = false;
-                    code.push('"');
+                Lex::Str(None) => {
+                    if c == '\\' {
+                        i += 1;
+                    } else if c == '"' {
+                        lex = Lex::Code;
+                        code.push('"');
+                    }
                 }
-                continue;
-            }
-            match c {
-                '/' if chars.peek() == Some(&'/') => break,
-                '/' if chars.peek() == Some(&'*') => {
-                    chars.next();
-                    in_block_comment = true;
+                Lex::Str(Some(hashes)) => {
+                    if c == '"' && chars[i..].iter().take(hashes).filter(|&&h| h == '#').count() == hashes {
+                        i += hashes;
+                        lex = Lex::Code;
+                        code.push('"');
+                    }
                 }
-                '"' => {
-                    in_str = true;
-                    code.push('"');
-                }
-                _ => code.push(c),
+                Lex::Code => match c {
+                    '/' if next == Some('/') => break,
+                    '/' if next == Some('*') => {
+                        i += 1;
+                        lex = Lex::BlockComment;
+                    }
+                    '"' => {
+                        lex = Lex::Str(None);
+                        code.push('"');
+                    }
+                    'r' if raw_string_at(&chars, i - 1).is_some() => {
+                        let hashes = raw_string_at(&chars, i - 1).unwrap_or(0);
+                        i += hashes + 1;
+                        lex = Lex::Str(Some(hashes));
+                        code.push('"');
+                    }
+                    '\'' => match char_literal_at(&chars, i - 1) {
+                        Some(len) => {
+                            i += len - 1;
+                            code.push_str("' '");
+                        }
+                        None => code.push('\''),
+                    },
+                    _ => code.push(c),
+                },
             }
         }
         let trimmed = code.trim();
@@ -178,7 +263,7 @@ fn brace_balance(code: &str) -> i64 {
 
 /// The identifier at the start of `s`.
 fn ident(s: &str) -> &str {
-    let end = s.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(s.len());
+    let end = s.find(|c: char| !is_ident_char(c)).unwrap_or(s.len());
     &s[..end]
 }
 
@@ -230,62 +315,215 @@ fn first_segments(rest: &str, lines: &[(String, bool)], at: usize) -> Vec<(Strin
     }
 }
 
-/// The crate root's `mod` names and, for each name it re-exports, the
-/// module it comes from.
-fn root_items(lib: &str) -> (BTreeSet<String>, BTreeMap<String, String>) {
-    let mut modules = BTreeSet::new();
-    let mut reexports = BTreeMap::new();
-    let lines = code_lines(lib);
-    for (i, (code, _)) in lines.iter().enumerate() {
-        let t = code.trim();
-        let t = t.strip_prefix("pub ").unwrap_or(t);
-        if let Some(rest) = t.strip_prefix("mod ") {
-            modules.insert(ident(rest).to_owned());
+/// `t` without a leading visibility: `pub`, `pub(crate)`, `pub(super)`,
+/// `pub(in path)`.
+fn strip_visibility(t: &str) -> &str {
+    let Some(rest) = t.strip_prefix("pub") else { return t };
+    if let Some(inner) = rest.strip_prefix('(') {
+        return inner.find(')').map_or(t, |end| inner[end + 1..].trim_start());
+    }
+    if rest.starts_with(char::is_whitespace) { rest.trim_start() } else { t }
+}
+
+/// `s` split at its commas outside braces.
+fn split_top_level(s: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut from) = (0i64, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&s[from..i]);
+                from = i + 1;
+            }
+            _ => {}
         }
-        if let Some(rest) = t.strip_prefix("use ") {
-            let module = ident(rest).to_owned();
-            let after = &rest[module.len()..];
-            let Some(after) = after.strip_prefix("::") else { continue };
-            let names: Vec<String> = if after.starts_with('{') {
-                let mut group = String::new();
-                for (line, _) in &lines[i..] {
-                    group.push_str(line);
-                    if line.contains('}') {
-                        break;
-                    }
-                }
-                let inner = &group[group.find('{').unwrap() + 1..group.find('}').unwrap()];
-                inner.split(',').map(|s| s.trim().rsplit("::").next().unwrap().trim().to_owned()).collect()
-            } else {
-                vec![after.trim_end_matches(';').rsplit("::").next().unwrap().trim().to_owned()]
-            };
-            for name in names.into_iter().filter(|n| !n.is_empty()) {
-                reexports.insert(name, module.clone());
+    }
+    parts.push(&s[from..]);
+    parts
+}
+
+/// The leaves of a use tree (`a::{b::X, Y as Z}`), each as its full path and
+/// the name it binds (`a b X` binds `X`; `a Y` binds `Z`). A glob binds `*`.
+fn use_leaves(tree: &str, prefix: &[String], out: &mut Vec<(Vec<String>, String)>) {
+    let tree = tree.trim();
+    if tree.is_empty() {
+        return;
+    }
+    let segments = |path: &str| -> Vec<String> {
+        prefix
+            .iter()
+            .cloned()
+            .chain(path.split("::").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned))
+            .collect()
+    };
+    if let (Some(open), Some(close)) = (tree.find('{'), tree.rfind('}')) {
+        let path = segments(&tree[..open]);
+        for item in split_top_level(&tree[open + 1..close]) {
+            use_leaves(item, &path, out);
+        }
+        return;
+    }
+    let (path, alias) = match tree.split_once(" as ") {
+        Some((path, alias)) => (path, Some(alias.trim())),
+        None => (tree, None),
+    };
+    let mut path = segments(path);
+    if path.last().is_some_and(|s| s == "self") {
+        path.pop();
+    }
+    let name = alias.or(path.last().map(String::as_str)).unwrap_or_default().to_owned();
+    out.push((path, name));
+}
+
+/// The crate root's `mod` names (whatever their visibility) and, for each
+/// name it re-exports, the module it comes from.
+fn root_items(lib: &str) -> (BTreeSet<String>, BTreeMap<String, String>) {
+    let lines = code_lines(lib);
+    let items: Vec<&str> = lines.iter().map(|(code, _)| strip_visibility(code.trim())).collect();
+    let modules: BTreeSet<String> =
+        items.iter().filter_map(|t| t.strip_prefix("mod ")).map(|rest| ident(rest.trim_start()).to_owned()).collect();
+    let mut reexports = BTreeMap::new();
+    for (i, t) in items.iter().enumerate() {
+        let Some(rest) = t.strip_prefix("use ") else { continue };
+        // The whole statement, which may span lines.
+        let mut statement = rest.to_owned();
+        for (line, _) in &lines[i + 1..] {
+            if statement.contains(';') {
+                break;
+            }
+            statement.push(' ');
+            statement.push_str(line);
+        }
+        let statement = statement.split(';').next().unwrap_or_default();
+        let mut leaves = Vec::new();
+        use_leaves(statement, &[], &mut leaves);
+        for (path, name) in leaves {
+            let mut segments = path.iter().map(String::as_str).skip_while(|s| matches!(*s, "crate" | "self" | ""));
+            let Some(module) = segments.next() else { continue };
+            if modules.contains(module) && name != "*" && name != "_" {
+                reexports.insert(name, module.to_owned());
             }
         }
     }
     (modules, reexports)
 }
 
-fn edges() -> Vec<Edge> {
-    let lib = fs::read_to_string(src_dir().join("lib.rs")).unwrap();
-    let (modules, reexports) = root_items(&lib);
-    let mut files = Vec::new();
-    rust_files(&src_dir(), &mut files);
+/// How many modules deep below the crate root a file under `src/` is:
+/// `lib.rs` 0, `a.rs` and `a/mod.rs` 1, `a/b.rs` 2.
+fn file_depth(rel: &str) -> usize {
+    let stem = rel.strip_suffix(".rs").unwrap_or(rel);
+    let parts: Vec<&str> = stem.split('/').collect();
+    match parts.as_slice() {
+        ["lib"] => 0,
+        [.., "mod"] => parts.len() - 1,
+        _ => parts.len(),
+    }
+}
+
+/// Whether a line opens an inline module (`mod imp {`).
+fn opens_inline_module(code: &str) -> bool {
+    strip_visibility(code.trim())
+        .strip_prefix("mod ")
+        .is_some_and(|rest| rest.trim_start()[ident(rest.trim_start()).len()..].trim_start().starts_with('{'))
+}
+
+/// The text after each path of `code` that starts at the crate root: after
+/// `crate::` (or `$crate::`), or after a chain of `super::`s as long as the
+/// module is deep (`depth`; a shorter chain stays inside the top-level
+/// module).
+fn root_paths(code: &str, depth: usize) -> Vec<&str> {
     let mut out = Vec::new();
-    for file in files {
-        let Some(from) = module_of(&file) else { continue };
-        let text = fs::read_to_string(&file).unwrap();
-        let lines = code_lines(&text);
+    let mut at = 0;
+    while let Some(pos) = ["crate::", "super::"].iter().filter_map(|p| code[at..].find(p)).min().map(|p| p + at) {
+        let before = code[..pos].chars().last();
+        let is_super = code[pos..].starts_with("super::");
+        at = pos + if is_super { "super::".len() } else { "crate::".len() };
+        // `my_crate::x` is another crate's path, `a::super::` not a start.
+        if before.is_some_and(|c| is_ident_char(c) || (is_super && c == ':')) {
+            continue;
+        }
+        if !is_super {
+            out.push(&code[at..]);
+            continue;
+        }
+        let mut ups = 1;
+        while code[at..].starts_with("super::") {
+            at += "super::".len();
+            ups += 1;
+        }
+        if ups == depth {
+            out.push(&code[at..]);
+        }
+    }
+    out
+}
+
+/// The directory under `src/` that holds the files of a file's child
+/// modules: nothing for `lib.rs`, `a/` for `a.rs` and `a/mod.rs`, `a/b/` for
+/// `a/b.rs`.
+fn child_dir(rel: &str) -> String {
+    let stem = rel.strip_suffix(".rs").unwrap_or(rel);
+    match stem.strip_suffix("mod").filter(|s| s.is_empty() || s.ends_with('/')) {
+        Some(dir) => dir.to_owned(),
+        None if stem == "lib" => String::new(),
+        None => format!("{stem}/"),
+    }
+}
+
+/// The modules a file declares only for tests, in files of their own
+/// (`#[cfg(test)] mod tests;`), as the paths under `src/` of those files
+/// (`a/tests.rs`) and of the directories of their children (`a/tests/`).
+fn test_module_files(rel: &str, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pending_test_attr = false;
+    for raw in text.lines() {
+        let t = raw.split("//").next().unwrap_or_default().trim();
+        if t.starts_with("#[cfg(test)]") || t.starts_with("#[cfg(all(test") {
+            pending_test_attr = true;
+            continue;
+        }
+        if pending_test_attr && t.starts_with("#[") {
+            continue;
+        }
+        if std::mem::take(&mut pending_test_attr) {
+            let Some(rest) = strip_visibility(t).strip_prefix("mod ") else { continue };
+            let name = ident(rest.trim_start());
+            if rest.trim_start()[name.len()..].trim_start().starts_with(';') {
+                let dir = child_dir(rel);
+                out.push(format!("{dir}{name}.rs"));
+                out.push(format!("{dir}{name}/"));
+            }
+        }
+    }
+    out
+}
+
+/// The imports between top-level modules of a tree of files as
+/// [`source_tree`] returns them.
+fn edges_of(files: &[(String, String)]) -> Vec<Edge> {
+    let lib = files.iter().find(|(rel, _)| rel == "lib.rs").map_or("", |(_, text)| text.as_str());
+    let (modules, reexports) = root_items(lib);
+    let test_only: Vec<String> = files.iter().flat_map(|(rel, text)| test_module_files(rel, text)).collect();
+    let mut out = Vec::new();
+    for (rel, text) in files {
+        let Some(from) = module_of(rel) else { continue };
+        // Tests may use the whole crate.
+        if test_only.iter().any(|t| if t.ends_with('/') { rel.starts_with(t.as_str()) } else { rel == t }) {
+            continue;
+        }
+        let file = format!("src/{rel}");
+        let lines = code_lines(text);
+        // The brace depth, and the depth at which each enclosing inline
+        // module was opened (each adds a level below the file's module).
+        let mut braces = 0i64;
+        let mut inline: Vec<i64> = Vec::new();
         for (i, (code, _)) in lines.iter().enumerate() {
-            let mut rest = code.as_str();
-            while let Some(pos) = rest.find("crate::") {
-                let before = rest[..pos].chars().last();
-                rest = &rest[pos + "crate::".len()..];
-                // `my_crate::x` is another crate's path; `$crate::` is ours.
-                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    continue;
-                }
+            if opens_inline_module(code) {
+                inline.push(braces);
+            }
+            for rest in root_paths(code, file_depth(rel) + inline.len()) {
                 for (name, line) in first_segments(rest, &lines, i) {
                     let to = if modules.contains(&name) {
                         name
@@ -300,16 +538,21 @@ fn edges() -> Vec<Edge> {
                     }
                 }
             }
-            // `super::` never leaves the top-level module: a file under
-            // `src/m/` or an inline module of `src/m.rs` is inside `m`.
+            braces += brace_balance(code);
+            while inline.last().is_some_and(|&opened| opened >= braces) {
+                inline.pop();
+            }
         }
     }
     out
 }
 
+fn edges() -> Vec<Edge> {
+    edges_of(&source_tree())
+}
+
 fn show(edge: &Edge) -> String {
-    let rel = edge.file.strip_prefix(src_dir().parent().unwrap()).unwrap();
-    format!("{} -> {} ({}:{})", edge.from, edge.to, rel.display(), edge.line)
+    format!("{} -> {} ({}:{})", edge.from, edge.to, edge.file, edge.line)
 }
 
 /// A cycle of the graph, as its edges, if there is one.
@@ -425,11 +668,123 @@ fn the_checker_bites() {
     let edge = |from: &str, to: &str| Edge {
         from: from.into(),
         to: to.into(),
-        file: src_dir().join("x.rs"),
+        file: "src/x.rs".into(),
         line: 1,
         excused: false,
     };
     assert!(find_cycle(&[edge("a", "b"), edge("b", "c")]).is_none());
     let cycle = find_cycle(&[edge("a", "b"), edge("b", "c"), edge("c", "a")]).expect("a cycle");
     assert_eq!(cycle.len(), 3);
+}
+
+/// A tree of fake files, as [`source_tree`] returns them.
+fn tree(files: &[(&str, &str)]) -> Vec<(String, String)> {
+    files.iter().map(|(rel, text)| ((*rel).to_owned(), (*text).to_owned())).collect()
+}
+
+/// The edges of a fake tree, each as `from -> to (file:line)`.
+fn shown(files: &[(&str, &str)]) -> Vec<String> {
+    edges_of(&tree(files)).iter().map(show).collect()
+}
+
+/// `super::` leaves a module: in `src/a.rs` it is the crate root, in
+/// `src/a/b.rs` `super::super::` is, and an inline module adds a level.
+#[test]
+fn the_checker_follows_super_to_the_root() {
+    let lib = "mod a;\nmod b;\n";
+    assert_eq!(shown(&[("lib.rs", lib), ("a.rs", "use super::b::X;\n")]), ["a -> b (src/a.rs:1)"]);
+    assert_eq!(
+        shown(&[("lib.rs", lib), ("a/c.rs", "use super::super::b::X;\nuse super::c::Y;\n")]),
+        ["a -> b (src/a/c.rs:1)"]
+    );
+    // In an inline module of `src/a.rs`, `super::` is `a`, and
+    // `super::super::` the root.
+    let inline = "mod inner {\n    use super::b::X;\n    use super::super::b::Y;\n}\nuse super::{b::Z};\n";
+    assert_eq!(shown(&[("lib.rs", lib), ("a.rs", inline)]), ["a -> b (src/a.rs:3)", "a -> b (src/a.rs:5)"]);
+    // A re-exported name reached through `super::` at the root.
+    let reexport = "mod a;\nmod b;\npub use b::Runtime;\n";
+    assert_eq!(shown(&[("lib.rs", reexport), ("a.rs", "use super::Runtime;\n")]), ["a -> b (src/a.rs:1)"]);
+    // A cycle made only of `super::` imports is found.
+    let files = tree(&[("lib.rs", lib), ("a.rs", "use super::b::X;\n"), ("b/c.rs", "use super::super::a::Y;\n")]);
+    let cycle = find_cycle(&edges_of(&files)).expect("a cycle through super::");
+    assert_eq!(cycle.len(), 2);
+}
+
+/// `pub(crate)`, `pub(super)` and `pub(in ...)` items of the root are
+/// modules and re-exports like private and `pub` ones.
+#[test]
+fn the_checker_reads_restricted_visibility() {
+    let lib = "pub(crate) mod a;\npub(super) mod b;\npub(in crate) mod c;\nmod d;\n\
+               pub(crate) use a::Alpha;\npub(in crate) use b::{Beta, Gamma};\n";
+    let (modules, reexports) = root_items(lib);
+    assert_eq!(modules.into_iter().collect::<Vec<_>>(), ["a", "b", "c", "d"]);
+    assert_eq!(reexports.get("Alpha").map(String::as_str), Some("a"));
+    assert_eq!(reexports.get("Gamma").map(String::as_str), Some("b"));
+    assert_eq!(
+        shown(&[("lib.rs", lib), ("d.rs", "use crate::c::X;\nuse crate::Alpha;\n")]),
+        ["d -> c (src/d.rs:1)", "d -> a (src/d.rs:2)"]
+    );
+}
+
+/// `pub use a::X as Y` re-exports `Y` from `a`, also inside nested groups.
+#[test]
+fn the_checker_takes_the_name_after_as() {
+    let lib = "mod a;\nmod b;\npub use a::X as Y;\npub use b::{\n    c::{P, Q as R},\n    S as T,\n};\n";
+    let (_, reexports) = root_items(lib);
+    let names: Vec<(&str, &str)> = reexports.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(names, [("P", "b"), ("R", "b"), ("T", "b"), ("Y", "a")]);
+}
+
+/// Char literals are not code: `'{'` does not open a brace and `'"'` does
+/// not open a string; lifetimes and labels stay code.
+#[test]
+fn the_checker_skips_char_literals() {
+    let text = "fn f<'a>(x: &'a str) -> char { crate::b::g(x); '\"' }\n\
+                fn h() -> char { let c = '{'; let q = '\\''; crate::c::g(); c }\n\
+                #[cfg(test)]\nmod tests {\n    const B: char = '}';\n    use crate::d::X;\n}\n\
+                fn k() { 'outer: loop { break 'outer; } crate::e::g(); }\n";
+    let lib = "mod a;\nmod b;\nmod c;\nmod d;\nmod e;\n";
+    assert_eq!(
+        shown(&[("lib.rs", lib), ("a.rs", text)]),
+        ["a -> b (src/a.rs:1)", "a -> c (src/a.rs:2)", "a -> e (src/a.rs:8)"]
+    );
+}
+
+/// Raw strings and strings that run over several lines are not code either:
+/// a `"` in `r#"..."#` does not end it, and a `{` in either opens no brace.
+#[test]
+fn the_checker_skips_raw_and_multiline_strings() {
+    let text = "let a = r#\"a \"crate::d::X\" {\"#; crate::b::f();\n\
+                let b = \"one {\n    crate::d::Y\n\"; crate::c::f();\n\
+                let c = br\"\\\"; crate::e::f(); let d = '\\\\';\n";
+    let lines = code_lines(text);
+    let found: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (code, _))| {
+            code.match_indices("crate::")
+                .flat_map(|(p, _)| first_segments(&code[p + 7..], &lines, i))
+                .collect::<Vec<_>>()
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(found, ["b", "c", "e"]);
+    assert_eq!(lines.iter().map(|(code, _)| brace_balance(code)).sum::<i64>(), 0);
+}
+
+/// A module declared only for tests (`#[cfg(test)] mod tests;`) lives in a
+/// file of its own; that file, and any under its directory, may use the
+/// whole crate like an inline test module.
+#[test]
+fn the_checker_skips_files_of_test_modules() {
+    let lib = "mod a;\nmod b;\n";
+    let a = "#[cfg(test)]\n#[allow(unused)]\npub(crate) mod tests;\nmod inner;\n";
+    let files = [
+        ("lib.rs", lib),
+        ("a.rs", a),
+        ("a/tests.rs", "use super::super::b::X;\nuse crate::b::Y;\n"),
+        ("a/tests/more.rs", "use crate::b::Z;\n"),
+        ("a/inner.rs", "use crate::b::W;\n"),
+    ];
+    assert_eq!(shown(&files), ["a -> b (src/a/inner.rs:1)"]);
 }
