@@ -391,3 +391,38 @@ fn deadline_forms_wait_until_an_instant() {
     rt.writer().unwrap().try_publish_bytes(0, b"now").unwrap();
     assert_eq!(reader.recv_deadline(start).unwrap().unwrap().data(), b"now");
 }
+
+/// The voluntary context switches of the calling thread so far.
+#[cfg(all(target_os = "linux", not(miri)))]
+fn voluntary_switches() -> i64 {
+    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid out-pointer for the call's duration.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    assert_eq!(rc, 0, "getrusage: {}", std::io::Error::last_os_error());
+    usage.ru_nvcsw
+}
+
+/// An idle `Blocking` reader whose registration no publish has acknowledged
+/// yet (the writer is there, but publishes nothing) naps with a growing
+/// length, so it wakes a few dozen times a second at most, not once per
+/// millisecond.
+#[test]
+#[cfg(all(target_os = "linux", not(miri)))] // thread CPU accounting; Miri has no getrusage
+fn an_idle_unacknowledged_blocking_reader_rarely_wakes() {
+    let rt = Runtime::builder().wait_strategy(WaitStrategy::Blocking).build().unwrap();
+    let _writer = rt.writer().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let idle = Duration::from_secs(1);
+    let (switches, waited) = std::thread::spawn(move || {
+        let before = voluntary_switches();
+        let start = Instant::now();
+        assert!(reader.recv_timeout(idle).unwrap().is_none(), "nothing was published");
+        (voluntary_switches() - before, start.elapsed())
+    })
+    .join()
+    .unwrap();
+    assert!(waited >= idle);
+    let per_second = switches as f64 / waited.as_secs_f64();
+    assert!(per_second < 50.0, "{switches} wake-ups in {waited:?} ({per_second:.0}/s)");
+}
