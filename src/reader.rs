@@ -206,7 +206,15 @@ impl Reader {
     /// writer then looks for sleepers after each publish (one atomic
     /// read-modify-write per publish while any reader of the runtime is
     /// `Blocking`, one load otherwise). Turning `Blocking` is one atomic
-    /// read-modify-write, and so is turning back.
+    /// read-modify-write (a compare-and-swap, retried only if raced), and
+    /// so is turning back. A reader that turned
+    /// `Blocking` naps (1 ms growing to 100 ms) rather than sleeps until the
+    /// writer's next publish, which lets it sleep from then on (see
+    /// [`WaitStrategy::Blocking`]).
+    ///
+    /// In a forked child it does nothing, as every other call of the
+    /// parent's reader refuses to act there: the reader's registration
+    /// with the writer is the parent's.
     ///
     /// ```
     /// use slotcast::{Runtime, WaitStrategy};
@@ -223,11 +231,15 @@ impl Reader {
     /// # }
     /// ```
     pub fn set_wait_strategy(&mut self, strategy: WaitStrategy) {
+        if self.shared.forked() {
+            // The arena's counts and the registration are the parent's, and
+            // reads fail with `Forked`: a changed strategy could only break
+            // "registered exactly while `Blocking`".
+            return;
+        }
         let header = self.shared.arena.header();
         let blocking = strategy == WaitStrategy::Blocking;
-        if self.shared.forked() {
-            // The arena's counts are the parent's; reads fail with `Forked`.
-        } else if let (Some(registration), false) = (self.pos.blocking, blocking) {
+        if let (Some(registration), false) = (self.pos.blocking, blocking) {
             wait::unregister_blocking(header, registration);
             self.pos.blocking = None;
         } else if self.pos.blocking.is_none() && blocking {
@@ -309,7 +321,9 @@ impl Reader {
         self.next_until(Deadline::now())
     }
 
-    /// The next event, waiting for one with the runtime's wait strategy.
+    /// The next event, waiting for one with the reader's own
+    /// [`wait_strategy`](Reader::wait_strategy) (the runtime's unless
+    /// [`set_wait_strategy`](Reader::set_wait_strategy) chose another).
     ///
     /// # Errors
     ///

@@ -5,12 +5,15 @@
 //! |---|---|---|
 //! | [`BusySpin`](WaitStrategy::BusySpin) | spins | spins |
 //! | [`Yield`](WaitStrategy::Yield) | spins briefly, then yields the CPU | the same |
-//! | [`Blocking`](WaitStrategy::Blocking) | spins, yields, then sleeps on the arena's futex word | spins, yields, then sleeps in growing naps (20 µs up to 1 ms) |
+//! | [`Blocking`](WaitStrategy::Blocking) | spins, yields, then sleeps on the arena's futex word (in naps until the writer next publishes) | spins, yields, then sleeps in growing naps (20 µs up to 1 ms) |
 //!
 //! The runtime's strategy (set when it is built, recorded in a shared file)
 //! is each handle's default; every reader and the writer may choose their
 //! own ([`Reader::set_wait_strategy`](crate::Reader::set_wait_strategy)), in
-//! any process. Only `Blocking` lets an idle reader use no CPU. The writer is
+//! any process. Only `Blocking` lets an idle reader sleep: once the writer
+//! has acknowledged its registration (its first publish after the reader
+//! turned `Blocking` does), an idle reader uses no CPU; before that it naps,
+//! waking at most a few dozen times a second (see below). The writer is
 //! never woken by readers: that would put an atomic read-modify-write on
 //! every reader's hot path, so it polls with naps.
 //!
@@ -34,12 +37,12 @@
 //!
 //! ```text
 //! writer, after published.store(seq, Release)   reader becoming blocking
-//! b = blocking.load(Relaxed)                     e = epoch(blocking.fetch_add(1 | 1 << 32, AcqRel)) + 1
+//! b = blocking.load(Relaxed)                     e = epoch(blocking += 1 | 1 << 32, Relaxed CAS) + 1
 //! if count(b) == 0 { return }                    ...
 //! (the sleeper protocol below)                   before each sleep:
 //! if acked != epoch(b) {                           a = acked.load(Acquire)   -- ORDERING(wake_ack)
 //!     acked.store(epoch(b), Release)               (the sleeper protocol: checks published)
-//! }                                                sleep; at most POLL unless a >= e
+//! }                                                sleep; a bounded nap unless a >= e
 //! ```
 //!
 //! The epoch grows with every registration (unregistering leaves it), so a
@@ -49,10 +52,32 @@
 //! (the check of `published` follows the load of `acked`), and every load of
 //! `blocking` after it (by this writer, or a later one: the role passes with
 //! Release/Acquire) returns our registration or a later value, and runs the
-//! sleeper protocol. Until then the reader sleeps at most [`POLL`] at a time
-//! and looks again: a publish that missed the registration is seen at the
-//! next look. The first publish after a registration acknowledges it, so an
-//! idle reader polls only until the writer next publishes.
+//! sleeper protocol. Until then the reader naps and looks again: a publish
+//! that missed the registration is seen at the next look. The first publish
+//! after a registration acknowledges it, so an idle reader naps only until
+//! the writer next publishes.
+//!
+//! **The unacknowledged naps grow**: [`POLL`] (1 ms) first, doubling with
+//! each nap to at most [`MAX_NAP`] (100 ms), per registration. An idle
+//! reader of a writer that publishes nothing thus wakes about 7 times in its
+//! first 127 ms and 10 times a second after that, instead of 1000. The only
+//! event a nap can leave unseen is one whose publish raced the registration
+//! (the store-buffering race above): a publish whose load of `blocking` sees
+//! the registration runs the sleeper protocol, which wakes the napping
+//! reader (it registered in `waiters` before napping) and acknowledges it.
+//! So the backoff can delay an event by at most [`MAX_NAP`], and only an
+//! event published in that race; a reader whose registration has been
+//! acknowledged sleeps on the futex word without a bound and never naps.
+//!
+//! **The count never carries into the epoch.** A registration is a CAS loop
+//! that refuses a count already at [`MAX_BLOCKING`] (`i32::MAX`, far above
+//! any number of readers: only a damaged file or leaked registrations get
+//! there). A refused reader is still `Blocking`, but uncounted: it is never
+//! acknowledged, so it keeps napping as above, and leaving does not uncount
+//! it. (With the count that high the writer runs the sleeper protocol after
+//! every publish, so the refused reader's naps end at the next publish
+//! anyway.) Unregistering refuses a count of zero. Neither can wrap, so the
+//! writer never reads a count of zero while a counted reader sleeps.
 //!
 //! A process that dies leaves its readers' registrations counted (the reaper
 //! frees reader entries, not counts it cannot attribute): the writer then
@@ -111,8 +136,10 @@ pub enum WaitStrategy {
     /// fair when threads outnumber cores, but an idle reader still polls.
     Yield,
     /// Spin, yield, then sleep on a futex word in the arena (works across
-    /// processes). An idle reader uses no CPU; the writer pays one atomic
-    /// read-modify-write per cursor store to look for sleepers.
+    /// processes). An idle reader uses no CPU once the writer has published
+    /// after it turned `Blocking`; until then it naps, 1 ms growing to
+    /// 100 ms (a few dozen wake-ups a second at most). The writer pays one
+    /// atomic read-modify-write per cursor store to look for sleepers.
     #[default]
     Blocking,
 }
@@ -144,9 +171,24 @@ impl WaitStrategy {
 }
 
 /// While its registration as a blocking reader is not acknowledged, a
-/// reader sleeps at most this long at a time (see the module docs).
+/// reader's first nap lasts this long; each next one twice as long, up to
+/// [`MAX_NAP`] (see the module docs).
 #[cfg_attr(loom, allow(dead_code, reason = "loom has no clock: an unacknowledged reader yields instead"))]
 pub(crate) const POLL: Duration = Duration::from_millis(1);
+
+/// The longest nap of a reader whose registration is not acknowledged: the
+/// most a publish racing the registration can be seen late (see the module
+/// docs).
+#[cfg_attr(loom, allow(dead_code, reason = "loom has no clock: an unacknowledged reader yields instead"))]
+pub(crate) const MAX_NAP: Duration = Duration::from_millis(100);
+
+/// The `n`th unacknowledged nap (from 0): [`POLL`] doubled `n` times, at
+/// most [`MAX_NAP`].
+#[cfg_attr(loom, allow(dead_code, reason = "loom has no clock: an unacknowledged reader yields instead"))]
+fn unacked_nap(n: u32) -> Duration {
+    // 2^7 ms is past MAX_NAP already: no larger shift is needed.
+    POLL.saturating_mul(1 << n.min(7)).min(MAX_NAP)
+}
 
 /// How long a wait may last. Internal: the public forms take a `Duration`
 /// (`_timeout`) or an `Instant` (`_deadline`).
@@ -222,22 +264,49 @@ pub(crate) struct Blocking {
     epoch: u32,
     /// The writer has acknowledged it: sleeps need no bound.
     acked: bool,
+    /// The count took us in; `false` if it was at [`MAX_BLOCKING`]: then
+    /// never acknowledged, and never uncounted.
+    counted: bool,
+    /// Unacknowledged naps taken so far: the next lasts `unacked_nap(naps)`.
+    naps: u32,
 }
 
 const ONE_READER: u64 = 1;
 const ONE_EPOCH: u64 = 1 << 32;
 
-/// Counts a reader that may sleep from now on: one AcqRel RMW.
+/// The count of blocking readers a registration refuses to go past: half
+/// the 32 bits it has. A CAS cannot carry into the epoch at any bound below
+/// 2^32; this one leaves the top bit clear, as `Arc` leaves headroom, so a
+/// damaged file is noticed long before the count could wrap.
+pub(crate) const MAX_BLOCKING: u32 = i32::MAX as u32;
+
+/// Counts a reader that may sleep from now on: a CAS loop (one RMW unless
+/// raced) refusing a count at [`MAX_BLOCKING`], which leaves the reader
+/// uncounted (see the module docs).
 pub(crate) fn register_blocking(header: &Header) -> Blocking {
-    // ORDERING(wake_ack): AcqRel RMW; the writer's Relaxed load sees it or
-    // an older value; the epoch tells them apart (see the module docs).
-    let old = header.wake.blocking.fetch_add(ONE_READER | ONE_EPOCH, AcqRel);
-    Blocking { epoch: ((old >> 32) as u32).wrapping_add(1), acked: false }
+    // ORDERING(wake_ack): Relaxed; pairs with nothing. The reader trusts its
+    // registration only once it acquires an `acked` epoch at least its own
+    // (Acquire, pairing with the writer's Release store), and the writer
+    // stores only epochs it loaded from `blocking`. Epochs grow along the
+    // modification order of `blocking`, so that load returned our
+    // registration or a later value: coherence alone places it, no
+    // ordering of the registration is needed (see the module docs).
+    let registered = header.wake.blocking.fetch_update(Relaxed, Relaxed, |b| {
+        if b as u32 >= MAX_BLOCKING { None } else { Some(b + (ONE_READER | ONE_EPOCH)) }
+    });
+    match registered {
+        Ok(old) => Blocking { epoch: ((old >> 32) as u32).wrapping_add(1), acked: false, counted: true, naps: 0 },
+        Err(_) => Blocking { epoch: 0, acked: false, counted: false, naps: 0 },
+    }
 }
 
-/// Uncounts a reader registered with [`register_blocking`]. The count never
-/// goes below zero, whatever the shared file holds.
-pub(crate) fn unregister_blocking(header: &Header, _registration: Blocking) {
+/// Uncounts a reader registered with [`register_blocking`] (nothing if the
+/// registration was refused). The count never goes below zero, whatever the
+/// shared file holds.
+pub(crate) fn unregister_blocking(header: &Header, registration: Blocking) {
+    if !registration.counted {
+        return;
+    }
     let blocking = &header.wake.blocking;
     // ORDERING: Relaxed; the count only tells the writer whether to look
     // for sleepers, and a reader that stopped sleeping needs no wake-up.
@@ -331,7 +400,7 @@ fn sleep_for_event(
 ) -> Option<u64> {
     let wake = &header.wake;
     loop {
-        if !registration.acked {
+        if !registration.acked && registration.counted {
             // ORDERING(wake_ack): Acquire; pairs with the writer's Release
             // store of `acked`: the `published` stores before its load of
             // `blocking` are visible to the check below.
@@ -363,21 +432,23 @@ fn sleep_for_event(
         if registration.acked {
             futex.wait(&wake.futex, f, left);
         } else {
-            nap_unacked(futex, &wake.futex, f, left);
+            nap_unacked(futex, &wake.futex, f, left, registration.naps);
+            registration.naps = registration.naps.saturating_add(1);
         }
     }
 }
 
-/// A sleep of at most [`POLL`], for a reader whose registration the writer
-/// may not have seen. Under loom (no clock): a yield, after which the
-/// reader looks again.
+/// The `n`th nap (from 0) of a reader whose registration the writer may
+/// not have seen: at most [`unacked_nap`]`(n)`. Under loom (no clock): a
+/// yield, after which the reader looks again.
 #[cfg(not(loom))]
-fn nap_unacked(futex: &Futex, word: &crate::sync::AtomicU32, f: u32, left: Option<Duration>) {
-    futex.wait(word, f, Some(left.map_or(POLL, |left| left.min(POLL))));
+fn nap_unacked(futex: &Futex, word: &crate::sync::AtomicU32, f: u32, left: Option<Duration>, n: u32) {
+    let nap = unacked_nap(n);
+    futex.wait(word, f, Some(left.map_or(nap, |left| left.min(nap))));
 }
 
 #[cfg(loom)]
-fn nap_unacked(_futex: &Futex, _word: &crate::sync::AtomicU32, _f: u32, _left: Option<Duration>) {
+fn nap_unacked(_futex: &Futex, _word: &crate::sync::AtomicU32, _f: u32, _left: Option<Duration>, _n: u32) {
     sync::yield_now();
 }
 
@@ -526,5 +597,76 @@ mod tests {
         header.wake.blocking.store(5 << 32, Relaxed);
         unregister_blocking(header, a);
         assert_eq!(header.wake.blocking.load(Relaxed), 5 << 32);
+    }
+
+    #[test]
+    #[cfg(not(loom))]
+    fn a_count_at_the_bound_refuses_registrations_and_keeps_them_uncounted() {
+        let rt = crate::Runtime::new().unwrap();
+        let blocking = &rt.shared().arena.header().wake.blocking;
+        // Each case: a count registration must refuse, whatever the epoch.
+        for full in [u64::from(MAX_BLOCKING), u64::from(u32::MAX), (7 << 32) | u64::from(u32::MAX - 1)] {
+            blocking.store(full, Relaxed);
+            let refused = register_blocking(rt.shared().arena.header());
+            assert!(!refused.counted && !refused.acked, "{full:#x}: {refused:?}");
+            assert_eq!(blocking.load(Relaxed), full, "a refused registration changes nothing");
+            unregister_blocking(rt.shared().arena.header(), refused);
+            assert_eq!(blocking.load(Relaxed), full, "nor does leaving with it");
+        }
+        // One below the bound: the last registration taken.
+        blocking.store((3 << 32) | u64::from(MAX_BLOCKING - 1), Relaxed);
+        let last = register_blocking(rt.shared().arena.header());
+        assert!(last.counted);
+        assert_eq!(last.epoch, 4);
+        assert_eq!(blocking.load(Relaxed), (4 << 32) | u64::from(MAX_BLOCKING));
+    }
+
+    #[test]
+    fn unacknowledged_naps_double_up_to_the_bound() {
+        // (nap number, its length)
+        let table = [(0, 1), (1, 2), (2, 4), (6, 64), (7, 100), (8, 100), (u32::MAX, 100)];
+        for (n, ms) in table {
+            assert_eq!(unacked_nap(n), Duration::from_millis(ms), "nap {n}");
+        }
+        // The first second of an idle unacknowledged reader: few wake-ups.
+        let (mut naps, mut slept) = (0, Duration::ZERO);
+        while slept < Duration::from_secs(1) {
+            slept += unacked_nap(naps);
+            naps += 1;
+        }
+        assert_eq!(naps, 16);
+    }
+
+    /// A count damaged to just below the 32 bits it has (the review's
+    /// reproduction): the next registrations must not carry into the epoch
+    /// and leave a count of zero, after which the writer would skip every
+    /// wake-up while an acknowledged reader sleeps. A `Blocking` reader
+    /// then still receives a later event promptly, well within its timeout.
+    #[test]
+    #[cfg(not(loom))]
+    fn a_full_count_never_carries_into_the_epoch() {
+        let rt = crate::Runtime::builder().wait_strategy(WaitStrategy::Blocking).build().unwrap();
+        let blocking = &rt.shared().arena.header().wake.blocking;
+        let damaged = (blocking.load(Relaxed) & !u64::from(u32::MAX)) | u64::from(u32::MAX - 1);
+        blocking.store(damaged, Relaxed);
+        let mut a = rt.reader().unwrap();
+        let mut writer = rt.writer().unwrap();
+        writer.try_publish_bytes(0, b"ack").unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sleeper = std::thread::spawn(move || {
+            assert_eq!(a.recv().unwrap().data(), b"ack");
+            tx.send(()).unwrap();
+            let start = Instant::now();
+            let second = a.recv_timeout(Duration::from_secs(3)).unwrap().map(|e| e.data().to_vec());
+            (second, start.elapsed())
+        });
+        rx.recv().unwrap();
+        sync::sleep(Duration::from_millis(300)); // `a` sleeps
+        let _b = rt.reader().unwrap();
+        writer.try_publish_bytes(0, b"later").unwrap();
+        let (second, waited) = sleeper.join().unwrap();
+        assert_eq!(second.as_deref(), Some(&b"later"[..]), "after {waited:?}");
+        assert!(waited < Duration::from_secs(1), "woken after {waited:?}: a lost wake-up");
+        assert_ne!(blocking.load(Relaxed) as u32, 0, "the count of blocking readers wrapped to zero");
     }
 }

@@ -391,3 +391,74 @@ fn deadline_forms_wait_until_an_instant() {
     rt.writer().unwrap().try_publish_bytes(0, b"now").unwrap();
     assert_eq!(reader.recv_deadline(start).unwrap().unwrap().data(), b"now");
 }
+
+/// The voluntary context switches of the calling thread so far.
+#[cfg(all(target_os = "linux", not(miri)))]
+fn voluntary_switches() -> i64 {
+    // SAFETY: an all-zero `rusage` is a valid value of the plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid out-pointer for the call's duration.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    assert_eq!(rc, 0, "getrusage: {}", std::io::Error::last_os_error());
+    usage.ru_nvcsw
+}
+
+/// An idle `Blocking` reader whose registration no publish has acknowledged
+/// yet (the writer is there, but publishes nothing) naps with a growing
+/// length, so it wakes a few dozen times a second at most, not once per
+/// millisecond.
+#[test]
+#[cfg(all(target_os = "linux", not(miri)))] // thread CPU accounting; Miri has no getrusage
+fn an_idle_unacknowledged_blocking_reader_rarely_wakes() {
+    let rt = Runtime::builder().wait_strategy(WaitStrategy::Blocking).build().unwrap();
+    let _writer = rt.writer().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let idle = Duration::from_secs(1);
+    let (switches, waited) = std::thread::spawn(move || {
+        let before = voluntary_switches();
+        let start = Instant::now();
+        assert!(reader.recv_timeout(idle).unwrap().is_none(), "nothing was published");
+        (voluntary_switches() - before, start.elapsed())
+    })
+    .join()
+    .unwrap();
+    assert!(waited >= idle);
+    let per_second = switches as f64 / waited.as_secs_f64();
+    assert!(per_second < 50.0, "{switches} wake-ups in {waited:?} ({per_second:.0}/s)");
+}
+
+/// In a forked child, `set_wait_strategy` leaves the reader as it was (as
+/// every other call does): its registration is the parent's, and a changed
+/// strategy with the parent's registration left in place would break the
+/// rule that a reader is registered exactly while it is `Blocking`.
+#[test]
+#[cfg(all(target_os = "linux", not(miri)))] // fork: Miri runs none of it
+fn a_forked_childs_set_wait_strategy_changes_nothing() {
+    let path = common::temp_path("fork-strategy");
+    let rt = Runtime::builder().wait_strategy(WaitStrategy::Blocking).shared(&path).build().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut writer = rt.writer().unwrap();
+    // SAFETY: the child only uses and drops the handles, then exits without
+    // returning into the test harness.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        let checks = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for strategy in [WaitStrategy::Yield, WaitStrategy::BusySpin, WaitStrategy::Blocking] {
+                reader.set_wait_strategy(strategy);
+                assert_eq!(reader.wait_strategy(), WaitStrategy::Blocking, "after {strategy:?}");
+            }
+            drop((reader, writer, rt));
+        }));
+        // SAFETY: ends the child at once, running nothing of the parent's.
+        unsafe { libc::_exit(if checks.is_ok() { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: `pid` is our child; `status` is a valid out-pointer.
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(waited, pid);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child status {status:#x}");
+    // The parent's reader still blocks and is woken.
+    writer.try_publish_bytes(0, b"after").unwrap();
+    assert_eq!(reader.recv_timeout(Duration::from_secs(5)).unwrap().unwrap().data(), b"after");
+}
