@@ -641,6 +641,20 @@ fn imports_run_down_the_layers() {
     );
 }
 
+/// The first segment of every `crate::` path in `lines`, in order.
+fn crate_paths(lines: &[(String, bool)]) -> Vec<String> {
+    lines
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (code, _))| {
+            code.match_indices("crate::")
+                .flat_map(|(p, _)| first_segments(&code[p + 7..], lines, i))
+                .collect::<Vec<_>>()
+        })
+        .map(|(name, _)| name)
+        .collect()
+}
+
 /// The checker itself: it sees a cycle and an upward import, and leaves out
 /// comments and test modules.
 #[test]
@@ -649,16 +663,7 @@ fn the_checker_bites() {
                 #[cfg(test)]\nmod tests {\n    use crate::d::Y;\n}\n\
                 fn f() { crate::e::g(); }\n";
     let lines = code_lines(text);
-    let found: Vec<String> = lines
-        .iter()
-        .enumerate()
-        .flat_map(|(i, (code, _))| {
-            code.match_indices("crate::")
-                .flat_map(|(p, _)| first_segments(&code[p + 7..], &lines, i))
-                .collect::<Vec<_>>()
-        })
-        .map(|(name, _)| name)
-        .collect();
+    let found = crate_paths(&lines);
     assert_eq!(found, ["b", "e"]);
     let group = code_lines("use crate::{\n    a::X,\n    b::{Y, Z},\n};\n");
     let names: Vec<String> = first_segments(&group[0].0[11..], &group, 0).into_iter().map(|(n, _)| n).collect();
@@ -758,16 +763,7 @@ fn the_checker_skips_raw_and_multiline_strings() {
                 let b = \"one {\n    crate::d::Y\n\"; crate::c::f();\n\
                 let c = br\"\\\"; crate::e::f(); let d = '\\\\';\n";
     let lines = code_lines(text);
-    let found: Vec<String> = lines
-        .iter()
-        .enumerate()
-        .flat_map(|(i, (code, _))| {
-            code.match_indices("crate::")
-                .flat_map(|(p, _)| first_segments(&code[p + 7..], &lines, i))
-                .collect::<Vec<_>>()
-        })
-        .map(|(name, _)| name)
-        .collect();
+    let found = crate_paths(&lines);
     assert_eq!(found, ["b", "c", "e"]);
     assert_eq!(lines.iter().map(|(code, _)| brace_balance(code)).sum::<i64>(), 0);
 }

@@ -308,9 +308,15 @@ impl WriterCore {
     /// own wait strategy (a reader chooses how it waits).
     #[inline]
     pub(super) fn flush(&mut self) {
-        if self.published == self.next {
-            return;
+        if self.published != self.next {
+            self.store_published();
         }
+    }
+
+    /// The store of [`flush`](Self::flush), for callers that know an event
+    /// is pending.
+    #[inline]
+    fn store_published(&mut self) {
         let arena = &self.shared.arena;
         let header = arena.header();
         // ORDERING(publish): Release; pairs with the readers' Acquire loads of
@@ -324,9 +330,10 @@ impl WriterCore {
     /// After a commit: flushes if `flush_every` events are now pending.
     #[inline(always)]
     pub(super) fn flush_if_due(&mut self) {
-        // `published <= next`: no underflow.
+        // `published <= next`: no underflow. `flush_every >= 1`, so an
+        // event is pending.
         if self.next - self.published >= self.flush_every {
-            self.flush();
+            self.store_published();
             failpoint!("publish.flushed");
         }
     }
