@@ -347,8 +347,9 @@ fn measure_budget(exe: &str, b: &Budget, phase: Phase) -> Value {
     })
 }
 
-/// The repository's commit, and whether the library's sources differ from it.
-fn commit() -> (String, bool) {
+/// The repository's commit, the last commit that changed the library's
+/// sources (`src/`, `Cargo.toml`), and whether they differ from it now.
+fn commit() -> (String, String, bool) {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let git = |args: &[&str]| {
         Command::new("git")
@@ -361,8 +362,9 @@ fn commit() -> (String, bool) {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let head = git(&["rev-parse", "HEAD"]).unwrap_or_default();
+    let library = git(&["log", "-1", "--format=%H", "--", "src", "Cargo.toml"]).unwrap_or_default();
     let dirty = git(&["status", "--porcelain", "--", "src", "Cargo.toml"]).is_some_and(|s| !s.is_empty());
-    (head, dirty)
+    (head, library, dirty)
 }
 
 fn main() {
@@ -397,6 +399,10 @@ fn main() {
                 tally.verify(&format!("{} reader {r}", b.name), Payload::Fixed(64), events);
             }
             println!("callgrind budget {}: ok", b.name);
+        }
+        for row in lines::rows() {
+            let (shared, best) = (row["shared"].as_f64(), row["shared_best"].as_f64());
+            assert!(shared.zip(best).is_some_and(|(s, b)| b > 0.0 && b <= s), "lines: worst below best in {row}");
         }
         return;
     }
@@ -433,12 +439,13 @@ fn main() {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    let (commit, src_modified) = commit();
+    let (commit, src_commit, src_modified) = commit();
     let doc = json!({
         "valgrind": version,
         "workloads": rows,
         "budget": {
             "commit": commit,
+            "src_commit": src_commit,
             "src_modified": src_modified,
             "payload": 64,
             "ring": common::CAP,
@@ -816,28 +823,38 @@ mod lines {
     pub(super) const CASES: [(&str, usize, usize); 4] =
         [("48B/1", 48, 1), ("64B/1", 64, 1), ("64B/32", 64, 32), ("4KB/1", 4096, 1)];
 
+    /// "one store per event" or "one store per 32 events".
+    fn per_store(batch: usize) -> String {
+        if batch == 1 { "one store per event".into() } else { format!("one store per {batch} events") }
+    }
+
     fn slotcast(id: &str, len: usize, batch: usize) -> Value {
         let class = SizeClass::for_len(len).expect("a class fits");
         let payload = payload_lines(len) as f64;
         let per_line = HW_LINE / SLOTCAST_DESCRIPTOR;
-        // The writer rewrites a descriptor line for each of its `per_line`
-        // events; with fewer events than that per cursor store, a reader that
-        // keeps up fetches the line again after every store.
-        let descriptor = if batch >= per_line { 1.0 / per_line as f64 } else { 1.0 };
+        // Per cursor store the writer writes the `batch` descriptors of the
+        // batch, and a reader that keeps up then fetches the lines they are
+        // on: `batch / per_line` of them, rounded up (batches start on a
+        // line: the ring and the batches are powers of two). With fewer
+        // events per store than per line, the same line is rewritten for its
+        // neighbours and fetched again each time; a reader that lags a whole
+        // line fetches it once (`descriptor_best`).
+        let descriptor = batch.div_ceil(per_line) as f64 / batch as f64;
         let descriptor_best = 1.0 / per_line as f64;
         let published = 1.0 / batch as f64;
         let private = SLOTCAST_META as f64 / HW_LINE as f64 + SLOTCAST_FIFO_ENTRY as f64 / HW_LINE as f64;
+        let descriptor_how = if batch >= per_line {
+            "written whole before the cursor store, fetched once".to_string()
+        } else {
+            format!("rewritten for each neighbour while the reader reads it; {descriptor_best} if it lags a line")
+        };
         let how = format!(
-            "payload {payload} ({len} B in a {} B {class:?} slot, line-aligned) + descriptor {descriptor} \
-             ({SLOTCAST_DESCRIPTOR} B, {per_line} per line: {}) + published cursor {published} (own line, one \
-             store per {batch} event(s)); writer-private: the slot's metadata word ({SLOTCAST_META} B, \
-             generation bump at reuse) and the FIFO entry ({SLOTCAST_FIFO_ENTRY} B, heap)",
-            class.capacity(),
-            if batch >= per_line {
-                "written whole before the cursor store, fetched once".to_string()
-            } else {
-                format!("rewritten for each neighbour while the reader reads it; {descriptor_best} if it lags a line")
-            },
+            "payload {payload} ({len} B in a {capacity} B {class:?} slot, line-aligned) + descriptor {descriptor} \
+             ({SLOTCAST_DESCRIPTOR} B, {per_line} per line: {descriptor_how}) + published cursor {published} (own \
+             line, {store}); writer-private: the slot's metadata word ({SLOTCAST_META} B, generation bump at reuse) \
+             and the FIFO entry ({SLOTCAST_FIFO_ENTRY} B, heap)",
+            capacity = class.capacity(),
+            store = per_store(batch),
         );
         json!({
             "id": id, "system": "slotcast", "payload": len, "batch": batch,
@@ -852,9 +869,10 @@ mod lines {
         let payload = payload_lines(len) as f64;
         let published = 1.0 / batch as f64;
         let how = format!(
-            "payload {payload} (the event in place: disruptor 4's `RingBuffer` is a `Box<[UnsafeCell<E>]>`, the \
-             bench's `E` a 64-aligned [u8; 64]) + producer cursor {published} (`Cursor`, a `CachePadded<AtomicI64>`, \
-             one Release store per `publish` / `batch_publish`); nothing else per event",
+            "payload {payload} ({len} B in a 64-aligned event, in place: disruptor 4's `RingBuffer` is a \
+             `Box<[UnsafeCell<E>]>` of the events themselves) + producer cursor {published} (`Cursor`, a \
+             `CachePadded<AtomicI64>`, {}); nothing else per event",
+            per_store(batch),
         );
         json!({
             "id": id, "system": "disruptor", "payload": len, "batch": batch,
