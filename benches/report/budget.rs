@@ -342,7 +342,8 @@ pub fn section(after: Option<&Value>, before: Option<&Value>) -> String {
         let ratio_cell = ratio.map_or("–".into(), |r| format!("{r:.2}×"));
         let (target, met) = match row.target {
             Target::Ratio(t) => (format!("≤ {t:.1}× disruptor"), ratio.map(|r| r <= t)),
-            Target::AtMost(t) => (format!("≤ {}", row.unit.show(t)), sa.map(|a| a <= t + 1e-9)),
+            // Targets are whole numbers of instructions, atomics or lines.
+            Target::AtMost(t) => (format!("≤ {}", Unit::Lines.show(t)), sa.map(|a| a <= t + 1e-9)),
             Target::Info => (String::new(), None),
         };
         let verdict = match (row.target, met) {
@@ -447,7 +448,7 @@ mod tests {
         // Retain has no disruptor figure and an absolute target.
         assert_eq!(
             row(&md, "retain + drop, instructions over a plain read"),
-            "| retain + drop, instructions over a plain read | 142.0 | 50.0 | n/a | – | ≤ 60.0 | **met** |"
+            "| retain + drop, instructions over a plain read | 142.0 | 50.0 | n/a | – | ≤ 60 | **met** |"
         );
         assert!(row(&md, "retain + drop, atomic read-modify-writes").contains("| 2 | 2 | n/a | – | ≤ 2 | **met** |"));
         // Lines: 3 before (2.25 at best), 2 after; the target is two lines.
