@@ -58,10 +58,18 @@
 //! that holds k events' worth of data (k descriptors) costs 1/k per event if
 //! the reader reads it after the writer is done with it, but 1 per event if
 //! the writer rewrites it for each neighbour while the reader keeps up (the
-//! reader fetches it again after every write): the table gives that worst
-//! case, the usual one with one event per publish and an eager reader, and
-//! the JSON also has the best case. Each row's counts come with a one-line
-//! derivation ("how"), which the report prints.
+//! reader fetches it again after every write). `shared` is that worst case,
+//! the usual one with one event per publish and an eager reader;
+//! `shared_best` is the reader a line behind. Counted per case: 48 B and
+//! 64 B (one line of payload), 64 B in batches of 32, and 4 KB, where the
+//! payload's 64 lines dominate and the per-event overhead lines (slotcast's
+//! descriptor and cursor, disruptor's cursor) weigh about 3%. Each row comes
+//! with a one-line derivation ("how"), which the report prints.
+//!
+//! Also measured here, as context: the readers' phase reading through
+//! `as_pod::<[u8; 64]>()` (`slotcast_pod_1r`), a length the compiler knows,
+//! as disruptor's readers have: its difference to the `data()` readers is
+//! what a length known only at run time costs the reader's loop.
 
 // Harness and peers use std's atomics and `Arc`, which `clippy.toml`
 // reserves for the library's `sync` shim.
