@@ -45,14 +45,20 @@ fn draw_bars(area: &DrawingArea<SVGBackend<'_>, Shift>, bars: &Bars) -> Result<(
     // Whole decades, so that the axis starts and ends on a labelled line.
     let lo = 10f64.powf(min.log10().floor());
     let hi = 10f64.powf(max.log10().ceil()).max(lo * 10.0);
-    let decades = (hi / lo).log10().round();
+    // A labelled line at 1, 2 and 5 times each power of ten.
+    let mut lines = Vec::new();
+    let mut decade = lo;
+    while decade <= hi * 1.001 {
+        lines.extend([decade, 2.0 * decade, 5.0 * decade].into_iter().filter(|&v| v <= hi * 1.001));
+        decade *= 10.0;
+    }
     let n = bars.groups.len();
     let mut chart = ChartBuilder::on(area)
         .caption(&bars.title, (FONT, 24))
         .margin(12)
         .x_label_area_size(52)
         .y_label_area_size(80)
-        .build_cartesian_2d(-0.5f64..n as f64 - 0.5, (lo..hi).log_scale())?;
+        .build_cartesian_2d(-0.5f64..n as f64 - 0.5, (lo..hi).log_scale().with_key_points(lines))?;
     let groups = bars.groups.clone();
     chart
         .configure_mesh()
@@ -66,13 +72,7 @@ fn draw_bars(area: &DrawingArea<SVGBackend<'_>, Shift>, bars: &Bars) -> Result<(
                 String::new()
             }
         })
-        // A line at every decade; over two decades or fewer, also at 2 to 9
-        // times each, labelled at 2 and 5.
-        .y_labels(if decades <= 2.0 { 40 } else { 10 })
-        .y_label_formatter(&|v| {
-            let mantissa = (v / 10f64.powf(v.log10().floor())).round();
-            if [1.0, 2.0, 5.0].contains(&mantissa) { (bars.format)(*v) } else { String::new() }
-        })
+        .y_label_formatter(&|v| (bars.format)(*v))
         .x_desc(bars.x_desc.as_str())
         .y_desc(bars.y_desc.as_str())
         .label_style((FONT, 16))

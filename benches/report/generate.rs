@@ -330,7 +330,17 @@ fn main() {
     let _ = writeln!(w, "| slotcast | {} |", env!("CARGO_PKG_VERSION"));
     for (n, v) in lock_versions(
         &manifest,
-        &["disruptor", "bus", "crossbeam-channel", "tokio", "criterion", "hdrhistogram", "memmap2", "rustix"],
+        &[
+            "disruptor",
+            "bus",
+            "crossbeam-channel",
+            "tokio",
+            "criterion",
+            "hdrhistogram",
+            "memmap2",
+            "rustix",
+            "plotters",
+        ],
     ) {
         let _ = writeln!(w, "| {n} | {v} |");
     }
