@@ -4,8 +4,8 @@
 //!
 //! | id | what |
 //! |---|---|
-//! | `slotcast` | `publish_with` in place, readers `try_read` in place; `WaitStrategy::Yield` |
-//! | `disruptor` | disruptor 4, one `EventPoller` per reader (every consumer sees every event); events of the largest payload size, written and read in place |
+//! | `slotcast` | `publish_with` in place, readers `try_read` in place; `WaitStrategy::Yield` (`common::systems`) |
+//! | `disruptor` | disruptor 4, one `EventPoller` per reader (every consumer sees every event); events of the largest payload size, written and read in place (`common::systems`) |
 //! | `bus` | bus 2 (`try_broadcast`/`try_recv`); `[u8; 64]` by value at 64 B, `Arc<[u8]>` above |
 //! | `crossbeam_arc` | one bounded crossbeam channel per reader, each sent the same `Arc<[u8]>` |
 //! | `tokio` | `tokio::sync::broadcast`, `try_recv` plus the common backoff; by value at 64 B, `Arc<[u8]>` above |
@@ -27,11 +27,9 @@
 
 mod common;
 
-use common::{Backoff, CAP, Ctx, Payload, ReaderFn, Scenario, Tally, fill, spsc};
+use common::{Backoff, CAP, Ctx, Payload, ReaderFn, Scenario, Tally, fill, spsc, systems};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
-use disruptor::{BusySpin, Polling, Producer};
-use slotcast::{Runtime, SizeClass, WaitStrategy};
 use std::sync::Arc;
 
 const KB: usize = 1024;
@@ -53,13 +51,10 @@ fn fanout(c: &mut Criterion) {
     let mut group = c.benchmark_group("fanout");
     base(&mut group);
     for sc in scenarios() {
-        slotcast(&mut group, &sc);
-        match sc.payload {
-            Payload::Fixed(64) => disruptor::<Fixed<64>>(&mut group, &sc),
-            Payload::Fixed(4096) => disruptor::<Fixed<4096>>(&mut group, &sc),
-            Payload::Mixed => disruptor::<Mixed>(&mut group, &sc),
-            Payload::Fixed(n) => unreachable!("no disruptor event type for {n} bytes"),
-        }
+        let ours = systems::slotcast(&sc);
+        common::fanout(&mut group, "slotcast", &sc, ours.readers, ours.publish);
+        let peer = systems::disruptor(&sc);
+        common::fanout(&mut group, "disruptor", &sc, peer.readers, peer.publish);
         if sc.readers == 1 && sc.payload == Payload::Fixed(64) {
             spsc_ring(&mut group, &sc);
         }
@@ -93,211 +88,6 @@ fn base(group: &mut BenchmarkGroup<'_, WallTime>) {
             }
         })
     });
-}
-
-// --- slotcast ---------------------------------------------------------------
-
-/// A runtime with [`CAP`] ring entries and [`CAP`] slots of each class the
-/// payload uses (fewer of the rare large ones in the mixed stream).
-fn runtime(payload: Payload, readers: usize) -> Runtime {
-    let mut builder = Runtime::builder()
-        .ring_capacity(CAP)
-        .max_readers(readers)
-        .wait_strategy(WaitStrategy::Yield)
-        .slots(SizeClass::XS, 0)
-        .slots(SizeClass::S, 0)
-        .slots(SizeClass::M, 0)
-        .slots(SizeClass::L, 0)
-        .slots(SizeClass::XL, 0);
-    builder = match payload {
-        Payload::Fixed(n) => builder.slots(SizeClass::for_len(n).expect("a class fits"), CAP),
-        // 90% / 9% / 1% of a ring's worth, with room to spare.
-        Payload::Mixed => builder.slots(SizeClass::XS, CAP).slots(SizeClass::M, CAP / 4).slots(SizeClass::XL, 64),
-    };
-    builder.build().expect("build the runtime")
-}
-
-fn slotcast(group: &mut BenchmarkGroup<'_, WallTime>, sc: &Scenario) {
-    let rt = runtime(sc.payload, sc.readers);
-    let readers: Vec<ReaderFn> = (0..sc.readers)
-        .map(|_| {
-            let mut reader = rt.reader().expect("join");
-            Box::new(move |mut tally: Tally, ctx: Ctx| {
-                let mut backoff = Backoff::new();
-                loop {
-                    let n = reader.try_read(|ev, _| tally.see(ev.data())).expect("a sound runtime");
-                    if n > 0 {
-                        backoff.reset();
-                    } else if !ctx.idle(&mut backoff) {
-                        return tally;
-                    }
-                }
-            }) as ReaderFn
-        })
-        .collect();
-    let mut writer = rt.writer().expect("the only writer");
-    let (payload, batch) = (sc.payload, sc.batch);
-    // One cursor store per batch: at the batch's last event, or at the flush.
-    writer.set_flush_every(u32::try_from(batch).expect("a small batch"));
-    common::fanout(group, "slotcast", sc, readers, move |first, n| {
-        if batch == 1 {
-            for seq in first..first + n {
-                let len = payload.len(seq);
-                writer
-                    .publish_with(SizeClass::for_len(len).expect("a class fits"), 0, |ev| {
-                        fill(seq, &mut ev[..len]);
-                        len
-                    })
-                    .expect("the class has slots");
-            }
-        } else {
-            let mut seq = first;
-            while seq < first + n {
-                for seq in seq..seq + batch as u64 {
-                    let len = payload.len(seq);
-                    writer
-                        .publish_with(SizeClass::for_len(len).expect("a class fits"), 0, |ev| {
-                            fill(seq, &mut ev[..len]);
-                            len
-                        })
-                        .expect("the class has slots");
-                }
-                writer.flush();
-                seq += batch as u64;
-            }
-        }
-    });
-}
-
-// --- disruptor --------------------------------------------------------------
-
-/// A disruptor event: the payload in place.
-trait Event: Send + Sync + 'static {
-    fn new() -> Self;
-    fn write(&mut self, seq: u64, len: usize);
-    fn data(&self) -> &[u8];
-}
-
-/// A fixed-size payload, line-aligned as slotcast's slots are.
-#[repr(C, align(64))]
-struct Fixed<const N: usize>([u8; N]);
-
-impl<const N: usize> Event for Fixed<N> {
-    fn new() -> Self {
-        Fixed([0; N])
-    }
-
-    #[inline]
-    fn write(&mut self, seq: u64, _len: usize) {
-        fill(seq, &mut self.0);
-    }
-
-    #[inline]
-    fn data(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-/// The mixed stream: a disruptor's events are all one type, so each is as
-/// large as the largest event (16 KB) and carries its length.
-#[repr(C, align(64))]
-struct Mixed {
-    len: usize,
-    data: [u8; 16 * KB],
-}
-
-impl Event for Mixed {
-    fn new() -> Self {
-        Mixed { len: 0, data: [0; 16 * KB] }
-    }
-
-    #[inline]
-    fn write(&mut self, seq: u64, len: usize) {
-        self.len = len;
-        fill(seq, &mut self.data[..len]);
-    }
-
-    #[inline]
-    fn data(&self) -> &[u8] {
-        &self.data[..self.len]
-    }
-}
-
-fn poller_reader<E: Event>(mut poller: disruptor::EventPoller<E, disruptor::SingleProducerBarrier>) -> ReaderFn {
-    Box::new(move |mut tally: Tally, ctx: Ctx| {
-        let mut backoff = Backoff::new();
-        loop {
-            match poller.poll() {
-                Ok(mut events) => {
-                    for e in &mut events {
-                        tally.see(e.data());
-                    }
-                    backoff.reset();
-                }
-                Err(Polling::NoEvents) => {
-                    if !ctx.idle(&mut backoff) {
-                        return tally;
-                    }
-                }
-                Err(Polling::Shutdown) => return tally,
-            }
-        }
-    })
-}
-
-fn disruptor_publish<E: Event>(mut producer: impl Producer<E>, payload: Payload, batch: usize) -> impl FnMut(u64, u64) {
-    move |first, n| {
-        let mut backoff = Backoff::new();
-        if batch == 1 {
-            for seq in first..first + n {
-                let len = payload.len(seq);
-                while producer.try_publish(|e| e.write(seq, len)).is_err() {
-                    backoff.snooze();
-                }
-                backoff.reset();
-            }
-        } else {
-            let mut seq = first;
-            while seq < first + n {
-                let start = seq;
-                while producer
-                    .try_batch_publish(batch, |iter| {
-                        for (i, e) in iter.enumerate() {
-                            let s = start + i as u64;
-                            e.write(s, payload.len(s));
-                        }
-                    })
-                    .is_err()
-                {
-                    backoff.snooze();
-                }
-                backoff.reset();
-                seq += batch as u64;
-            }
-        }
-    }
-}
-
-fn disruptor<E: Event>(group: &mut BenchmarkGroup<'_, WallTime>, sc: &Scenario) {
-    // Pollers never wait inside the disruptor, and the producer uses
-    // `try_publish` with the common backoff: the strategy is unused.
-    let builder = disruptor::build_single_producer(CAP, E::new, BusySpin);
-    let (first, builder) = builder.new_event_poller();
-    let mut readers = vec![poller_reader(first)];
-    if sc.readers == 1 {
-        let producer = builder.build();
-        common::fanout(group, "disruptor", sc, readers, disruptor_publish(producer, sc.payload, sc.batch));
-    } else {
-        let (second, mut builder) = builder.new_event_poller();
-        readers.push(poller_reader(second));
-        for _ in 2..sc.readers {
-            let (poller, b) = builder.new_event_poller();
-            builder = b;
-            readers.push(poller_reader(poller));
-        }
-        let producer = builder.build();
-        common::fanout(group, "disruptor", sc, readers, disruptor_publish(producer, sc.payload, sc.batch));
-    }
 }
 
 // --- the hand-written ring ----------------------------------------------------

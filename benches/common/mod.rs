@@ -1,7 +1,10 @@
 //! What every bench shares: the payload each system carries, the tally each
 //! reader keeps (order, count and a checksum of every byte it read), the one
 //! wait loop every system uses, the fan-out driver that times a burst until
-//! the last reader has its last event, and where extra results are written.
+//! the last reader has its last event ([`FanoutRun`]), and where extra
+//! results are written. Submodules: the slotcast and disruptor fan-out
+//! systems ([`systems`]), the two-thread ping-pong pairs ([`pingpong`]) and
+//! the hand-written ring ([`spsc`]), each used by more than one group.
 //!
 //! Fairness rules, the same for every system in a group:
 //!
@@ -22,13 +25,15 @@
 //! crate allows them at its root.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod pingpong;
 pub mod spsc;
+pub mod systems;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Events in flight for every system: ring capacity, channel bound, and
 /// (for slotcast) slots of the class in use.
@@ -253,13 +258,91 @@ impl Ctx {
 /// The body of one reader thread: reads until told to stop, returns its tally.
 pub type ReaderFn = Box<dyn FnOnce(Tally, Ctx) -> Tally + Send>;
 
+/// A fan-out system running: its reader threads started, its writer ready
+/// to publish bursts. [`fanout`] lets criterion time it; the `targets`
+/// group times fixed rounds of it with `Instant`.
+pub struct FanoutRun<P> {
+    system: String,
+    sc: Scenario,
+    stop: Arc<AtomicBool>,
+    progress: Vec<Arc<Padded<AtomicU64>>>,
+    threads: Vec<JoinHandle<Tally>>,
+    publish: P,
+    /// Events published so far (and the next sequence number).
+    next: u64,
+}
+
+impl<P: FnMut(u64, u64)> FanoutRun<P> {
+    /// Starts one thread per reader body; nothing is published yet.
+    pub fn start(system: &str, sc: &Scenario, readers: Vec<ReaderFn>, publish: P) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut progress = Vec::new();
+        let threads = readers
+            .into_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let tally = Tally::new();
+                progress.push(Arc::clone(&tally.progress));
+                let ctx = Ctx { stop: Arc::clone(&stop) };
+                std::thread::Builder::new()
+                    .name(format!("{system}-reader-{i}"))
+                    .spawn(move || body(tally, ctx))
+                    .expect("spawn a reader thread")
+            })
+            .collect();
+        Self { system: system.into(), sc: *sc, stop, progress, threads, publish, next: 0 }
+    }
+
+    /// Publishes `bursts` bursts of [`BURST`] events, each followed by the
+    /// wait until every reader has seen its last event; returns the time
+    /// all of it took.
+    pub fn bursts(&mut self, bursts: u64) -> Duration {
+        let start = Instant::now();
+        for _ in 0..bursts {
+            (self.publish)(self.next, BURST);
+            self.next += BURST;
+            let mut backoff = Backoff::new();
+            let waiting = Instant::now();
+            for (i, p) in self.progress.iter().enumerate() {
+                let mut rounds = 0u32;
+                // Acquire: pairs with the reader's Release store in `Tally::see`.
+                while p.load(Ordering::Acquire) < self.next {
+                    backoff.snooze();
+                    rounds = rounds.wrapping_add(1);
+                    // A reader that lost an event never reaches the end
+                    // of the burst: fail loudly instead of hanging.
+                    if rounds % 4096 == 0 && waiting.elapsed() > STALL {
+                        panic!("{} {}: reader {i} stalled before event {}", self.system, self.sc.param(), self.next);
+                    }
+                }
+            }
+        }
+        start.elapsed()
+    }
+
+    /// Stops the readers and checks that each saw every event published, in
+    /// order, intact; returns how many events that was.
+    ///
+    /// `publish` is dropped before the readers are told to stop, so systems
+    /// that signal the end by disconnecting (channels, disruptor) see it.
+    pub fn finish(self) -> u64 {
+        let Self { system, sc, stop, threads, publish, next, .. } = self;
+        drop(publish);
+        // Release: pairs with the readers' Acquire load in `Ctx::idle`.
+        stop.store(true, Ordering::Release);
+        for (i, t) in threads.into_iter().enumerate() {
+            let tally = t.join().expect("a reader thread panicked");
+            tally.verify(&format!("{system} {} reader {i}", sc.param()), sc.payload, next);
+        }
+        next
+    }
+}
+
 /// Runs one fan-out benchmark: starts the reader threads, then lets
 /// criterion time `publish(first_seq, BURST)` plus the wait until every
 /// reader has seen the burst's last event (`iter_custom`), then stops the
-/// readers and checks that each saw every event published, in order, intact.
-///
-/// `publish` is dropped before the readers are told to stop, so systems that
-/// signal the end by disconnecting (channels, disruptor) see it.
+/// readers and checks that each saw every event published, in order, intact
+/// ([`FanoutRun`]).
 pub fn fanout<P>(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     system: &str,
@@ -269,56 +352,10 @@ pub fn fanout<P>(
 ) where
     P: FnMut(u64, u64),
 {
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut progress = Vec::new();
-    let threads: Vec<JoinHandle<Tally>> = readers
-        .into_iter()
-        .enumerate()
-        .map(|(i, body)| {
-            let tally = Tally::new();
-            progress.push(Arc::clone(&tally.progress));
-            let ctx = Ctx { stop: Arc::clone(&stop) };
-            std::thread::Builder::new()
-                .name(format!("{system}-reader-{i}"))
-                .spawn(move || body(tally, ctx))
-                .expect("spawn a reader thread")
-        })
-        .collect();
-    let mut publish = publish;
-    let mut next = 0u64;
+    let mut run = FanoutRun::start(system, sc, readers, publish);
     group.throughput(criterion::Throughput::Elements(BURST));
-    group.bench_function(criterion::BenchmarkId::new(system, sc.param()), |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                publish(next, BURST);
-                next += BURST;
-                let mut backoff = Backoff::new();
-                let waiting = Instant::now();
-                for (i, p) in progress.iter().enumerate() {
-                    let mut rounds = 0u32;
-                    // Acquire: pairs with the reader's Release store in `Tally::see`.
-                    while p.load(Ordering::Acquire) < next {
-                        backoff.snooze();
-                        rounds = rounds.wrapping_add(1);
-                        // A reader that lost an event never reaches the end
-                        // of the burst: fail loudly instead of hanging.
-                        if rounds % 4096 == 0 && waiting.elapsed() > STALL {
-                            panic!("{system} {}: reader {i} stalled before event {next}", sc.param());
-                        }
-                    }
-                }
-            }
-            start.elapsed()
-        })
-    });
-    drop(publish);
-    // Release: pairs with the readers' Acquire load in `Ctx::idle`.
-    stop.store(true, Ordering::Release);
-    for (i, t) in threads.into_iter().enumerate() {
-        let tally = t.join().expect("a reader thread panicked");
-        tally.verify(&format!("{system} {} reader {i}", sc.param()), sc.payload, next);
-    }
+    group.bench_function(criterion::BenchmarkId::new(system, sc.param()), |b| b.iter_custom(|iters| run.bursts(iters)));
+    run.finish();
 }
 
 /// The criterion settings of every group: short enough that `cargo bench`

@@ -1,6 +1,9 @@
 //! Writes `BENCHMARKS.md` from the results of one `cargo bench -p slotcast-benches` run: never
 //! edit the figures by hand, run `scripts/bench-report` instead.
 //!
+//! Also draws the charts BENCHMARKS.md embeds, as SVG files in `docs/bench/`
+//! beside it (`charts.rs`).
+//!
 //! Reads `new/benchmark.json` and `new/estimates.json` under criterion's
 //! directory (`$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`, else
 //! `target/criterion`), the extra results the benches write to
@@ -12,6 +15,8 @@
 
 // A report generator, not library code: std types are fine here.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+mod charts;
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -205,6 +210,42 @@ fn ratio(r: Option<f64>) -> String {
     }
 }
 
+/// Where the charts go, relative to BENCHMARKS.md (links in it are relative).
+const CHART_DIR: &str = "docs/bench";
+
+/// Writes `bars` as `CHART_DIR/<name>.svg` beside `output` and returns the
+/// markdown that embeds it.
+fn chart(output: &Path, name: &str, alt: &str, bars: &charts::Bars, size: (u32, u32)) -> String {
+    let dir = output.parent().unwrap_or_else(|| Path::new(".")).join(CHART_DIR);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let path = dir.join(format!("{name}.svg"));
+    charts::write(&path, bars, size).unwrap_or_else(|e| panic!("cannot draw {}: {e}", path.display()));
+    format!("![{alt}]({CHART_DIR}/{name}.svg)\n")
+}
+
+/// The colour of each system in every chart: slotcast's in red, its peers'
+/// apart from it.
+fn color(system: &str) -> plotters::style::RGBColor {
+    use plotters::style::RGBColor;
+    match system {
+        "slotcast" | "slotcast_spin" => RGBColor(214, 39, 40),
+        "slotcast_blocking" => RGBColor(255, 152, 150),
+        "disruptor" => RGBColor(31, 119, 180),
+        "spsc_ring" => RGBColor(127, 127, 127),
+        "bus" => RGBColor(44, 160, 44),
+        "crossbeam_arc" => RGBColor(255, 127, 14),
+        "tokio" => RGBColor(148, 103, 189),
+        "tokio_blocking" => RGBColor(197, 176, 213),
+        "atomic_pingpong" => RGBColor(60, 60, 60),
+        _ => RGBColor(188, 189, 34),
+    }
+}
+
+/// A figure of the `targets` group in its unit.
+fn target_figure(metric: &str, v: f64) -> String {
+    if metric.starts_with("events/s") { mps(v) } else { ns(v) }
+}
+
 /// One throughput row, `| label | median | 95% CI | MAD | ours / median |`,
 /// or nothing if `b` declared no throughput. `ours` is slotcast's median
 /// rate in the same scenario (its own row thus reads 1.00×).
@@ -289,7 +330,17 @@ fn main() {
     let _ = writeln!(w, "| slotcast | {} |", env!("CARGO_PKG_VERSION"));
     for (n, v) in lock_versions(
         &manifest,
-        &["disruptor", "bus", "crossbeam-channel", "tokio", "criterion", "hdrhistogram", "memmap2", "rustix"],
+        &[
+            "disruptor",
+            "bus",
+            "crossbeam-channel",
+            "tokio",
+            "criterion",
+            "hdrhistogram",
+            "memmap2",
+            "rustix",
+            "plotters",
+        ],
     ) {
         let _ = writeln!(w, "| {n} | {v} |");
     }
@@ -301,7 +352,8 @@ fn main() {
          attempt (slotcast: `WaitStrategy::Yield`; the peers: the same loop around their `try_*` calls). \
          The one exception is `tokio_blocking`, which receives with tokio's `blocking_recv` (parks the \
          thread); `tokio` is the same channel with the common loop. `latency` runs 2 threads and spins \
-         (`slotcast_blocking` uses `WaitStrategy::Blocking`). Capacity: 1024 events in flight for every \
+         (`slotcast_blocking` uses `WaitStrategy::Blocking`); `targets` waits as `fanout` in its fan-out \
+         rounds and as `latency` in its latency rounds. Capacity: 1024 events in flight for every \
          system; each `fanout` iteration publishes 8192 events and ends when every reader has the last one, \
          and every reader's order, count and payload checksum are verified after each benchmark.\n"
     );
@@ -310,6 +362,73 @@ fn main() {
         "Spread: criterion's 95% confidence interval of the median (as a throughput range) and the median \
          absolute deviation of the samples (as a percentage of the median).\n"
     );
+
+    // --- where the nanoseconds go -------------------------------------------
+    // SPOT FOR THE BUDGET SECTION: "## Where the nanoseconds go" goes here,
+    // first after "Machine and run" and just before "Targets (issue 12)". It
+    // is rendered by `benches/report/budget.rs` (declare `mod budget;` beside
+    // `mod charts;` above), from this run's callgrind figures and the ones
+    // recorded before issue 12:
+    //
+    //     let before = read_json(&package.join("report/budget-before.json"));
+    //     w.push_str(&budget::section(r.extra("callgrind").as_ref(), before.as_ref()));
+
+    // --- targets (issue 12): interleaved rounds --------------------------------
+    let _ = writeln!(w, "## Targets (issue 12)\n");
+    if let Some(tg) = r.extra("targets") {
+        let rounds = tg["rounds"].as_u64().unwrap_or(0);
+        let _ = writeln!(
+            w,
+            "Same-run ratios, because this machine's absolute rates swing several-fold between runs: the \
+             `targets` group (`benches/targets.rs`) runs each target's two systems alternately, slotcast then \
+             the peer, {rounds} rounds each; every round is a fixed amount of work on a system built for that \
+             round, timed with `Instant`. A round's ratio is slotcast's figure over the peer's in that round; \
+             the target's figure is the median of the rounds' ratios. Waiting is the other groups': the \
+             fan-out rounds yield on both sides (64 spins, then `yield_now`; slotcast `WaitStrategy::Yield`), \
+             as `fanout` does, since a writer and 1 or 2 readers share {cores} cores; the latency rounds spin \
+             on both threads (slotcast `WaitStrategy::BusySpin`), as `latency` does. Every fan-out round \
+             checks each reader's count, order and payload checksums; every echo of a latency round is \
+             checked. The group took {:.0} s. The issue's instruction and cache-line targets are counted \
+             with callgrind, not timed, and are not in this table.\n",
+            tg["seconds"].as_f64().unwrap_or(f64::NAN)
+        );
+        let _ = writeln!(
+            w,
+            "| target | slotcast / peer (median) | rounds' ratios | medians: slotcast, peer | needed | verdict |\n\
+             |---|---|---|---|---|---|"
+        );
+        for t in tg["targets"].as_array().into_iter().flatten() {
+            let metric = t["metric"].as_str().unwrap_or_default();
+            let at_least = t["at_least"].as_bool().unwrap_or(true);
+            let target = Target {
+                what: t["what"].as_str().unwrap_or_default().into(),
+                value: t["median_ratio"].as_f64(),
+                at_least,
+                threshold: t["needed"].as_f64().unwrap_or(f64::NAN),
+                note: t["work"].as_str().unwrap_or_default().into(),
+            };
+            let rounds: Vec<String> = t["ratios"].as_array().into_iter().flatten().map(|x| ratio(x.as_f64())).collect();
+            let fig = |k: &str| t[k].as_f64().map_or("–".into(), |v| target_figure(metric, v));
+            let _ = writeln!(
+                w,
+                "| {}: {} ({}; {}) | {} | {} | {}, {} | {} {:.1}× | **{}** |",
+                target.what,
+                t["ratio"].as_str().unwrap_or_default(),
+                metric,
+                target.note,
+                ratio(target.value),
+                rounds.join(", "),
+                fig("slotcast_median"),
+                fig("peer_median"),
+                if at_least { "≥" } else { "≤" },
+                target.threshold,
+                target.verdict()
+            );
+        }
+        let _ = writeln!(w);
+    } else {
+        let _ = writeln!(w, "Not measured: the `targets` group did not run.\n");
+    }
 
     // --- targets -------------------------------------------------------------
     let f = |s: &str| format!("fanout/{s}");
@@ -444,6 +563,13 @@ fn main() {
     );
 
     let _ = writeln!(w, "## Targets (issue 6)\n");
+    let _ = writeln!(
+        w,
+        "Ratios of criterion's medians from the sections below: each system measured in its own stretch \
+         of the run, not interleaved, so on this machine a throughput ratio here can be off by the \
+         several-fold swing of its absolute rates. Where a target is also in the issue 12 table above, \
+         that table's interleaved figure is the one to go by.\n"
+    );
     let _ = writeln!(w, "| target | measured | needed | verdict |\n|---|---|---|---|");
     for t in &targets {
         let measured = match t.value {
@@ -481,6 +607,36 @@ fn main() {
     };
     scenarios.sort_by_key(order);
     let systems = ["slotcast", "disruptor", "spsc_ring", "bus", "crossbeam_arc", "tokio", "tokio_blocking", "base"];
+    // The chart: every scenario, slotcast beside each peer (not `base`, the
+    // harness alone), events/s per reader on a log scale (the rates span
+    // three decades and more).
+    let series: Vec<(String, plotters::style::RGBColor, Vec<Option<f64>>)> = systems
+        .iter()
+        .filter(|&&sys| sys != "base")
+        .map(|&sys| {
+            let vals: Vec<Option<f64>> = scenarios.iter().map(|sc| r.rate(&format!("fanout/{sys}/{sc}"))).collect();
+            (sys.to_string(), color(sys), vals)
+        })
+        .filter(|(_, _, vals)| vals.iter().any(Option::is_some))
+        .collect();
+    if !series.is_empty() {
+        let bars = charts::Bars {
+            title: "fan-out throughput: events/s per reader (median), by scenario".into(),
+            x_desc: "payload / readers (b32: 32 events per publish, against disruptor's batch_publish)".into(),
+            y_desc: "events/s per reader (log scale)".into(),
+            groups: scenarios.iter().map(|sc| sc.replace("/batch32", "/b32")).collect(),
+            series,
+            format: charts::per_second,
+        };
+        w.push_str(&chart(
+            &output,
+            "fanout",
+            "fan-out throughput by scenario, slotcast beside each peer",
+            &bars,
+            (1400, 560),
+        ));
+        let _ = writeln!(w);
+    }
     for sc in &scenarios {
         let _ = writeln!(w, "### {sc}\n");
         let _ = writeln!(w, "| system | median | 95% CI | MAD | slotcast / system |\n|---|---|---|---|---|");
@@ -542,11 +698,32 @@ fn main() {
         "64-byte ping-pong between two threads; one-way latency is half the round trip, every round trip \
          recorded in an HDR histogram. `round trip` is criterion's median with its 95% CI.\n"
     );
+    let latency_systems = ["slotcast_spin", "slotcast_blocking", "disruptor", "spsc_ring", "atomic_pingpong"];
+    let percentiles = [("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9")];
+    let series: Vec<(String, plotters::style::RGBColor, Vec<Option<f64>>)> = latency_systems
+        .iter()
+        .filter_map(|&sys| {
+            let h = r.extra(&format!("latency-{sys}"))?;
+            Some((sys.to_string(), color(sys), percentiles.iter().map(|(k, _)| h[*k].as_f64()).collect()))
+        })
+        .collect();
+    if !series.is_empty() {
+        let bars = charts::Bars {
+            title: "one-way latency, 64 B ping-pong: percentiles per system".into(),
+            x_desc: "percentile".into(),
+            y_desc: "one-way latency (log scale)".into(),
+            groups: percentiles.iter().map(|(_, label)| label.to_string()).collect(),
+            series,
+            format: charts::nanoseconds,
+        };
+        w.push_str(&chart(&output, "latency", "one-way latency percentiles per system", &bars, (1000, 480)));
+        let _ = writeln!(w);
+    }
     let _ = writeln!(
         w,
         "| system | p50 | p90 | p99 | p99.9 | samples | round trip (criterion) |\n|---|---|---|---|---|---|---|"
     );
-    for sys in ["slotcast_spin", "slotcast_blocking", "disruptor", "spsc_ring", "atomic_pingpong"] {
+    for sys in latency_systems {
         let Some(h) = r.extra(&format!("latency-{sys}")) else { continue };
         let q = |k: &str| h[k].as_f64().map_or("–".into(), ns);
         let rt = r
