@@ -283,7 +283,7 @@ fn with_best(row: &Row, doc: Option<&Value>, v: f64) -> String {
 /// callgrind results (`after`) and those measured before issue 12
 /// (`before`); either may be missing.
 #[allow(unreachable_pub)] // `pub` as the generator calls it; the module is private to the binary.
-pub fn section(after: Option<&Value>, before: Option<&Value>) -> String {
+pub(crate) fn section(after: Option<&Value>, before: Option<&Value>) -> String {
     let (after, before) = (after.filter(|d| budget(Some(d)).is_some()), before.filter(|d| budget(Some(d)).is_some()));
     let mut w = String::new();
     let _ = writeln!(w, "## Where the nanoseconds go\n");
