@@ -159,7 +159,11 @@ impl Allocator {
         match slot_alloc::claim_free(&self.shared, class) {
             Err(AllocError::Full(full)) => {
                 let swept = self.shared.sweep_dead(false);
-                if swept | self.return_ring_slots() { slot_alloc::claim_free(&self.shared, class) } else { Err(AllocError::Full(full)) }
+                if swept | self.return_ring_slots() {
+                    slot_alloc::claim_free(&self.shared, class)
+                } else {
+                    Err(AllocError::Full(full))
+                }
             }
             result => result,
         }

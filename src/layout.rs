@@ -634,8 +634,12 @@ mod tests {
     #[test]
     fn offsets_are_line_aligned_and_disjoint() {
         let l = ArenaLayout::new(1024, 16, 4, [2000, 1000, 300, 60, 15], true).unwrap();
-        let mut parts =
-            vec![(0, size_of::<Header>()), (l.readers, 16 * LINE), (l.processes, 4 * LINE), (l.ring, 1024 * RING_ENTRY)];
+        let mut parts = vec![
+            (0, size_of::<Header>()),
+            (l.readers, 16 * LINE),
+            (l.processes, 4 * LINE),
+            (l.ring, 1024 * RING_ENTRY),
+        ];
         for (c, p) in l.pools.iter().enumerate() {
             parts.push((p.metas, p.count * 8));
             parts.push((p.headers, p.count * 8));

@@ -38,8 +38,8 @@ use crate::holders;
 use crate::layout::{INLINE_CAPACITY, INLINE_SLOT, ReaderEntry, header_word, meta, reader_state, slot_word};
 use crate::lifetime::{Anchor, Shared, SharedHold, is_forked};
 use crate::pool;
-use crate::slot_alloc;
 use crate::ring_ptr::{Handle, RingPtr, check_view};
+use crate::slot_alloc;
 use crate::sync::{Arc, AtomicU64, Ordering::*, PayloadRef};
 use crate::wait::{self, Blocking, Deadline, WaitStrategy};
 use crate::writer::SEQUENCE_LIMIT;
@@ -581,31 +581,39 @@ impl Reader {
         // Steps of at most `max_batch` events, each ending with one cursor
         // store. Each event is decoded before the previous one is handed
         // out, so `end_of_batch` also marks the last event before a
-        // malformed one.
+        // malformed one. One call site of `handler`, so that it is inlined
+        // once.
+        if n == 1 {
+            // The common case of a reader that keeps up: no loop.
+            let event = decode(shared, seq)?;
+            handler(event, true);
+            commit(entry, pos, end);
+            return Ok(1);
+        }
+        let mut failed = None;
         while seq < end {
             let stop = end.min(seq.saturating_add(pos.max_batch));
-            let mut event = match decode(shared, seq) {
+            let event = match decode(shared, seq) {
                 Ok(event) => event,
                 Err(e) => {
                     commit(entry, pos, seq);
                     return Err(e);
                 }
             };
+            let mut event = event;
             loop {
-                let after = seq + 1;
-                let next = (after < stop).then(|| decode(shared, after));
-                handler(event, !matches!(next, Some(Ok(_))));
-                seq = after;
-                match next {
-                    Some(Ok(e)) => event = e,
-                    Some(Err(e)) => {
-                        commit(entry, pos, seq);
-                        return Err(e);
-                    }
-                    None => break,
-                }
+                seq += 1;
+                let next = if seq < stop { decode(shared, seq).map_err(|e| failed = Some(e)).ok() } else { None };
+                let Some(next) = next else {
+                    handler(event, true);
+                    break;
+                };
+                handler(std::mem::replace(&mut event, next), false);
             }
             commit(entry, pos, seq);
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
         Ok(n as usize)
     }
@@ -695,7 +703,16 @@ fn decode(shared: &Anchor, seq: u64) -> Result<EventRef<'_>, ReadError> {
         // the cursor cannot pass `seq` meanwhile.
         let payload = unsafe { arena.inline_payload(seq) };
         let class = SizeClass::XS;
-        return Ok(EventRef { shared, payload, sequence: seq, class, slot: INLINE_SLOT, generation: 0, len, event_type });
+        return Ok(EventRef {
+            shared,
+            payload,
+            sequence: seq,
+            class,
+            slot: INLINE_SLOT,
+            generation: 0,
+            len,
+            event_type,
+        });
     }
     let (c, slot, generation) = slot_word::unpack(word);
     let class = SizeClass::from_index(c).ok_or(corrupt("no such size class"))?;
@@ -838,13 +855,13 @@ impl EventRef<'_> {
     fn retain_copy(&self) -> Result<RingPtr, ReadError> {
         let no_slot = |class| ReadError::NoFreeSlot { class };
         let class = self.shared.config.class_for(SizeClass::XS).ok_or(no_slot(SizeClass::XS))?;
-        let (slot, generation) = match slot_alloc::claim_free(&self.shared, class) {
-            Err(_) if self.shared.sweep_dead(false) => slot_alloc::claim_free(&self.shared, class),
+        let (slot, generation) = match slot_alloc::claim_free(self.shared, class) {
+            Err(_) if self.shared.sweep_dead(false) => slot_alloc::claim_free(self.shared, class),
             claimed => claimed,
         }
         .map_err(|_| no_slot(class))?;
         let data = self.data();
-        slot_alloc::fill(&self.shared, class, slot, generation, self.event_type, |buf| {
+        slot_alloc::fill(self.shared, class, slot, generation, self.event_type, |buf| {
             buf[..data.len()].copy_from_slice(data);
             data.len()
         })

@@ -121,7 +121,5 @@ pub(crate) fn fill<F: FnOnce(&mut [u8]) -> usize>(
     // published above (refcount 1 in process, this process's hold and
     // local word in a shared runtime), for `generation`, moves into the
     // pointer.
-    Ok(unsafe {
-        RingPtr::from_reference(shared.ctl_ptr(), class, slot, generation, len as u32, event_type, local)
-    })
+    Ok(unsafe { RingPtr::from_reference(shared.ctl_ptr(), class, slot, generation, len as u32, event_type, local) })
 }

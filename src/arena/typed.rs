@@ -75,7 +75,8 @@ impl Arena {
             let cap = SizeClass::ALL[c].capacity();
             zeroes(layout.pools[c].count, || SlotCell::new(cap))
         });
-        let arena = Arena { header, readers, processes, ring, inline, metas, headers, slots, layout, futex: Futex::new(false) };
+        let arena =
+            Arena { header, readers, processes, ring, inline, metas, headers, slots, layout, futex: Futex::new(false) };
         super::initialise(&arena.header, &arena.processes, &arena.layout, config);
         Ok(arena)
     }

@@ -281,7 +281,12 @@ impl Writer {
     }
 
     #[inline]
-    fn publish_pod_until<T: Pod>(&mut self, event_type: u32, value: &T, deadline: Deadline) -> Result<u64, PublishError> {
+    fn publish_pod_until<T: Pod>(
+        &mut self,
+        event_type: u32,
+        value: &T,
+        deadline: Deadline,
+    ) -> Result<u64, PublishError> {
         let bytes = bytemuck::bytes_of(value);
         let class = match SizeClass::for_len(bytes.len()) {
             // An XS event's payload is only 16-aligned in its ring entry.
