@@ -15,15 +15,13 @@
 //! kept (a writer dropped while readers still needed its last events, or
 //! one whose process died).
 
-use crate::error::{AllocError, Full, UpgradeError, ViewError};
+use crate::error::{AllocError, UpgradeError, ViewError};
 use crate::event::SizeClass;
 use crate::failpoint::failpoint;
-use crate::holders;
-use crate::layout::header_word;
-use crate::lifetime::{Anchor, Shared, SharedHold};
-use crate::pool;
+use crate::lifetime::{Anchor, Shared};
 use crate::ring_ptr::{Handle, RingPtr, check_view};
-use crate::sync::{Arc, AtomicU64, Ordering::*};
+use crate::slot_alloc;
+use crate::sync::{Arc, Ordering::*};
 use crate::writer::Writer;
 use bytemuck::Pod;
 use std::fmt;
@@ -57,18 +55,6 @@ use std::fmt;
 /// ```
 pub struct Allocator {
     shared: Anchor,
-}
-
-/// Gives back a freshly claimed slot if filling it panics or fails.
-struct ClaimGuard<'a> {
-    word: &'a AtomicU64,
-    generation: u32,
-}
-
-impl Drop for ClaimGuard<'_> {
-    fn drop(&mut self) {
-        pool::abandon_alloc(self.word, self.generation);
-    }
 }
 
 impl Allocator {
@@ -121,57 +107,7 @@ impl Allocator {
         let class = self.shared.config.class_for(class).ok_or(AllocError::NoSlots(class))?;
         let (slot, generation) = self.claim(class)?;
         failpoint!("alloc.claimed");
-        let arena = &self.shared.arena;
-        let word = &arena.metas(class)[slot as usize];
-        let guard = ClaimGuard { word, generation };
-        let len = {
-            // SAFETY: the slot is in range, and ours alone: we took it free
-            // and it stays `FILLING`, which nothing but `finish_alloc` (or
-            // the reaper, once this process is dead) changes, until we
-            // publish it below.
-            let mut payload = unsafe { arena.payload_mut(class, slot as usize) };
-            fill(payload.bytes_mut())
-        };
-        if len > class.capacity() {
-            // `guard` gives the slot back.
-            return Err(AllocError::OverCapacity { len, capacity: class.capacity() });
-        }
-        std::mem::forget(guard);
-        failpoint!("alloc.filled");
-        // The slot's record of the event, for handle upgrades. ORDERING:
-        // Relaxed; published by the Release store of `finish_alloc`.
-        arena.slot_headers(class)[slot as usize].store(header_word::pack(len as u32, event_type), Relaxed);
-        // In a shared runtime our holder bit is set before the slot counts
-        // as held, so that if we die at any point a reaper finds the hold.
-        let publish = |word: &AtomicU64, bits: &[AtomicU64], entry| {
-            holders::set_bit(bits, entry);
-            failpoint!("alloc.bit_set");
-            pool::finish_alloc(word, generation);
-            failpoint!("alloc.finished");
-            true
-        };
-        // `held` too: the slot was free, so no pointer of ours held it; only
-        // a peer erasing our holder bit gets there. Publish it all the same.
-        let how = SharedHold { held: publish, take: publish };
-        let local = match self.shared.hold_shared(class, slot, how) {
-            Some(Ok(local)) => Some(local),
-            Some(Err(())) => {
-                // A damaged file (no holder words for the slot): give it back.
-                pool::abandon_alloc(word, generation);
-                return Err(AllocError::Full(Full::Pool(class)));
-            }
-            None => {
-                pool::finish_alloc(word, generation);
-                None
-            }
-        };
-        // SAFETY: the arena is alive, the slot in range, and the reference
-        // published above (refcount 1 in process, this process's hold and
-        // local word in a shared runtime), for `generation`, moves into the
-        // pointer.
-        Ok(unsafe {
-            RingPtr::from_reference(self.shared.ctl_ptr(), class, slot, generation, len as u32, event_type, local)
-        })
+        slot_alloc::fill(&self.shared, class, slot, generation, event_type, fill)
     }
 
     /// Allocates a slot of the smallest class with slots that holds `bytes`
@@ -216,42 +152,18 @@ impl Allocator {
         RingPtr::upgrade(self.shared.shared(), handle)
     }
 
-    /// Claims a free slot of `class`: `(slot, generation)`.
-    fn claim_free(&self, class: SizeClass) -> Result<(u32, u32), AllocError> {
-        let arena = &self.shared.arena;
-        let header = arena.header();
-        let metas = arena.metas(class);
-        let n = metas.len();
-        let hint = &header.alloc_hint[class.index()].value;
-        // Who fills the slot: in a shared arena our process entry + 1, so
-        // that if we die mid-fill, whoever reaps us gives the slot back.
-        let filler = self.shared.me.map_or(0, |entry| entry as u64 + 1);
-        if n > 0 {
-            // ORDERING: Relaxed; a hint where to start looking. Any value is
-            // safe: it is reduced modulo the pool size.
-            let start = (hint.load(Relaxed) % n as u64) as usize;
-            let (tail, head) = metas.split_at(start);
-            for (i, word) in head.iter().chain(tail).enumerate() {
-                if let Some(generation) = pool::claim_for_alloc(word, filler) {
-                    let slot = (start + i) % n;
-                    hint.store(slot as u64 + 1, Relaxed);
-                    return Ok((slot as u32, generation));
-                }
-            }
-        }
-        // ORDERING: Relaxed; a request flag for the writer (see module docs).
-        header.want.want[class.index()].store(1, Relaxed);
-        Err(AllocError::Full(Full::Pool(class)))
-    }
-
     /// As `claim_free`, and if the pool is empty, once more after releasing
     /// what dead processes held (shared runtimes) and what the ring keeps
     /// while no writer runs.
     fn claim(&self, class: SizeClass) -> Result<(u32, u32), AllocError> {
-        match self.claim_free(class) {
+        match slot_alloc::claim_free(&self.shared, class) {
             Err(AllocError::Full(full)) => {
                 let swept = self.shared.sweep_dead(false);
-                if swept | self.return_ring_slots() { self.claim_free(class) } else { Err(AllocError::Full(full)) }
+                if swept | self.return_ring_slots() {
+                    slot_alloc::claim_free(&self.shared, class)
+                } else {
+                    Err(AllocError::Full(full))
+                }
             }
             result => result,
         }

@@ -143,10 +143,10 @@ impl Config {
     ///
     /// ```
     /// // 2000 x 64 B + 1000 x 256 B + 300 x 1 KB + 60 x 4 KB + 15 x 16 KB of
-    /// // slots, their metadata and header words, a 4096-entry ring and 16
-    /// // reader lines.
+    /// // slots, their metadata and header words, a ring of 4096 entries of
+    /// // 128 B (each carries an XS event) and 16 reader lines.
     /// let config = slotcast::Runtime::builder().config().unwrap();
-    /// assert_eq!(config.arena_len(), 1_306_624);
+    /// assert_eq!(config.arena_len(), 1_765_376);
     /// ```
     pub fn arena_len(&self) -> usize {
         self.layout().len

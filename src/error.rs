@@ -357,9 +357,12 @@ impl<F> From<TryPublishError<F>> for PublishError {
     }
 }
 
-/// A reader met a descriptor or cursor that cannot be valid: only a
-/// corrupted shared mapping produces one. The reader's cursor stays on the
-/// offending sequence.
+/// Why a read or a retain failed.
+///
+/// A read fails only on a descriptor or cursor that cannot be valid (only a
+/// corrupted shared mapping produces one; the reader's cursor stays on the
+/// offending sequence) or in a forked child. A retain can also find no free
+/// slot to copy an XS event into ([`ReadError::NoFreeSlot`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ReadError {
@@ -374,6 +377,14 @@ pub enum ReadError {
     /// (see [`WriterError::Forked`]): the reader it inherited is the
     /// parent's, and its cursor is left alone.
     Forked,
+    /// [`EventRef::retain`](crate::EventRef::retain) of an XS event, which
+    /// is read in its ring entry and must be copied into a pool slot to
+    /// outlive it, found no free slot of `class` (XS, or the next larger
+    /// class with slots if XS has none; `XS` if no class has slots).
+    NoFreeSlot {
+        /// The class searched.
+        class: SizeClass,
+    },
 }
 
 impl fmt::Display for ReadError {
@@ -381,6 +392,9 @@ impl fmt::Display for ReadError {
         match self {
             Self::Corrupt { sequence, what } => write!(f, "corrupted event at sequence {sequence}: {what}"),
             Self::Forked => f.write_str(FORKED),
+            Self::NoFreeSlot { class } => {
+                write!(f, "no free {class:?} slot to keep a small event in (every slot is retained)")
+            }
         }
     }
 }

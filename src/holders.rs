@@ -501,11 +501,16 @@ mod damaged_file {
         let rt = shared("huge");
         let mut reader = rt.reader().unwrap();
         let mut writer = rt.writer().unwrap();
-        writer.try_publish_bytes(3, b"event").unwrap();
+        // In a pool slot (an XS event would be read in the ring).
+        let event = |buf: &mut [u8]| {
+            buf[..5].copy_from_slice(b"event");
+            5
+        };
+        writer.try_publish_with(SizeClass::S, 3, event).unwrap();
         let kept = rt.allocator().try_alloc_bytes(4, b"allocated").unwrap();
         let arena = &rt.shared().arena;
         // Every refcount field as large as it gets.
-        for word in arena.metas(SizeClass::XS) {
+        for word in arena.metas(SizeClass::XS).iter().chain(arena.metas(SizeClass::S)) {
             let m = word.load(Relaxed);
             if !meta::is_filling(m) {
                 word.store((m & !meta::RC_MASK) | (meta::RC_LIMIT + 5), Relaxed);

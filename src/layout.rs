@@ -17,7 +17,9 @@
 //!   lines 6..11         allocator scan hint, one line per class
 //! readers             ReaderEntry x max_readers, one line each: cursor, state + owner, pid
 //! processes           ProcessEntry x max_processes, one line each: state, pid, epoch
-//! ring                Descriptor x ring_capacity (16 B each): slot word, header word
+//! ring                RING_ENTRY (128 B, one line pair) x ring_capacity: a Descriptor
+//!                     (slot word, header word, 16 B), then INLINE_CAPACITY (64 B) of
+//!                     payload for an XS event carried in the ring (see below), then padding
 //! pool XS             metadata words (u64 x slots), padded to a line; slot headers
 //!                     (u64 x slots: `event_type << 32 | len` of the slot's event),
 //!                     padded to a line; then PooledEvent<64> x slots
@@ -29,8 +31,9 @@
 //!
 //! Two 64-bit words carry all per-event state:
 //!
-//! * the descriptor's **slot word**: `generation << 32 | class << 28 | slot index`
-//!   and **header word**: `event_type << 32 | len`;
+//! * the descriptor's **slot word**: `generation << 32 | class << 28 | slot index`,
+//!   or [`slot_word::INLINE`] for an XS event whose payload is in the ring
+//!   entry itself, and **header word**: `event_type << 32 | len`;
 //! * each slot's **metadata word**: `generation << 32 | RING << 31 | ORPHAN << 30 | FILLING << 29 | refcount`
 //!   (see [`meta`]), and its **slot header**, the `header_word` of the event it
 //!   holds, written when the event is first retained or allocated, so that
@@ -45,6 +48,39 @@
 use crate::event::{PooledEvent, SizeClass};
 use crate::sync::{AtomicU32, AtomicU64};
 
+/// Bytes per ring entry: a [`Descriptor`] and an XS event's payload, on a
+/// line of its own, so that the writer never writes a line a reader reads
+/// for a neighbouring sequence.
+///
+/// Why XS events are carried in the ring (measured with
+/// `benches/callgrind.rs`, see BENCHMARKS.md "Where the nanoseconds go"):
+/// with the payload in a pool slot, every event cost the writer a FIFO
+/// rotation, a metadata word's test and generation bump, and a slot address;
+/// and the reader fetched three lines written by the writer (the slot, the
+/// 16-byte descriptor whose line four neighbouring events share, and the
+/// published cursor), the slot's address depending on the descriptor's load.
+/// In the ring, an event of up to 48 bytes is on one line with its
+/// descriptor and up to 64 bytes on one 128-byte line pair; the reader's only
+/// other line is the published cursor, as with the Disruptor. An XS event a
+/// reader retains is copied into a pool slot then (`EventRef::retain`), so
+/// `RingPtr` and handles keep their meaning.
+pub(crate) const RING_ENTRY: usize = LINE;
+
+/// Offset of an in-ring event's payload within its entry: right after the
+/// descriptor, so that up to 48 bytes share the descriptor's cache line.
+/// The payload is therefore 16-aligned, not 64-aligned as a pool slot is.
+pub(crate) const INLINE_OFFSET: usize = size_of::<Descriptor>();
+
+/// Payload bytes of an in-ring event: the XS class's capacity.
+pub(crate) const INLINE_CAPACITY: usize = SizeClass::XS.capacity();
+
+/// The slot index an in-ring event reports internally (claims, decoded
+/// events): no pool slot has it, since indices are below 2^28.
+pub(crate) const INLINE_SLOT: u32 = u32::MAX;
+
+/// Alignment of an in-ring event's payload.
+pub(crate) const INLINE_ALIGN: usize = 16;
+
 /// Alignment and padding unit of every shared line.
 pub(crate) const LINE: usize = 128;
 
@@ -55,8 +91,9 @@ pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"SLOTCAST");
 /// metadata word carries its filler's process entry (see [`meta`]), which a
 /// version-1 process would take for references. 3: shared runtimes record
 /// their holds as one bit per process and slot (`holders`) instead of
-/// per-process counts, and every slot has a header word.
-pub(crate) const FORMAT_VERSION: u64 = 3;
+/// per-process counts, and every slot has a header word. 4: ring entries
+/// are 128 bytes and carry XS events' payloads ([`RING_ENTRY`]).
+pub(crate) const FORMAT_VERSION: u64 = 4;
 
 /// Slot indices occupy 28 bits of the descriptor's slot word.
 pub(crate) const MAX_SLOTS_PER_CLASS: u32 = (1 << 28) - 1;
@@ -208,6 +245,16 @@ pub(crate) struct Descriptor {
 /// The descriptor's slot word.
 pub(crate) mod slot_word {
     const INDEX_MASK: u64 = (1 << 28) - 1;
+
+    /// The slot word of an XS event carried in its ring entry: class field
+    /// 0xF (no class has it), slot and generation 0.
+    pub(crate) const INLINE: u64 = 0xF << 28;
+
+    /// Whether the slot word says the payload is in the ring entry.
+    #[inline]
+    pub(crate) const fn is_inline(word: u64) -> bool {
+        (word >> 28) & 0xF == 0xF
+    }
 
     #[inline]
     pub(crate) const fn pack(class: usize, slot: u32, generation: u32) -> u64 {
@@ -396,7 +443,7 @@ impl ArenaLayout {
         let processes = at;
         at = line(add(at, mul(max_processes, size_of::<ProcessEntry>())?)?)?;
         let ring = at;
-        at = line(add(at, mul(ring_capacity, size_of::<Descriptor>())?)?)?;
+        at = line(add(at, mul(ring_capacity, RING_ENTRY)?)?)?;
         let mut pools = [PoolLayout::default(); SizeClass::COUNT];
         let mut slot_base = [0; SizeClass::COUNT];
         let mut total_slots = 0usize;
@@ -522,6 +569,10 @@ pub(crate) const LAYOUT_HASH: u64 = {
         .ty::<PooledEvent<4096>>()
         .ty::<PooledEvent<16384>>()
         .word(slot_word::pack(0xF, MAX_SLOTS_PER_CLASS, u32::MAX))
+        .word(slot_word::INLINE)
+        .word(RING_ENTRY as u64)
+        .word(INLINE_OFFSET as u64)
+        .word(INLINE_CAPACITY as u64)
         .word(header_word::pack(u32::MAX, 0))
         .word(meta::RC_MASK)
         .word(meta::FILLING)
@@ -557,6 +608,9 @@ const _: () = {
     assert!(size_of::<ProcessEntry>() == LINE);
     assert!(size_of::<crate::sync::AtomicU32>() == 4);
     assert!(size_of::<Descriptor>() == 16);
+    assert!(INLINE_OFFSET + INLINE_CAPACITY <= RING_ENTRY);
+    assert!(INLINE_OFFSET % INLINE_ALIGN == 0 && RING_ENTRY % INLINE_ALIGN == 0);
+    assert!(INLINE_OFFSET + 48 <= 64, "up to 48 bytes share the descriptor's cache line");
     assert!(size_of::<crate::sync::AtomicU64>() == 8);
     assert!(align_of::<crate::sync::AtomicU64>() == 8);
     assert!(align_of::<PooledEvent<64>>() <= LINE);
@@ -580,8 +634,12 @@ mod tests {
     #[test]
     fn offsets_are_line_aligned_and_disjoint() {
         let l = ArenaLayout::new(1024, 16, 4, [2000, 1000, 300, 60, 15], true).unwrap();
-        let mut parts =
-            vec![(0, size_of::<Header>()), (l.readers, 16 * LINE), (l.processes, 4 * LINE), (l.ring, 1024 * 16)];
+        let mut parts = vec![
+            (0, size_of::<Header>()),
+            (l.readers, 16 * LINE),
+            (l.processes, 4 * LINE),
+            (l.ring, 1024 * RING_ENTRY),
+        ];
         for (c, p) in l.pools.iter().enumerate() {
             parts.push((p.metas, p.count * 8));
             parts.push((p.headers, p.count * 8));

@@ -170,6 +170,7 @@ mod reader;
 mod ring_ptr;
 mod runtime;
 mod shm;
+mod slot_alloc;
 mod stats;
 mod sync;
 mod wait;

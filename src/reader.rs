@@ -35,10 +35,11 @@
 use crate::error::{JoinError, ReadError, ViewError};
 use crate::event::SizeClass;
 use crate::holders;
-use crate::layout::{ReaderEntry, header_word, meta, reader_state, slot_word};
+use crate::layout::{INLINE_CAPACITY, INLINE_SLOT, ReaderEntry, header_word, meta, reader_state, slot_word};
 use crate::lifetime::{Anchor, Shared, SharedHold, is_forked};
 use crate::pool;
 use crate::ring_ptr::{Handle, RingPtr, check_view};
+use crate::slot_alloc;
 use crate::sync::{Arc, AtomicU64, Ordering::*, PayloadRef};
 use crate::wait::{self, Blocking, Deadline, WaitStrategy};
 use crate::writer::SEQUENCE_LIMIT;
@@ -580,31 +581,39 @@ impl Reader {
         // Steps of at most `max_batch` events, each ending with one cursor
         // store. Each event is decoded before the previous one is handed
         // out, so `end_of_batch` also marks the last event before a
-        // malformed one.
+        // malformed one. One call site of `handler`, so that it is inlined
+        // once.
+        if n == 1 {
+            // The common case of a reader that keeps up: no loop.
+            let event = decode(shared, seq)?;
+            handler(event, true);
+            commit(entry, pos, end);
+            return Ok(1);
+        }
+        let mut failed = None;
         while seq < end {
             let stop = end.min(seq.saturating_add(pos.max_batch));
-            let mut event = match decode(shared, seq) {
+            let event = match decode(shared, seq) {
                 Ok(event) => event,
                 Err(e) => {
                     commit(entry, pos, seq);
                     return Err(e);
                 }
             };
+            let mut event = event;
             loop {
-                let after = seq + 1;
-                let next = (after < stop).then(|| decode(shared, after));
-                handler(event, !matches!(next, Some(Ok(_))));
-                seq = after;
-                match next {
-                    Some(Ok(e)) => event = e,
-                    Some(Err(e)) => {
-                        commit(entry, pos, seq);
-                        return Err(e);
-                    }
-                    None => break,
-                }
+                seq += 1;
+                let next = if seq < stop { decode(shared, seq).map_err(|e| failed = Some(e)).ok() } else { None };
+                let Some(next) = next else {
+                    handler(event, true);
+                    break;
+                };
+                handler(std::mem::replace(&mut event, next), false);
             }
             commit(entry, pos, seq);
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
         Ok(n as usize)
     }
@@ -681,9 +690,31 @@ fn decode(shared: &Anchor, seq: u64) -> Result<EventRef<'_>, ReadError> {
     let arena = &shared.arena;
     let d = arena.descriptor(seq);
     // ORDERING: Relaxed; ordered after the Acquire load of `published`.
-    let (c, slot, generation) = slot_word::unpack(d.slot.load(Relaxed));
+    let word = d.slot.load(Relaxed);
+    // ORDERING: Relaxed; as above.
     let (len, event_type) = header_word::unpack(d.header.load(Relaxed));
     let corrupt = |what| ReadError::Corrupt { sequence: seq, what };
+    if slot_word::is_inline(word) {
+        if len as usize > INLINE_CAPACITY {
+            return Err(corrupt("length exceeds the ring entry"));
+        }
+        // SAFETY: the writer does not write this entry while our cursor is
+        // at or below `seq` (gating), and the event borrows the reader, so
+        // the cursor cannot pass `seq` meanwhile.
+        let payload = unsafe { arena.inline_payload(seq) };
+        let class = SizeClass::XS;
+        return Ok(EventRef {
+            shared,
+            payload,
+            sequence: seq,
+            class,
+            slot: INLINE_SLOT,
+            generation: 0,
+            len,
+            event_type,
+        });
+    }
+    let (c, slot, generation) = slot_word::unpack(word);
     let class = SizeClass::from_index(c).ok_or(corrupt("no such size class"))?;
     if slot as usize >= arena.slot_count(class) {
         return Err(corrupt("slot index out of range"));
@@ -749,16 +780,25 @@ impl EventRef<'_> {
 
     /// Views the payload as a `T`.
     ///
+    /// An XS event (up to 64 bytes) is read in its ring entry, where its
+    /// payload is 16-aligned; larger events are in 64-aligned pool slots.
+    /// [`Writer::publish_pod`](crate::Writer::publish_pod) puts a small
+    /// value that needs more than 16-byte alignment in a pool slot, so it
+    /// can be viewed here.
+    ///
     /// # Errors
     ///
     /// [`ViewError::Size`] unless the length is `size_of::<T>()`,
-    /// [`ViewError::Align`] if `T` needs more than 64-byte alignment.
+    /// [`ViewError::Align`] if `T` needs more alignment than the payload
+    /// has (more than 64 bytes, or more than 16 for an XS event).
     pub fn as_pod<T: Pod>(&self) -> Result<&T, ViewError> {
         check_view::<T>(self.len as usize)?;
         let ptr = self.payload.as_ptr().cast::<T>();
-        // SAFETY: size and alignment checked above (slots are 64-aligned),
-        // every bit pattern is a `T`, and the slot is not written while this
-        // event is borrowed.
+        if !ptr.is_aligned() {
+            return Err(ViewError::Align { required: align_of::<T>() });
+        }
+        // SAFETY: size and alignment checked above, every bit pattern is a
+        // `T`, and the payload is not written while this event is borrowed.
         Ok(unsafe { ptr.as_ref() })
     }
 
@@ -773,6 +813,9 @@ impl EventRef<'_> {
         if self.shared.forked() {
             // The holds of this process entry are the parent's.
             return Err(ReadError::Forked);
+        }
+        if self.slot == INLINE_SLOT {
+            return self.retain_copy();
         }
         let arena = &self.shared.arena;
         let (class, slot, generation) = (self.class, self.slot, self.generation);
@@ -804,8 +847,32 @@ impl EventRef<'_> {
         })
     }
 
+    /// An XS event lives in its ring entry, which the writer reuses once
+    /// every reader has passed it: to outlive that, it is copied into a free
+    /// slot of the XS pool (or of the next larger class with slots), with a
+    /// fresh generation. Each retain of it makes its own copy.
+    #[cold]
+    fn retain_copy(&self) -> Result<RingPtr, ReadError> {
+        let no_slot = |class| ReadError::NoFreeSlot { class };
+        let class = self.shared.config.class_for(SizeClass::XS).ok_or(no_slot(SizeClass::XS))?;
+        let (slot, generation) = match slot_alloc::claim_free(self.shared, class) {
+            Err(_) if self.shared.sweep_dead(false) => slot_alloc::claim_free(self.shared, class),
+            claimed => claimed,
+        }
+        .map_err(|_| no_slot(class))?;
+        let data = self.data();
+        slot_alloc::fill(self.shared, class, slot, generation, self.event_type, |buf| {
+            buf[..data.len()].copy_from_slice(data);
+            data.len()
+        })
+        .map_err(|_| no_slot(class))
+    }
+
     /// Plain-data identity of this event. It upgrades only while a
-    /// [`RingPtr`] holds the event, so [`retain`](EventRef::retain) first.
+    /// [`RingPtr`] holds the event, so [`retain`](EventRef::retain) first
+    /// and take the pointer's [`handle`](RingPtr::handle): an XS event is
+    /// read in its ring entry and has no slot until retained, so its
+    /// handle from here never upgrades ([`UpgradeError::Invalid`](crate::UpgradeError::Invalid)).
     pub fn handle(&self) -> Handle {
         Handle::of(self.class, self.slot, self.generation, self.len, self.event_type)
     }
@@ -1073,8 +1140,8 @@ mod tests {
         for i in 0..4u8 {
             writer.try_publish_bytes(0, &[i]).unwrap();
         }
-        // Sequence 2: size class 15, which does not exist.
-        rt.shared().arena.descriptor(2).slot.store(u64::MAX, Relaxed);
+        // Sequence 2: size class 5, which does not exist.
+        rt.shared().arena.descriptor(2).slot.store(crate::layout::slot_word::pack(5, 0, 0), Relaxed);
         let corrupt = ReadError::Corrupt { sequence: 2, what: "no such size class" };
 
         let batch = batched.try_batch().unwrap();

@@ -148,14 +148,14 @@ impl Stats {
                 readers.push(ReaderStats { entry, pid, cursor, lag: published.saturating_sub(cursor), alive });
             }
         }
-        let cap = arena.ring().len() as u64;
+        let cap = arena.layout().ring_capacity as u64;
         let oldest = readers.iter().map(|r| r.cursor).min().unwrap_or(published);
         let oldest = oldest.max(published.saturating_sub(cap));
 
         let mut used: Vec<Vec<bool>> = SizeClass::ALL.iter().map(|&c| vec![false; arena.slot_count(c)]).collect();
         let mut in_ring = [0usize; SizeClass::COUNT];
         for seq in oldest..published {
-            let d = &arena.ring()[(seq % cap) as usize];
+            let d = arena.descriptor(seq);
             // ORDERING: Relaxed; ordered after the Acquire load of
             // `published` above (a snapshot: the writer may overwrite it).
             let (c, slot, _) = slot_word::unpack(d.slot.load(Relaxed));

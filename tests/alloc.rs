@@ -112,34 +112,35 @@ fn actors_pass_one_slot_around_and_the_last_drop_frees_it() {
     alloc.try_alloc_bytes(0, &[0; 1000]).expect("free after the last actor dropped it");
 }
 
-/// The writer keeps slots for reuse; an allocator that finds the pool empty
+/// The writer keeps slots for reuse (of S here: XS events are carried in the
+/// ring and take no slot); an allocator that finds the pool empty
 /// asks for them back, and the writer returns the idle ones on its next
 /// publish of that class (or when asked, or when dropped).
 #[test]
 fn the_writer_hands_idle_slots_back_to_the_allocator() {
-    let rt = Runtime::builder().ring_capacity(64).slots(SizeClass::XS, 8).build().unwrap();
+    let rt = Runtime::builder().ring_capacity(64).slots(SizeClass::S, 8).build().unwrap();
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     let alloc = rt.allocator();
     // A burst while the reader lags: the writer takes every slot.
     for i in 0..8u8 {
-        w.try_publish_bytes(0, &[i]).unwrap();
+        w.try_publish_bytes(0, &[i; 100]).unwrap();
     }
-    assert_eq!(rt.stats().pool(SizeClass::XS).writer_owned, 8);
+    assert_eq!(rt.stats().pool(SizeClass::S).writer_owned, 8);
     reader.try_read(|_, _| ()).unwrap();
-    assert_eq!(alloc.try_alloc_bytes(0, b"a").unwrap_err(), AllocError::Full(Full::Pool(SizeClass::XS)));
+    assert_eq!(alloc.try_alloc_bytes(0, &[0; 100]).unwrap_err(), AllocError::Full(Full::Pool(SizeClass::S)));
     // The failed allocation asked; the next publish of the class answers.
-    w.try_publish_bytes(0, b"next").unwrap();
-    let a = alloc.try_alloc_bytes(0, b"a").expect("idle slots were handed back");
-    assert!(rt.stats().pool(SizeClass::XS).writer_owned < 8);
+    w.try_publish_bytes(0, &[0; 100]).unwrap();
+    let a = alloc.try_alloc_bytes(0, &[0; 100]).expect("idle slots were handed back");
+    assert!(rt.stats().pool(SizeClass::S).writer_owned < 8);
     reader.try_read(|_, _| ()).unwrap();
     w.give_back_idle_slots();
-    assert_eq!(rt.stats().pool(SizeClass::XS).writer_owned, 0);
-    let more: Vec<_> = (0..7).map(|_| alloc.try_alloc_bytes(0, b"b").unwrap()).collect();
-    assert_eq!(rt.stats().pool(SizeClass::XS).in_use, 8);
-    assert!(w.try_publish_bytes(0, b"full").is_err(), "the allocator holds every slot");
+    assert_eq!(rt.stats().pool(SizeClass::S).writer_owned, 0);
+    let more: Vec<_> = (0..7).map(|_| alloc.try_alloc_bytes(0, &[0; 100]).unwrap()).collect();
+    assert_eq!(rt.stats().pool(SizeClass::S).in_use, 8);
+    assert!(w.try_publish_bytes(0, &[0; 100]).is_err(), "the allocator holds every slot");
     drop((a, more));
-    w.try_publish_bytes(0, b"room again").unwrap();
+    w.try_publish_bytes(0, &[0; 100]).unwrap();
 }
 
 /// A writer dropped while a reader still needed its last events leaves
@@ -147,18 +148,18 @@ fn the_writer_hands_idle_slots_back_to_the_allocator() {
 /// them back without waiting for another writer.
 #[test]
 fn slots_a_dropped_writer_kept_go_back_to_the_allocator() {
-    let rt = Runtime::builder().slots(SizeClass::XS, 4).slots(SizeClass::S, 0).ring_capacity(8).build().unwrap();
+    let rt = Runtime::builder().slots(SizeClass::S, 4).slots(SizeClass::M, 0).ring_capacity(8).build().unwrap();
     let mut reader = rt.reader().unwrap();
     let mut writer = rt.writer().unwrap();
     for i in 0..4u8 {
-        writer.try_publish_bytes(0, &[i]).unwrap();
+        writer.try_publish_bytes(0, &[i; 100]).unwrap();
     }
     drop(writer); // the reader still needs all four slots
     assert_eq!(reader.try_read(|_, _| {}).unwrap(), 4);
     drop(reader);
     let alloc = rt.allocator();
-    let kept: Vec<_> = (0..4).map(|i| alloc.try_alloc_bytes(0, &[i]).expect("every slot is free again")).collect();
-    assert_eq!(rt.stats().pool(SizeClass::XS).in_use, 4);
+    let kept: Vec<_> = (0..4).map(|i| alloc.try_alloc_bytes(0, &[i; 100]).expect("every slot is free again")).collect();
+    assert_eq!(rt.stats().pool(SizeClass::S).in_use, 4);
     drop(kept);
     assert!(rt.writer().is_ok(), "the role is free again");
 }

@@ -1,7 +1,9 @@
 //! Size classes configured with 0 slots ("0 removes a class"): an event
 //! goes to the next larger class that has slots, and one that no class with
-//! slots can hold is refused at once, never waited for. The same through
-//! the C ABI: `tests/ffi.rs`.
+//! slots can hold is refused at once, never waited for. XS events are the
+//! exception: they are carried in the ring entry, whatever the XS pool
+//! (which only retains and the allocator use). The same through the C ABI:
+//! `tests/ffi.rs`.
 #![allow(clippy::disallowed_types)] // the tests run calls that may hang on std threads
 #![allow(
     clippy::multiple_unsafe_ops_per_block,
@@ -64,12 +66,19 @@ fn a_small_event_lands_in_the_next_class_with_slots() {
     let rt = s_and_m_only();
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
+    // XS events need no XS slot: they are carried in the ring.
     assert_eq!(w.try_publish_bytes(1, &[7; 10]), Ok(0));
     assert_eq!(w.try_publish_pod(2, &42u64), Ok(1));
     assert_eq!(w.publish_bytes_timeout(3, &[8; 300], Duration::from_secs(60)), Ok(2));
     let mut seen = Vec::new();
     reader.try_read(|ev, _| seen.push((ev.class(), ev.len(), ev.event_type()))).unwrap();
-    assert_eq!(seen, [(SizeClass::S, 10, 1), (SizeClass::S, 8, 2), (SizeClass::M, 300, 3)]);
+    assert_eq!(seen, [(SizeClass::XS, 10, 1), (SizeClass::XS, 8, 2), (SizeClass::M, 300, 3)]);
+    // Without S slots, an S event lands in M.
+    let no_s = Runtime::builder().slots(SizeClass::S, 0).ring_capacity(8).build().unwrap();
+    let mut reader_m = no_s.reader().unwrap();
+    let mut w_m = no_s.writer().unwrap();
+    assert_eq!(w_m.try_publish_bytes(4, &[9; 100]), Ok(0));
+    assert_eq!(reader_m.try_recv().unwrap().map(|ev| (ev.class(), ev.len())), Some((SizeClass::M, 100)));
     // The standalone allocator picks classes the same way.
     let ptr = rt.allocator().try_alloc_bytes(4, &[9; 10]).expect("S has free slots");
     assert_eq!((ptr.class(), ptr.as_bytes()), (SizeClass::S, &[9; 10][..]));
@@ -111,13 +120,22 @@ fn an_explicit_class_without_slots_moves_up_or_is_refused_at_once() {
     let rt = s_and_m_only();
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
-    // XS has no slots: its events go to S, whose slots hold them.
-    let claim = w.try_claim(SizeClass::XS).expect("S serves XS");
-    assert_eq!((claim.class(), claim.capacity()), (SizeClass::S, 256));
+    // XS has no slots, and needs none: its events are carried in the ring.
+    let claim = w.try_claim(SizeClass::XS).expect("the ring carries XS");
+    assert_eq!((claim.class(), claim.capacity()), (SizeClass::XS, 64));
     drop(claim);
-    let seq = w.try_publish_with(SizeClass::XS, 0, |buf| buf.len()).expect("S serves XS");
+    let seq = w.try_publish_with(SizeClass::XS, 0, |buf| buf.len()).expect("the ring carries XS");
     assert_eq!(seq, 0);
-    assert_eq!(reader.try_read(|ev, _| assert_eq!((ev.class(), ev.len()), (SizeClass::S, 256))), Ok(1));
+    assert_eq!(reader.try_read(|ev, _| assert_eq!((ev.class(), ev.len()), (SizeClass::XS, 64))), Ok(1));
+    // S has no slots here: its events go to M, whose slots hold them.
+    let no_s = Runtime::builder().slots(SizeClass::S, 0).ring_capacity(8).build().unwrap();
+    let mut reader_m = no_s.reader().unwrap();
+    let mut w_m = no_s.writer().unwrap();
+    let claim = w_m.try_claim(SizeClass::S).expect("M serves S");
+    assert_eq!((claim.class(), claim.capacity()), (SizeClass::M, 1024));
+    drop(claim);
+    assert_eq!(w_m.try_publish_with(SizeClass::S, 0, |buf| buf.len()).ok(), Some(0));
+    assert_eq!(reader_m.try_read(|ev, _| assert_eq!((ev.class(), ev.len()), (SizeClass::M, 1024))), Ok(1));
     // Nothing at or above L has slots: refused at once, the closure handed back.
     assert_eq!(w.try_claim(SizeClass::L).map(|_| ()), Err(PublishError::NoSlots(SizeClass::L)));
     let refused = w.try_publish_with(SizeClass::XL, 0, |_| 1).unwrap_err();

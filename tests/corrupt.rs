@@ -77,6 +77,11 @@ fn small() -> slotcast::Builder {
         .wait_strategy(WaitStrategy::Blocking)
 }
 
+/// Bytes per ring entry (`layout::RING_ENTRY`): a 16-byte descriptor, then
+/// an XS event's payload (`layout::INLINE_OFFSET`).
+const RING_ENTRY: usize = 128;
+const INLINE_OFFSET: usize = 16;
+
 /// Payload lengths of the events published here, in turn: every class,
 /// the small ones most.
 const MIXED: [usize; 10] = [8, 100, 8, 700, 8, 3000, 8, 100, 8, 9000];
@@ -120,7 +125,7 @@ impl Layout {
         let processes = at;
         at = line(at + config.max_processes() * LINE);
         let ring = at;
-        at = line(at + config.ring_capacity() * 16);
+        at = line(at + config.ring_capacity() * RING_ENTRY);
         let mut pools = [(0, 0, 0); SizeClass::COUNT];
         let mut headers = [0; SizeClass::COUNT];
         for class in SizeClass::ALL {
@@ -169,7 +174,7 @@ impl Layout {
                 ("process table", self.processes + rng.usize(..self.max_processes) * LINE + 8 * rng.usize(..3), 8)
             }
             // Descriptors: slot word, header word.
-            44..60 => ("ring", self.ring + rng.usize(..self.ring_capacity) * 16 + 8 * rng.usize(..2), 8),
+            44..60 => ("ring", self.ring + rng.usize(..self.ring_capacity) * RING_ENTRY + 8 * rng.usize(..2), 8),
             // Slot metadata words.
             60..76 => {
                 let (metas, _, n) = self.pools[self.nonempty_class(rng)];
@@ -578,7 +583,7 @@ fn base_images(dir: &Path) -> (PathBuf, PathBuf) {
                 if ev.sequence() % 17 == 0 && ev.len() < 4096 {
                     let ptr = ev.retain().unwrap();
                     if ev.sequence() >= 140 - 64 {
-                        in_ring.push((ev.sequence(), ptr.handle()));
+                        in_ring.push((ev.sequence(), ptr.clone()));
                     }
                     kept.push(ptr);
                 }
@@ -611,7 +616,7 @@ fn base_images(dir: &Path) -> (PathBuf, PathBuf) {
         1
     });
     check_layout(&busy, &Layout::of(rt.config()), &kept, &in_ring);
-    drop((filled, kept, lagging, reader, w, other));
+    drop((filled, kept, in_ring, lagging, reader, w, other));
     let quiet = std::fs::read(&path).unwrap();
     drop(rt);
     assert!(!path.exists());
@@ -624,7 +629,7 @@ fn base_images(dir: &Path) -> (PathBuf, PathBuf) {
 /// Checks `Layout` against a snapshot: the published count, this process's
 /// pid in its process and reader entries, the payload, metadata and ring
 /// descriptor of retained events where `Layout` says they are.
-fn check_layout(bytes: &[u8], layout: &Layout, kept: &[RingPtr], in_ring: &[(u64, Handle)]) {
+fn check_layout(bytes: &[u8], layout: &Layout, kept: &[RingPtr], in_ring: &[(u64, RingPtr)]) {
     let stale = "tests/corrupt.rs: Layout disagrees with the arena format (src/layout.rs)";
     let pid = u64::from(std::process::id());
     assert_eq!(read_word(bytes, 256, 8), 140, "{stale}: published");
@@ -639,11 +644,26 @@ fn check_layout(bytes: &[u8], layout: &Layout, kept: &[RingPtr], in_ring: &[(u64
         assert_eq!(read_word(bytes, metas + h.slot as usize * 8, 8) >> 32, u64::from(h.generation), "{stale}: {h:?}");
     }
     assert!(!in_ring.is_empty());
-    for &(seq, h) in in_ring {
-        let word = read_word(bytes, layout.ring + (seq as usize % layout.ring_capacity) * 16, 8);
-        let expected = u64::from(h.generation) << 32 | u64::from(h.class) << 28 | u64::from(h.slot);
-        assert_eq!(word, expected, "{stale}: descriptor of sequence {seq}");
+    let (mut inline, mut pooled) = (0, 0);
+    for (seq, ptr) in in_ring {
+        let (h, entry) = (ptr.handle(), layout.ring + (*seq as usize % layout.ring_capacity) * RING_ENTRY);
+        let word = read_word(bytes, entry, 8);
+        let header = read_word(bytes, entry + 8, 8);
+        assert_eq!(header, u64::from(h.event_type) << 32 | u64::from(h.len), "{stale}: header of sequence {seq}");
+        if h.class == 0 {
+            // An XS event: in the ring entry, right after its descriptor; the
+            // retained pointer is a copy in a slot of its own.
+            inline += 1;
+            assert_eq!(word, 0xF << 28, "{stale}: descriptor of in-ring sequence {seq}");
+            let at = entry + INLINE_OFFSET;
+            assert_eq!(&bytes[at..at + ptr.len()], &ptr[..], "{stale}: in-ring payload of sequence {seq}");
+        } else {
+            pooled += 1;
+            let expected = u64::from(h.generation) << 32 | u64::from(h.class) << 28 | u64::from(h.slot);
+            assert_eq!(word, expected, "{stale}: descriptor of sequence {seq}");
+        }
     }
+    assert!(inline > 0 && pooled > 0, "both kinds of ring entry checked: {inline} {pooled}");
 }
 
 /// How one seed ended badly.

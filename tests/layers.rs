@@ -49,6 +49,8 @@ const LAYERS: &[&[&str]] = &[
     &["lifetime"],
     // Handles.
     &["ring_ptr"],
+    // Claiming and filling one pool slot outside the ring.
+    &["slot_alloc"],
     &["stats"],
     &["observer"],
     &["writer"],

@@ -6,7 +6,7 @@
 mod common;
 
 use common::pattern;
-use slotcast::{Handle, RingPtr, Runtime, SizeClass, UpgradeError, ViewError};
+use slotcast::{Handle, ReadError, RingPtr, Runtime, SizeClass, UpgradeError, ViewError};
 use std::time::Duration;
 
 fn assert_send_sync<T: Send + Sync>() {}
@@ -24,8 +24,11 @@ fn ring_ptrs_of_send_sync_types_are_send_and_sync() {
 /// keeps its bytes until dropped, and every slot comes back.
 fn retain_from_threads_and_drop_in_random_order(kind: common::Kind) {
     let events = common::scaled(20_000, 200);
+    // Each reader's retain of an XS event is a copy of its own (XS events are
+    // read in the ring): a read can retain a whole ring's worth, so three
+    // readers need up to 3 x (256 + 40) XS slots.
     let rt =
-        common::builder(kind).ring_capacity(256).slots(SizeClass::XS, 512).slots(SizeClass::S, 512).build().unwrap();
+        common::builder(kind).ring_capacity(256).slots(SizeClass::XS, 1024).slots(SizeClass::S, 512).build().unwrap();
     let threads: Vec<_> = (0..3u64)
         .map(|t| {
             let mut reader = rt.reader().unwrap();
@@ -74,22 +77,50 @@ fn retain_from_threads_and_drop_in_random_order(kind: common::Kind) {
 /// A pointer to a slot keeps it out of circulation while the writer cycles
 /// the rest of the pool: the pointer never sees a later event.
 fn a_ring_ptr_never_sees_a_later_event(kind: common::Kind) {
-    let rt = common::builder(kind).ring_capacity(4).slots(SizeClass::XS, 2).build().unwrap();
+    // Events of class S: they are read in their pool slots (XS events are
+    // read in the ring, and a retain copies them).
+    let rt = common::builder(kind).ring_capacity(4).slots(SizeClass::S, 2).build().unwrap();
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
-    w.try_publish_bytes(0, b"first").unwrap();
+    let event = |tag: u8| [tag; 100];
+    w.try_publish_bytes(0, &event(0xF1)).unwrap();
     let kept = reader.try_recv().unwrap().unwrap().retain().unwrap();
+    for i in 0..common::scaled(1000, 50) {
+        w.try_publish_bytes(1, &event(i as u8)).unwrap();
+        assert_eq!(reader.try_recv().unwrap().unwrap().data(), &event(i as u8)[..]);
+        assert_eq!(&kept[..], &event(0xF1)[..]);
+    }
+    assert_eq!(rt.stats().pool(SizeClass::S).retained, 1);
+    // With the kept slot out of circulation, one slot serves the ring.
+    w.try_publish_bytes(0, &event(b'x')).unwrap();
+    assert!(w.try_publish_bytes(0, &event(b'y')).is_err(), "the reader has not read x, the other slot is retained");
+    drop(kept);
+    w.try_publish_bytes(0, &event(b'y')).expect("the released slot is reused");
+}
+
+/// An XS event is read in its ring entry; retaining it copies it into a
+/// pool slot, so the pointer keeps its bytes while the writer reuses the
+/// entry, and a handle from the event itself never upgrades.
+fn a_retained_small_event_outlives_its_ring_entry(kind: common::Kind) {
+    let rt = common::builder(kind).ring_capacity(4).slots(SizeClass::XS, 1).build().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    w.try_publish_bytes(7, b"first").unwrap();
+    let event = reader.try_recv().unwrap().unwrap();
+    assert_eq!(rt.upgrade(event.handle()).unwrap_err(), UpgradeError::Invalid, "no slot until retained");
+    let kept = event.retain().unwrap();
+    assert_eq!(event.retain().unwrap_err(), ReadError::NoFreeSlot { class: SizeClass::XS }, "one XS slot");
+    drop(event);
+    assert_eq!((kept.class(), kept.event_type(), &kept[..]), (SizeClass::XS, 7, &b"first"[..]));
+    let again = rt.upgrade(kept.handle()).expect("the copy's handle upgrades");
     for i in 0..common::scaled(1000, 50) {
         w.try_publish_pod(1, &i).unwrap();
         assert_eq!(reader.try_recv().unwrap().unwrap().as_pod::<u64>(), Ok(&i));
         assert_eq!(&kept[..], b"first");
     }
     assert_eq!(rt.stats().pool(SizeClass::XS).retained, 1);
-    // With the kept slot out of circulation, one slot serves the ring.
-    w.try_publish_bytes(0, b"x").unwrap();
-    assert!(w.try_publish_bytes(0, b"y").is_err(), "the reader has not read x, the other slot is retained");
-    drop(kept);
-    w.try_publish_bytes(0, b"y").expect("the released slot is reused");
+    drop((kept, again));
+    assert_eq!(rt.stats().pool(SizeClass::XS).in_use, 0);
 }
 
 /// Handles upgrade while their generation lives, and never after.
@@ -149,6 +180,7 @@ fn pointers_outlive_the_runtime(kind: common::Kind) {
 every_backing! {
     retain_and_drop => super::retain_from_threads_and_drop_in_random_order;
     never_a_later_event => super::a_ring_ptr_never_sees_a_later_event;
+    small_event_copied => super::a_retained_small_event_outlives_its_ring_entry;
     recycled_handles => super::handles_of_recycled_slots_do_not_upgrade;
     outlive_runtime => super::pointers_outlive_the_runtime;
 }

@@ -32,8 +32,9 @@ fn stat_shows_config_cursors_lag_and_occupancy() {
     let rt = Runtime::builder().shared(&path).build().unwrap();
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
-    for i in 0..10u64 {
-        w.try_publish_pod(0, &i).unwrap();
+    // Events of class S, in pool slots (XS events are carried in the ring).
+    for i in 0..10u8 {
+        w.try_publish_bytes(0, &[i; 100]).unwrap();
     }
     drop(reader.try_recv().unwrap());
     // Retains event 1 and moves past it: cursor 2.
@@ -51,9 +52,9 @@ fn stat_shows_config_cursors_lag_and_occupancy() {
     assert_eq!(v["readers"][0]["cursor"], 2);
     assert_eq!(v["readers"][0]["lag"], 8);
     assert_eq!(v["readers"][0]["alive"], true);
-    assert_eq!(v["pools"][0]["retained"], 1);
-    assert_eq!(v["pools"][0]["in_ring"], 8);
-    assert_eq!(v["pools"][0]["in_use"], 9);
+    assert_eq!(v["pools"][1]["retained"], 1);
+    assert_eq!(v["pools"][1]["in_ring"], 8);
+    assert_eq!(v["pools"][1]["in_use"], 9);
     drop((kept, w, reader, rt));
     let out = slotcast(&["stat", p]);
     assert!(!out.status.success(), "the file is gone");

@@ -6,7 +6,9 @@ use super::Backing;
 use crate::config::Config;
 use crate::error::BuildError;
 use crate::event::SizeClass;
-use crate::layout::{ArenaLayout, Descriptor, Header, ProcessEntry, ReaderEntry};
+use crate::layout::{
+    ArenaLayout, Descriptor, Header, INLINE_CAPACITY, INLINE_OFFSET, ProcessEntry, RING_ENTRY, ReaderEntry,
+};
 use crate::sync::{AtomicU64, Futex, PayloadMut, PayloadRef};
 use std::ptr::NonNull;
 
@@ -78,7 +80,8 @@ pub(crate) struct Arena {
     header: NonNull<Header>,
     readers: NonNull<ReaderEntry>,
     processes: NonNull<ProcessEntry>,
-    ring: NonNull<Descriptor>,
+    /// Start of the ring: `ring_capacity` entries of `RING_ENTRY` bytes.
+    ring: NonNull<u8>,
     pools: [PoolPtrs; SizeClass::COUNT],
     holders: NonNull<AtomicU64>,
     layout: ArenaLayout,
@@ -130,7 +133,7 @@ impl Arena {
             header: base.cast(),
             readers: at(layout.readers).cast(),
             processes: at(layout.processes).cast(),
-            ring: at(layout.ring).cast(),
+            ring: at(layout.ring),
             pools,
             holders: at(layout.holders).cast(),
             layout,
@@ -180,27 +183,58 @@ impl Arena {
         Some(unsafe { std::slice::from_raw_parts(self.holders.as_ptr(), len) })
     }
 
-    #[inline]
-    pub(crate) fn ring(&self) -> &[Descriptor] {
-        // SAFETY: `ring` points at `ring_capacity` descriptors.
-        unsafe { std::slice::from_raw_parts(self.ring.as_ptr(), self.layout.ring_capacity) }
-    }
-
-    /// The descriptor of sequence `seq`, at ring position
+    /// The ring entry of sequence `seq`, at ring position
     /// `seq mod ring_capacity`, without a bounds check: this is on the
     /// path of every publish and every read.
     #[inline]
-    pub(crate) fn descriptor(&self, seq: u64) -> &Descriptor {
+    fn entry(&self, seq: u64) -> NonNull<u8> {
         let cap = self.layout.ring_capacity;
         debug_assert!(cap.is_power_of_two());
         let i = (seq as usize) & (cap - 1);
-        // SAFETY: `ring` points at `ring_capacity` descriptors, and
-        // `i <= cap - 1 < cap` (`cap >= 2`: `Config::check` checks it
-        // for created and opened arenas alike).
-        let ptr = unsafe { self.ring.add(i) };
-        // SAFETY: in bounds (above); descriptors are atomics, valid for
-        // any bit pattern and shared freely (see the type's `## Safety`).
-        unsafe { ptr.as_ref() }
+        // SAFETY: `ring` points at `ring_capacity` entries of `RING_ENTRY`
+        // bytes, and `i <= cap - 1 < cap` (`cap >= 2`: `Config::check`
+        // checks it for created and opened arenas alike).
+        unsafe { self.ring.add(i * RING_ENTRY) }
+    }
+
+    /// The descriptor of sequence `seq` (see [`entry`](Self::entry)).
+    #[inline]
+    pub(crate) fn descriptor(&self, seq: u64) -> &Descriptor {
+        // SAFETY: the entry starts with a descriptor, line-aligned;
+        // descriptors are atomics, valid for any bit pattern and shared
+        // freely (see the type's `## Safety`).
+        unsafe { self.entry(seq).cast::<Descriptor>().as_ref() }
+    }
+
+    /// Read access to the in-ring payload of sequence `seq`'s entry.
+    ///
+    /// # Safety
+    ///
+    /// Nobody writes the entry's payload while the guard lives (the
+    /// writer does not while a reader's cursor is at or below `seq`); the
+    /// arena outlives the guard.
+    #[inline]
+    pub(crate) unsafe fn inline_payload(&self, seq: u64) -> PayloadRef {
+        // SAFETY: `INLINE_OFFSET + INLINE_CAPACITY <= RING_ENTRY` (checked
+        // at compile time in `layout.rs`): within the entry.
+        let ptr = unsafe { self.entry(seq).add(INLINE_OFFSET) };
+        // SAFETY: forwarded contract.
+        unsafe { PayloadRef::new(ptr, INLINE_CAPACITY) }
+    }
+
+    /// Write access to the in-ring payload of sequence `seq`'s entry.
+    ///
+    /// # Safety
+    ///
+    /// The caller has exclusive access to the entry's payload while the
+    /// guard lives (the writer, for a sequence every reader's cursor is a
+    /// ring's length past the entry's previous use); the arena outlives it.
+    #[inline]
+    pub(crate) unsafe fn inline_payload_mut(&self, seq: u64) -> PayloadMut {
+        // SAFETY: as in `inline_payload`.
+        let ptr = unsafe { self.entry(seq).add(INLINE_OFFSET) };
+        // SAFETY: forwarded contract.
+        unsafe { PayloadMut::new(ptr, INLINE_CAPACITY) }
     }
 
     #[inline]

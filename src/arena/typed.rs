@@ -6,7 +6,7 @@ use super::Backing;
 use crate::config::Config;
 use crate::error::BuildError;
 use crate::event::SizeClass;
-use crate::layout::{ArenaLayout, Descriptor, Header, ProcessEntry, ReaderEntry};
+use crate::layout::{ArenaLayout, Descriptor, Header, INLINE_CAPACITY, ProcessEntry, ReaderEntry};
 use crate::sync::{AtomicU64, Futex, PayloadMut, PayloadRef, SlotCell};
 
 /// Under loom: the same parts as typed values.
@@ -15,6 +15,8 @@ pub(crate) struct Arena {
     readers: Box<[ReaderEntry]>,
     processes: Box<[ProcessEntry]>,
     ring: Box<[Descriptor]>,
+    /// Each ring entry's in-ring payload.
+    inline: Box<[SlotCell]>,
     metas: [Box<[AtomicU64]>; SizeClass::COUNT],
     headers: [Box<[AtomicU64]>; SizeClass::COUNT],
     slots: [Box<[SlotCell]>; SizeClass::COUNT],
@@ -66,13 +68,15 @@ impl Arena {
         let readers = zeroes(layout.max_readers, || ReaderEntry { cursor: word(), state: word(), pid: word() });
         let processes = zeroes(layout.max_processes, || ProcessEntry { state: word(), pid: word(), epoch: word() });
         let ring = zeroes(layout.ring_capacity, || Descriptor { slot: word(), header: word() });
+        let inline = zeroes(layout.ring_capacity, || SlotCell::new(INLINE_CAPACITY));
         let metas = std::array::from_fn(|c| zeroes(layout.pools[c].count, word));
         let headers = std::array::from_fn(|c| zeroes(layout.pools[c].count, word));
         let slots = std::array::from_fn(|c| {
             let cap = SizeClass::ALL[c].capacity();
             zeroes(layout.pools[c].count, || SlotCell::new(cap))
         });
-        let arena = Arena { header, readers, processes, ring, metas, headers, slots, layout, futex: Futex::new(false) };
+        let arena =
+            Arena { header, readers, processes, ring, inline, metas, headers, slots, layout, futex: Futex::new(false) };
         super::initialise(&arena.header, &arena.processes, &arena.layout, config);
         Ok(arena)
     }
@@ -93,12 +97,24 @@ impl Arena {
         &self.readers
     }
 
-    pub(crate) fn ring(&self) -> &[Descriptor] {
-        &self.ring
-    }
-
     pub(crate) fn descriptor(&self, seq: u64) -> &Descriptor {
         &self.ring[(seq as usize) & (self.ring.len() - 1)]
+    }
+
+    /// # Safety
+    ///
+    /// As the byte arena's `inline_payload`; loom checks the claim.
+    pub(crate) unsafe fn inline_payload(&self, seq: u64) -> PayloadRef {
+        // SAFETY: forwarded contract.
+        unsafe { self.inline[(seq as usize) & (self.inline.len() - 1)].read() }
+    }
+
+    /// # Safety
+    ///
+    /// As the byte arena's `inline_payload_mut`; loom checks the claim.
+    pub(crate) unsafe fn inline_payload_mut(&self, seq: u64) -> PayloadMut {
+        // SAFETY: forwarded contract.
+        unsafe { self.inline[(seq as usize) & (self.inline.len() - 1)].write() }
     }
 
     pub(crate) fn processes(&self) -> &[ProcessEntry] {
@@ -153,6 +169,9 @@ impl Drop for Arena {
             for slot in self.slots[class.index()].iter_mut() {
                 slot.free();
             }
+        }
+        for entry in self.inline.iter_mut() {
+            entry.free();
         }
     }
 }

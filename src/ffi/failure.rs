@@ -87,6 +87,7 @@ impl From<ReadError> for Failure {
         let code = match e {
             ReadError::Corrupt { .. } => SLOTCAST_ERR_CORRUPT,
             ReadError::Forked => SLOTCAST_ERR_FORKED,
+            ReadError::NoFreeSlot { .. } => SLOTCAST_ERR_POOL_FULL,
         };
         Failure::with(code, e)
     }

@@ -11,7 +11,7 @@ use super::owned::{Owned, OwnedSlots};
 use crate::error::{Full, Refused};
 use crate::event::SizeClass;
 use crate::failpoint::failpoint;
-use crate::layout::{header_word, meta, reader_state, slot_word};
+use crate::layout::{INLINE_SLOT, header_word, meta, reader_state, slot_word};
 use crate::lifetime::{Anchor, Shared, is_forked};
 use crate::pool::{self, Reuse};
 use crate::sync::{Arc, Ordering::*, mutant};
@@ -35,7 +35,6 @@ pub(crate) const SEQUENCE_LIMIT: u64 = 1 << 63;
 /// The writer's private state.
 pub(crate) struct WriterCore {
     pub(super) shared: Anchor,
-    mask: u64,
     cap: u64,
     /// Next sequence to claim.
     pub(super) next: u64,
@@ -43,12 +42,17 @@ pub(crate) struct WriterCore {
     pub(super) published: u64,
     /// Every active reader's cursor is at least this.
     gate_min: u64,
+    /// `gate_min + cap`: the first sequence the writer may not claim by the
+    /// cached gate (one compare per event instead of a subtraction and a
+    /// compare; no overflow, sequences are below 2^63).
+    room_until: u64,
     /// `next` when `gate_min` was computed.
     gate_at: u64,
     owned: [OwnedSlots; SizeClass::COUNT],
     free_scan: [usize; SizeClass::COUNT],
     /// The class serving each class: itself, or the next larger one with
-    /// slots ([`Config::class_for`](crate::Config::class_for)).
+    /// slots ([`Config::class_for`](crate::Config::class_for)); XS always
+    /// itself, carried in the ring.
     route: [Option<SizeClass>; SizeClass::COUNT],
     /// How this writer waits for room (the runtime's strategy unless
     /// [`Writer::set_wait_strategy`](super::Writer::set_wait_strategy)).
@@ -70,14 +74,18 @@ impl WriterCore {
         let cap = shared.config.ring_capacity() as u64;
         let owned = std::array::from_fn(|c| OwnedSlots::with_capacity(shared.config.slots[c] as usize));
         let wait = shared.config.wait;
-        let route = SizeClass::ALL.map(|class| shared.config.class_for(class));
+        // XS events are carried in the ring entry: they need no pool.
+        let route = SizeClass::ALL.map(|class| match class {
+            SizeClass::XS => Some(SizeClass::XS),
+            _ => shared.config.class_for(class),
+        });
         let mut core = WriterCore {
             shared: Anchor::new(shared),
-            mask: cap - 1,
             cap,
             next: 0,
             published: 0,
             gate_min: 0,
+            room_until: 0,
             gate_at: 0,
             owned,
             free_scan: [0; SizeClass::COUNT],
@@ -112,7 +120,7 @@ impl WriterCore {
         let mut held: [Vec<u64>; SizeClass::COUNT] =
             std::array::from_fn(|c| vec![0; arena.slot_count(SizeClass::ALL[c])]);
         for seq in published.saturating_sub(self.cap)..published {
-            let d = &arena.ring()[(seq & self.mask) as usize];
+            let d = arena.descriptor(seq);
             // ORDERING: Relaxed; ordered after the Acquire load above.
             let (c, slot, generation) = slot_word::unpack(d.slot.load(Relaxed));
             let Some(class) = SizeClass::from_index(c) else { continue };
@@ -166,6 +174,7 @@ impl WriterCore {
             }
         }
         self.gate_min = min;
+        self.room_until = min + self.cap;
         self.gate_at = self.next;
     }
 
@@ -191,6 +200,10 @@ impl WriterCore {
             if self.next - self.gate_min >= self.cap {
                 return Err(Full::Ring);
             }
+        }
+        if class == SizeClass::XS {
+            // Carried in the ring entry: room in the ring is all it needs.
+            return Ok((INLINE_SLOT, 0));
         }
         let c = class.index();
         // ORDERING: Relaxed; a request flag, the slot words synchronise.
@@ -295,10 +308,16 @@ impl WriterCore {
     pub(super) fn commit(&mut self, class: SizeClass, slot: u32, generation: u32, len: u32, event_type: u32) -> u64 {
         let seq = self.next;
         let d = self.shared.arena.descriptor(seq);
-        // ORDERING: Relaxed; published by the Release store of `published`.
-        d.slot.store(slot_word::pack(class.index(), slot, generation), Relaxed);
+        if slot == INLINE_SLOT {
+            // ORDERING: Relaxed; published by the Release store of `published`.
+            d.slot.store(slot_word::INLINE, Relaxed);
+        } else {
+            // ORDERING: Relaxed; as above.
+            d.slot.store(slot_word::pack(class.index(), slot, generation), Relaxed);
+            self.owned[class.index()].rotate(slot, seq + 1);
+        }
+        // ORDERING: Relaxed; as above.
         d.header.store(header_word::pack(len, event_type), Relaxed);
-        self.owned[class.index()].rotate(slot, seq + 1);
         self.next = seq + 1;
         seq
     }
@@ -348,8 +367,11 @@ impl WriterCore {
     /// steady stream).
     #[inline]
     fn try_claim_fast(&mut self, class: SizeClass) -> Option<(u32, u32)> {
-        if mutant!("fast_no_ring_check", false, self.next - self.gate_min >= self.cap) {
+        if mutant!("fast_no_ring_check", false, self.next >= self.room_until) {
             return None;
+        }
+        if class == SizeClass::XS {
+            return Some((INLINE_SLOT, 0));
         }
         let head = self.owned[class.index()].front()?;
         if head.held_until > self.gate_min {
@@ -376,10 +398,18 @@ impl WriterCore {
             None => self.claim_wait(class, deadline).map_err(Refused::Full)?,
         };
         failpoint!("publish.claimed");
-        // SAFETY: the slot is in range (ours), and the writer has it to
-        // itself: a RING slot with refcount 0 that no reader's cursor covers
-        // (see `pool.rs`), until `commit` publishes it.
-        let payload = unsafe { self.shared.arena.payload_mut(class, slot as usize) };
+        let payload = if slot == INLINE_SLOT {
+            // SAFETY: the entry of `next` was last used for `next - cap`,
+            // which every reader's cursor has passed (`next - gate_min <
+            // cap`, checked by the claim), and no reader reads `next` before
+            // `commit` publishes it.
+            unsafe { self.shared.arena.inline_payload_mut(self.next) }
+        } else {
+            // SAFETY: the slot is in range (ours), and the writer has it to
+            // itself: a RING slot with refcount 0 that no reader's cursor
+            // covers (see `pool.rs`), until `commit` publishes it.
+            unsafe { self.shared.arena.payload_mut(class, slot as usize) }
+        };
         Ok(Claim {
             core: self,
             class,

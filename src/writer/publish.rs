@@ -6,6 +6,7 @@ use super::Writer;
 use super::claim::Claim;
 use crate::error::{PublishError, TryPublishError};
 use crate::event::SizeClass;
+use crate::layout::INLINE_ALIGN;
 use crate::wait::Deadline;
 use bytemuck::Pod;
 use std::time::{Duration, Instant};
@@ -128,7 +129,10 @@ impl Writer {
     }
 
     /// Publishes a copy of a plain-old-data value, in the smallest class that
-    /// holds `size_of::<T>()` bytes. Read it back with
+    /// holds `size_of::<T>()` bytes; a value of up to 64 bytes that needs
+    /// more than 16-byte alignment goes to a pool slot (class S or larger)
+    /// rather than the ring entry, so that it can be viewed in place. Read it
+    /// back with
     /// [`EventRef::as_pod`](crate::EventRef::as_pod) or
     /// [`RingPtr::cast`](crate::RingPtr::cast).
     ///
@@ -137,7 +141,7 @@ impl Writer {
     /// As [`try_publish_bytes`](Writer::try_publish_bytes).
     #[inline]
     pub fn try_publish_pod<T: Pod>(&mut self, event_type: u32, value: &T) -> Result<u64, PublishError> {
-        self.try_publish_bytes(event_type, bytemuck::bytes_of(value))
+        self.publish_pod_until(event_type, value, Deadline::now())
     }
 
     /// As [`try_publish_pod`](Writer::try_publish_pod), waiting for room.
@@ -146,7 +150,7 @@ impl Writer {
     ///
     /// As [`publish_bytes`](Writer::publish_bytes).
     pub fn publish_pod<T: Pod>(&mut self, event_type: u32, value: &T) -> Result<u64, PublishError> {
-        self.publish_bytes(event_type, bytemuck::bytes_of(value))
+        self.publish_pod_until(event_type, value, Deadline::NEVER)
     }
 
     /// As [`try_publish_pod`](Writer::try_publish_pod), waiting at most
@@ -161,7 +165,7 @@ impl Writer {
         value: &T,
         timeout: Duration,
     ) -> Result<u64, PublishError> {
-        self.publish_bytes_timeout(event_type, bytemuck::bytes_of(value), timeout)
+        self.publish_pod_until(event_type, value, Deadline::after(timeout))
     }
 
     /// As [`try_publish_pod`](Writer::try_publish_pod), waiting until
@@ -176,7 +180,7 @@ impl Writer {
         value: &T,
         deadline: Instant,
     ) -> Result<u64, PublishError> {
-        self.publish_bytes_deadline(event_type, bytemuck::bytes_of(value), deadline)
+        self.publish_pod_until(event_type, value, Deadline::At(deadline))
     }
 
     /// Claims a slot of `class`, lets `fill` write the event in place and
@@ -273,6 +277,35 @@ impl Writer {
     #[inline]
     fn publish_bytes_until(&mut self, event_type: u32, bytes: &[u8], deadline: Deadline) -> Result<u64, PublishError> {
         let class = SizeClass::for_len(bytes.len()).ok_or(PublishError::TooLarge { len: bytes.len() })?;
+        self.publish_copy_until(class, event_type, bytes, deadline)
+    }
+
+    #[inline]
+    fn publish_pod_until<T: Pod>(
+        &mut self,
+        event_type: u32,
+        value: &T,
+        deadline: Deadline,
+    ) -> Result<u64, PublishError> {
+        let bytes = bytemuck::bytes_of(value);
+        let class = match SizeClass::for_len(bytes.len()) {
+            // An XS event's payload is only 16-aligned in its ring entry.
+            Some(SizeClass::XS) if align_of::<T>() > INLINE_ALIGN => SizeClass::S,
+            Some(class) => class,
+            None => return Err(PublishError::TooLarge { len: bytes.len() }),
+        };
+        self.publish_copy_until(class, event_type, bytes, deadline)
+    }
+
+    /// Copies `bytes`, which fit `class`, into a claim of `class`.
+    #[inline]
+    fn publish_copy_until(
+        &mut self,
+        class: SizeClass,
+        event_type: u32,
+        bytes: &[u8],
+        deadline: Deadline,
+    ) -> Result<u64, PublishError> {
         let mut claim = self.core.claim_until(class, deadline)?;
         // The claimed class is `class` or larger: `bytes` fits.
         claim.payload.bytes_mut()[..bytes.len()].copy_from_slice(bytes);

@@ -251,28 +251,31 @@ int main(int argc, char **argv) {
     EXPECT(slotcast_writer_free(w2), SLOTCAST_OK);
     EXPECT(slotcast_reader_free(r2), SLOTCAST_OK);
 
-    /* ---- SLOTCAST_ERR_POOL_FULL: two XS slots, both unread ---- */
+    /* ---- SLOTCAST_ERR_POOL_FULL: two S slots, both unread (XS events are
+       carried in the ring and need no slot) ---- */
     c = config();
-    c.slots[0] = 2;
-    c.slots[1] = 0;
+    c.slots[0] = 0;
+    c.slots[1] = 2;
     c.slots[2] = 0;
     c.slots[3] = 0;
     c.slots[4] = 0;
     EXPECT(slotcast_runtime_new(&c, &rt), SLOTCAST_OK);
     EXPECT(slotcast_runtime_writer(rt, &w), SLOTCAST_OK);
     EXPECT(slotcast_runtime_reader(rt, &r), SLOTCAST_OK);
-    EXPECT(slotcast_writer_publish(w, 1, payload, 64, 0, NULL), SLOTCAST_OK);
-    EXPECT(slotcast_writer_publish(w, 1, payload, 64, 0, NULL), SLOTCAST_OK);
-    EXPECT(slotcast_writer_publish(w, 1, payload, 64, 0, NULL), SLOTCAST_ERR_POOL_FULL);
-    /* No class from S up has slots: too large for this runtime, not full. */
-    EXPECT(slotcast_writer_publish(w, 1, payload, 65, 0, NULL), SLOTCAST_ERR_TOO_LARGE);
-    EXPECT(slotcast_writer_publish(w, 1, payload, 65, SLOTCAST_WAIT_FOREVER, NULL), SLOTCAST_ERR_TOO_LARGE);
-    uint32_t lens3[3] = {1, 2, 3};
+    EXPECT(slotcast_writer_publish(w, 1, payload, 100, 0, NULL), SLOTCAST_OK);
+    EXPECT(slotcast_writer_publish(w, 1, payload, 100, 0, NULL), SLOTCAST_OK);
+    EXPECT(slotcast_writer_publish(w, 1, payload, 100, 0, NULL), SLOTCAST_ERR_POOL_FULL);
+    /* No class from M up has slots: too large for this runtime, not full. */
+    EXPECT(slotcast_writer_publish(w, 1, payload, 257, 0, NULL), SLOTCAST_ERR_TOO_LARGE);
+    EXPECT(slotcast_writer_publish(w, 1, payload, 257, SLOTCAST_WAIT_FOREVER, NULL), SLOTCAST_ERR_TOO_LARGE);
+    uint32_t lens3[3] = {100, 101, 102};
     EXPECT(slotcast_writer_publish_packed(w, 1, payload, lens3, 3, 0, &published), SLOTCAST_ERR_POOL_FULL);
     CHECK(published == 0);
     EXPECT(slotcast_runtime_stats(rt, &stats), SLOTCAST_OK);
-    CHECK(stats.published == 2 && stats.readers == 1 && stats.max_lag == 2 && stats.pools[0].slots == 2 &&
-          stats.pools[0].in_ring == 2);
+    CHECK(stats.published == 2 && stats.readers == 1 && stats.max_lag == 2 && stats.pools[1].slots == 2 &&
+          stats.pools[1].in_ring == 2);
+    /* An XS event needs no XS slot. */
+    EXPECT(slotcast_writer_publish(w, 1, payload, 64, 0, NULL), SLOTCAST_OK);
     EXPECT(slotcast_reader_free(r), SLOTCAST_OK);
     /* Without readers every slot comes back as soon as the writer stores its
        cursor, which it does when the pool looks full: all three fit. */

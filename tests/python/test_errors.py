@@ -129,16 +129,17 @@ class Codes(Base):
         self.assertEqual(w.publish_batch([b"a", b"b"], 1, 0), 2, "reading made room")
 
     def test_err_pool_full(self):
-        rt = slotcast.Runtime.new(slots=[2, 0, 0, 0, 0])
+        # Two S slots (XS events are carried in the ring and need none).
+        rt = slotcast.Runtime.new(slots=[0, 2, 0, 0, 0])
         r, w = rt.reader(), rt.writer()
-        w.publish(b"a", timeout=0)
-        w.publish(b"b", timeout=0)
-        self.raises(slotcast.ERR_POOL_FULL, w.publish, b"c", 0, 0)
-        # No class from S up has slots: too large for this runtime, at once.
-        self.raises(slotcast.ERR_TOO_LARGE, w.publish, b"x" * 65, 0, 0)
-        self.raises(slotcast.ERR_TOO_LARGE, w.publish, b"x" * 65, 0, None)  # waiting for ever
+        w.publish(b"a" * 100, timeout=0)
+        w.publish(b"b" * 100, timeout=0)
+        self.raises(slotcast.ERR_POOL_FULL, w.publish, b"c" * 100, 0, 0)
+        # No class from M up has slots: too large for this runtime, at once.
+        self.raises(slotcast.ERR_TOO_LARGE, w.publish, b"x" * 257, 0, 0)
+        self.raises(slotcast.ERR_TOO_LARGE, w.publish, b"x" * 257, 0, None)  # waiting for ever
         stats = rt.stats()
-        self.assertEqual((stats["published"], stats["max_lag"], stats["pools"][0]["in_ring"]), (2, 2, 2))
+        self.assertEqual((stats["published"], stats["max_lag"], stats["pools"][1]["in_ring"]), (2, 2, 2))
         del r
 
     def test_err_writer_taken_and_too_many_readers(self):
