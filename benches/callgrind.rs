@@ -799,26 +799,29 @@ mod lines {
     /// The hardware line: the unit a core fetches from another.
     pub(super) const HW_LINE: usize = 64;
 
-    /// slotcast's ring entry: `layout::Descriptor` in `src/layout.rs`,
-    /// `#[repr(C, align(16))] { slot: AtomicU64, header: AtomicU64 }`, 16 B
-    /// (asserted there at compile time). The writer stores both words per
-    /// event (`WriterCore::commit`, `src/writer/core.rs`); readers load both
-    /// (`decode`, `src/reader.rs`).
+    /// slotcast's ring entry (`layout::RING_ENTRY` in `src/layout.rs`):
+    /// 128 B, aligned to 128, one per sequence: the `Descriptor` (`slot` and
+    /// `header` words, 16 B, asserted there at compile time), then, for an
+    /// XS event (up to 64 B), its payload (`layout::INLINE_OFFSET`). The
+    /// writer stores both words per event (`WriterCore::commit`,
+    /// `src/writer/core.rs`); readers load both (`decode`, `src/reader.rs`).
+    const SLOTCAST_ENTRY: usize = 128;
     const SLOTCAST_DESCRIPTOR: usize = 16;
 
     /// slotcast's slot metadata word (`layout::meta`), one `u64` per slot,
-    /// contiguous: the writer stores the generation bump at every reuse
-    /// (`pool::try_reuse`); readers touch it only to retain (`fetch_add`)
-    /// and the `RingPtr`'s drop (`fetch_sub`).
+    /// contiguous: for events of class S and up, the writer stores the
+    /// generation bump at every reuse (`pool::try_reuse`); readers touch it
+    /// only to retain (`fetch_add`) and the `RingPtr`'s drop (`fetch_sub`).
     const SLOTCAST_META: usize = 8;
 
     /// slotcast's slot header word (`layout`, "slot headers"), one `u64` per
-    /// slot, contiguous: stored by `EventRef::retain` (`src/reader.rs`).
+    /// slot, contiguous: stored by `EventRef::retain` (`src/reader.rs`) and
+    /// the allocator (`src/slot_alloc.rs`).
     const SLOTCAST_SLOT_HEADER: usize = 8;
 
     /// The writer's FIFO entry of an owned slot, `Owned { slot: u32,
     /// held_until: u64 }` (`src/writer/owned.rs`), 16 B with padding, in the
-    /// writer's own heap memory: rewritten per event (`rotate`).
+    /// writer's own heap memory: rewritten per pooled event (`rotate`).
     const SLOTCAST_FIFO_ENTRY: usize = 16;
 
     /// Lines of a `len`-byte payload in a line-aligned slot (slotcast's
@@ -838,36 +841,39 @@ mod lines {
 
     fn slotcast(id: &str, len: usize, batch: usize) -> Value {
         let class = SizeClass::for_len(len).expect("a class fits");
-        let payload = payload_lines(len) as f64;
-        let per_line = HW_LINE / SLOTCAST_DESCRIPTOR;
-        // Per cursor store the writer writes the `batch` descriptors of the
-        // batch, and a reader that keeps up then fetches the lines they are
-        // on: `batch / per_line` of them, rounded up (batches start on a
-        // line: the ring and the batches are powers of two). With fewer
-        // events per store than per line, the same line is rewritten for its
-        // neighbours and fetched again each time; a reader that lags a whole
-        // line fetches it once (`descriptor_best`).
-        let descriptor = batch.div_ceil(per_line) as f64 / batch as f64;
-        let descriptor_best = 1.0 / per_line as f64;
         let published = 1.0 / batch as f64;
+        if class == SizeClass::XS {
+            // In the ring entry: descriptor and payload from its start, on
+            // lines no other sequence uses.
+            let entry = (SLOTCAST_DESCRIPTOR + len).div_ceil(HW_LINE) as f64;
+            let how = format!(
+                "ring entry {entry} ({SLOTCAST_DESCRIPTOR} B descriptor + {len} B payload from the start of a \
+                 {SLOTCAST_ENTRY} B entry of its own: no line holds two sequences) + published cursor {published} \
+                 (own line, {store}); nothing writer-private",
+                store = per_store(batch),
+            );
+            return json!({
+                "id": id, "system": "slotcast", "payload": len, "batch": batch,
+                "shared": entry + published, "shared_best": entry + published, "writer_private": 0.0,
+                "how": how,
+            });
+        }
+        // In a pool slot: its payload's lines, plus the entry's descriptor
+        // line (its own, as above).
+        let payload = payload_lines(len) as f64;
         let private = SLOTCAST_META as f64 / HW_LINE as f64 + SLOTCAST_FIFO_ENTRY as f64 / HW_LINE as f64;
-        let descriptor_how = if batch >= per_line {
-            "written whole before the cursor store, fetched once".to_string()
-        } else {
-            format!("rewritten for each neighbour while the reader reads it; {descriptor_best} if it lags a line")
-        };
         let how = format!(
-            "payload {payload} ({len} B in a {capacity} B {class:?} slot, line-aligned) + descriptor {descriptor} \
-             ({SLOTCAST_DESCRIPTOR} B, {per_line} per line: {descriptor_how}) + published cursor {published} (own \
-             line, {store}); writer-private: the slot's metadata word ({SLOTCAST_META} B, generation bump at reuse) \
-             and the FIFO entry ({SLOTCAST_FIFO_ENTRY} B, heap)",
+            "payload {payload} ({len} B in a {capacity} B {class:?} slot, line-aligned) + descriptor 1 (the first \
+             line of a {SLOTCAST_ENTRY} B ring entry of its own) + published cursor {published} (own line, {store}); \
+             writer-private: the slot's metadata word ({SLOTCAST_META} B, generation bump at reuse) and the FIFO \
+             entry ({SLOTCAST_FIFO_ENTRY} B, heap)",
             capacity = class.capacity(),
             store = per_store(batch),
         );
         json!({
             "id": id, "system": "slotcast", "payload": len, "batch": batch,
-            "shared": payload + descriptor + published,
-            "shared_best": payload + descriptor_best + published,
+            "shared": payload + 1.0 + published,
+            "shared_best": payload + 1.0 + published,
             "writer_private": private,
             "how": how,
         })
@@ -898,12 +904,15 @@ mod lines {
         }
         rows.push(json!({
             "id": "retain", "system": "slotcast", "payload": 64, "batch": 1,
-            "shared": 2.0, "shared_best": 2.0,
+            "shared": 0.0, "shared_best": 0.0,
             "writer_private": 0.0,
             "how": format!(
-                "lines retain + drop add per event: the slot's metadata word ({SLOTCAST_META} B, {} per line; \
-                 `fetch_add` by the reader, `fetch_sub` at the drop, and the writer's store at reuse moves the \
-                 line back) and the slot header word ({SLOTCAST_SLOT_HEADER} B, {} per line, stored by retain)",
+                "lines retain + drop add per 64 B (XS) event, shared with the writer: none. The retain copies the \
+                 event out of its ring entry into a free XS slot (`src/slot_alloc.rs`): the slot's payload line, its \
+                 metadata word ({SLOTCAST_META} B, {} per line: claim CAS, then `fetch_sub` at the drop) and its \
+                 header word ({SLOTCAST_SLOT_HEADER} B, {} per line), all the retaining reader's until the pointer \
+                 moves to another thread. A retained event of class S and up adds its metadata and header words' \
+                 lines, which the writer's store at reuse moves back (2)",
                 HW_LINE / SLOTCAST_META,
                 HW_LINE / SLOTCAST_SLOT_HEADER
             ),

@@ -30,7 +30,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             n * class.capacity()
         );
     }
-    println!("  ring: {} descriptors x 16 B; {} reader entries x 128 B", config.ring_capacity(), config.max_readers());
+    println!(
+        "  ring: {} entries x 128 B (descriptor + an XS event's payload); {} reader entries x 128 B",
+        config.ring_capacity(),
+        config.max_readers()
+    );
     println!("arena length: {} bytes ({:.2} MiB)", config.arena_len(), config.arena_len() as f64 / (1 << 20) as f64);
 
     // Touch every slot once (the allocator fills whole slots), then the ring.

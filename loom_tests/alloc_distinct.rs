@@ -14,7 +14,7 @@
 
 use crate::common::*;
 use loom::thread;
-use slotcast::{AllocError, Allocator, Full, RingPtr, SizeClass, WaitStrategy};
+use slotcast::{AllocError, Allocator, Full, RingPtr, WaitStrategy};
 
 /// Allocates `bytes` if a slot is free.
 fn alloc(allocator: &Allocator, bytes: [u8; 4]) -> Option<RingPtr> {
@@ -23,7 +23,7 @@ fn alloc(allocator: &Allocator, bytes: [u8; 4]) -> Option<RingPtr> {
             assert_eq!(&ptr[..], bytes, "a fresh allocation holds what was written");
             Some(ptr)
         }
-        Err(AllocError::Full(Full::Pool(SizeClass::XS))) => None,
+        Err(AllocError::Full(Full::Pool(POOLED))) => None,
         Err(e) => panic!("unexpected allocation error: {e}"),
     }
 }

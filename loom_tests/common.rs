@@ -21,11 +21,18 @@ pub(crate) fn check(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
     builder.check(f);
 }
 
+/// The class the models' events and allocations use: S, the smallest class
+/// whose events live in pool slots (XS events are carried in the ring entry;
+/// `inline_wrap` models those), so that slot reuse, retain and the
+/// allocator's claims meet on one small pool.
+pub(crate) const POOLED: SizeClass = SizeClass::S;
+
 /// A runtime as small as the property allows: a ring of 2 descriptors and
-/// `xs_slots` slots of the XS class (no other class, so every event lands in
-/// the same small pool and slots are reused at once).
-pub(crate) fn runtime(xs_slots: usize, max_readers: usize, wait: WaitStrategy) -> Runtime {
-    runtime_with(&[(SizeClass::XS, xs_slots)], max_readers, wait)
+/// `slots` slots of the [`POOLED`] class (no other class, so every event
+/// and allocation lands in the same small pool and slots are reused at
+/// once).
+pub(crate) fn runtime(slots: usize, max_readers: usize, wait: WaitStrategy) -> Runtime {
+    runtime_with(&[(POOLED, slots)], max_readers, wait)
 }
 
 /// A ring of 2 descriptors and, of each class listed, that many slots (no
@@ -47,23 +54,31 @@ pub(crate) fn payload(seq: u64) -> [u8; 4] {
     [b, b, b, !b]
 }
 
-/// Publishes event `seq`, waiting for room with the runtime's strategy.
+/// Copies event `seq` into `buf`, for `publish_with`.
+fn fill(seq: u64, buf: &mut [u8]) -> usize {
+    let bytes = payload(seq);
+    buf[..bytes.len()].copy_from_slice(&bytes);
+    bytes.len()
+}
+
+/// Publishes event `seq` in a [`POOLED`] slot, waiting for room with the
+/// runtime's strategy.
 pub(crate) fn publish(writer: &mut Writer, seq: u64) {
-    match writer.publish_bytes(seq as u32, &payload(seq)) {
+    match writer.publish_with(POOLED, seq as u32, |buf| fill(seq, buf)) {
         Ok(published) => assert_eq!(published, seq, "sequence numbers are consecutive"),
-        Err(e) => panic!("publishing event {seq}: {e}"),
+        Err(e) => panic!("publishing event {seq}: {}", e.error()),
     }
 }
 
-/// Publishes event `seq` if there is room now.
+/// Publishes event `seq` in a [`POOLED`] slot if there is room now.
 pub(crate) fn try_publish(writer: &mut Writer, seq: u64) -> bool {
-    match writer.try_publish_bytes(seq as u32, &payload(seq)) {
+    match writer.try_publish_with(POOLED, seq as u32, |buf| fill(seq, buf)) {
         Ok(published) => {
             assert_eq!(published, seq, "sequence numbers are consecutive");
             true
         }
-        Err(PublishError::Full(_)) => false,
-        Err(e) => panic!("publishing event {seq}: {e}"),
+        Err(e) if matches!(e.error(), PublishError::Full(_)) => false,
+        Err(e) => panic!("publishing event {seq}: {}", e.error()),
     }
 }
 

@@ -63,6 +63,7 @@ mod arena_lifetime;
 mod fast_reuse;
 mod gating_wrap;
 mod handoff;
+mod inline_wrap;
 mod join_during_publish;
 mod leave;
 mod mutants;

@@ -91,6 +91,9 @@ mutant_test!("writer_role_relaxed", writer_role_relaxed, writer_handover::model,
 // The fast path without its ring check: a class's free slot overwrites a
 // descriptor of the other class that the reader has not read.
 mutant_test!("fast_no_ring_check", fast_no_ring_check, two_classes::model, RACE, "the descriptor is event");
+// The fast path for an XS event without its ring check: the writer refills
+// a ring entry (descriptor and in-ring payload) the reader has not passed.
+mutant_test!("inline_no_ring_check", inline_no_ring_check, inline_wrap::model, RACE, "the descriptor is event");
 // A joiner's first cursor store without Release: the writer pairs it with the
 // leaving reader's state and refills the slot that reader read (a bug this
 // suite found).

@@ -62,7 +62,7 @@ pub(crate) fn ring_model() {
     let mut reader = rt.reader().unwrap();
     let mut writer = rt.writer().unwrap();
     // The writer takes its slot at generation 0 and fills it as generation 1.
-    let guessed = Handle { class: 0, slot: 0, generation: 1, len: 4, event_type: 0 };
+    let guessed = Handle { class: POOLED.index() as u32, slot: 0, generation: 1, len: 4, event_type: 0 };
     let r = thread::spawn(move || {
         let event = reader.recv().unwrap();
         let kept = event.retain().unwrap();

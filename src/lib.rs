@@ -1,11 +1,12 @@
 //! slotcast: one writer, many readers, zero copies, zero allocations per event.
 //!
 //! A [`Runtime`] owns one arena of fixed-size, cache-aligned slots in five
-//! size classes ([`SizeClass`]: 64 B to 16 KB) and a ring of descriptors.
-//! One [`Writer`] publishes events into the slots, in place; every
-//! [`Reader`] sees every event published while it is joined, in order,
-//! exactly once, by borrowing the slot's bytes: nothing is copied per reader
-//! and nothing is allocated per event. Any reader may [`retain`] an event as
+//! size classes ([`SizeClass`]: 64 B to 16 KB) and a ring of 128-byte
+//! entries, each with one event's descriptor and, for an XS event (up to
+//! 64 bytes), its payload. One [`Writer`] publishes events in place, into
+//! the ring entry or a slot; every [`Reader`] sees every event published
+//! while it is joined, in order, exactly once, by borrowing the bytes where
+//! they are: nothing is copied per reader and nothing is allocated per event. Any reader may [`retain`] an event as
 //! a [`RingPtr`], an `Arc`-like pointer that keeps the slot alive past the
 //! reader's cursor; a [`Handle`] names a retained event as plain data that
 //! can cross threads, processes or a C boundary and be upgraded back. The
@@ -14,11 +15,12 @@
 //!
 //! # The model
 //!
-//! * **Publish.** The writer claims a slot and the next sequence number,
-//!   fills the payload in place, writes a descriptor (class, slot,
-//!   generation, length, type) and stores the published cursor with Release,
-//!   once per event or, deferred ([`Writer::set_flush_every`]), once per
-//!   several.
+//! * **Publish.** The writer claims the next sequence number and, for an
+//!   event over 64 bytes, a slot; fills the payload in place (in the ring
+//!   entry or the slot), writes the entry's descriptor (class, slot,
+//!   generation, length, type; or "in the entry" for an XS event) and stores
+//!   the published cursor with Release, once per event or, deferred
+//!   ([`Writer::set_flush_every`]), once per several.
 //! * **Consume.** A reader loads the published cursor with Acquire, reads the
 //!   descriptors and payloads below it in place, and stores its own cursor
 //!   with Release, once per event or once per batch (at least every
@@ -31,7 +33,11 @@
 //! * **Slot lifetime.** A slot is free when no reader can still see its event
 //!   and no `RingPtr` holds it. The ring's hold is implied by sequence
 //!   numbers; only `RingPtr`s are counted, so an event nobody retains costs
-//!   no atomic read-modify-write from publish to reuse.
+//!   no atomic read-modify-write from publish to reuse. An XS event lives in
+//!   its ring entry, which the writer reuses a ring later; retaining one
+//!   copies it into a free slot of the XS pool (one CAS to claim it, so
+//!   retain and drop stay two read-modify-writes), so a `RingPtr` and its
+//!   handle mean the same for every class.
 //! * **Generations.** Each reuse of a slot bumps its generation; a handle of
 //!   an older generation no longer upgrades, and a `RingPtr` never sees a
 //!   later event's bytes.
@@ -78,7 +84,8 @@
 //! +------------------------------------------------------------+
 //! | Process table: one line per process using the arena        |
 //! +------------------------------------------------------------+
-//! | Descriptor ring: capacity x 16 B (a power of two)          |
+//! | Ring: capacity (a power of two) x 128 B entries: the       |
+//! |   descriptor (16 B), then an XS event's payload (64 B)     |
 //! +------------------------------------------------------------+
 //! | Pool XS: one u64 metadata word per slot, one u64 header    |
 //! |   word per slot (length and type, for upgrades), the slots |
@@ -95,10 +102,18 @@
 //! lock released by the kernel is exact.
 //!
 //! A slot is pure payload (a class's capacity in bytes, nothing else): the
-//! event's length and type travel in the descriptor, so a full 64-byte
-//! event is exactly one cache line. The default configuration (2000 XS, 1000 S, 300 M, 60 L and 15 XL
-//! slots, a 4096-entry ring, 16 readers) occupies 1,306,624 bytes
-//! (1.25 MiB, see [`Config::arena_len`]), fixed at creation.
+//! event's length and type travel in the descriptor. XS events are carried
+//! in the ring entry itself, right after the descriptor: an event of up to
+//! 48 bytes shares the descriptor's cache line, one of up to 64 bytes its
+//! 128-byte line pair, and no line holds two sequences, so a reader fetches
+//! the entry and the published cursor, as with the Disruptor (measured in
+//! BENCHMARKS.md, "Where the nanoseconds go": this cut the instructions of
+//! a 64-byte publish and read from 264 to 176). The price: the ring takes
+//! 128 bytes per entry, and an XS payload is 16-aligned where slots are
+//! 64-aligned ([`EventRef::as_pod`] checks). The XS pool serves retains
+//! and the [`Allocator`]. The default configuration (2000 XS, 1000 S, 300
+//! M, 60 L and 15 XL slots, a 4096-entry ring, 16 readers) occupies
+//! 1,765,376 bytes (1.7 MiB, see [`Config::arena_len`]), fixed at creation.
 //!
 //! # Example
 //!

@@ -73,6 +73,11 @@ struct Position {
     blocking: Option<Blocking>,
     /// See `ArenaCtl::fork_epoch`: a forked child never moves the cursor.
     fork_epoch: u64,
+    /// The arena is this process's own (not a shared file): only this
+    /// crate's writer wrote its descriptors, so none is malformed and
+    /// `try_read` need not decode one event ahead to mark the last good
+    /// event before a malformed one. Every descriptor is still checked.
+    private: bool,
 }
 
 /// One reader of a runtime: sees every event published while it is joined,
@@ -181,7 +186,8 @@ impl Reader {
         let blocking = (wait == WaitStrategy::Blocking).then(|| wait::register_blocking(header));
         let fork_epoch = shared.fork_epoch;
         let max_batch = default_max_batch(cap);
-        let pos = Position { index, cursor: start, avail: start, cap, max_batch, wait, blocking, fork_epoch };
+        let private = !shared.config.is_shared();
+        let pos = Position { index, cursor: start, avail: start, cap, max_batch, wait, blocking, fork_epoch, private };
         Ok(Reader { shared: Anchor::new(shared), pos })
     }
 
@@ -589,6 +595,26 @@ impl Reader {
             handler(event, true);
             commit(entry, pos, end);
             return Ok(1);
+        }
+        if pos.private {
+            // Descriptors only this crate wrote: decoding the next event
+            // ahead would only cost time (see `Position::private`).
+            while seq < end {
+                let stop = end.min(seq.saturating_add(pos.max_batch));
+                while seq < stop {
+                    let event = match decode(shared, seq) {
+                        Ok(event) => event,
+                        Err(e) => {
+                            commit(entry, pos, seq);
+                            return Err(e);
+                        }
+                    };
+                    seq += 1;
+                    handler(event, seq == stop);
+                }
+                commit(entry, pos, seq);
+            }
+            return Ok(n as usize);
         }
         let mut failed = None;
         while seq < end {

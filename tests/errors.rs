@@ -126,3 +126,28 @@ fn typed_reads_of_the_wrong_shape_are_errors() {
     assert_eq!(err, ViewError::Size { expected: 4, actual: 3 });
     assert!(err.to_string().contains("3-byte event"));
 }
+
+#[repr(C, align(32))]
+#[derive(Clone, Copy, PartialEq, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+struct Aligned32([u8; 32]);
+
+/// An XS event is read in its ring entry, where its payload is only
+/// 16-aligned: a view needing more is refused, never misaligned, and
+/// `publish_pod` puts such a value in a pool slot so it can be viewed.
+#[test]
+fn a_small_value_needing_more_alignment_than_the_ring_entry_is_viewable() {
+    let rt = Runtime::new().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    let value = Aligned32([5; 32]);
+    w.try_publish_bytes(0, bytemuck::bytes_of(&value)).unwrap();
+    w.try_publish_pod(1, &value).unwrap();
+    let ev = reader.try_recv().unwrap().unwrap();
+    assert_eq!(ev.class(), SizeClass::XS, "32 bytes: carried in the ring");
+    assert_eq!(ev.as_pod::<Aligned32>(), Err(ViewError::Align { required: 32 }));
+    assert_eq!(ev.as_pod::<[u8; 32]>(), Ok(&[5; 32]));
+    drop(ev);
+    let ev = reader.try_recv().unwrap().unwrap();
+    assert_eq!(ev.class(), SizeClass::S, "publish_pod chose a slot for the alignment");
+    assert_eq!(ev.as_pod::<Aligned32>(), Ok(&value));
+}

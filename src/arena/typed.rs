@@ -6,7 +6,7 @@ use super::Backing;
 use crate::config::Config;
 use crate::error::BuildError;
 use crate::event::SizeClass;
-use crate::layout::{ArenaLayout, Descriptor, Header, INLINE_CAPACITY, ProcessEntry, ReaderEntry};
+use crate::layout::{ArenaLayout, Descriptor, Header, ProcessEntry, ReaderEntry};
 use crate::sync::{AtomicU64, Futex, PayloadMut, PayloadRef, SlotCell};
 
 /// Under loom: the same parts as typed values.
