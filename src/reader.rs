@@ -456,8 +456,10 @@ impl Reader {
     ///
     /// # Errors
     ///
-    /// [`ReadError::Corrupt`] at a malformed event; the events before it are
-    /// consumed, the cursor stays on it.
+    /// [`ReadError::Corrupt`] at a malformed event (only a damaged shared
+    /// file has one); the events before it are consumed, the cursor stays
+    /// on it. In a shared runtime the event before it is handled with
+    /// `end_of_batch` true.
     #[inline]
     pub fn try_read<F: FnMut(EventRef<'_>, bool)>(&mut self, handler: F) -> Result<usize, ReadError> {
         self.read_until(Deadline::now(), handler)
@@ -1150,12 +1152,10 @@ mod tests {
         assert_eq!(answer, Some(Err(corrupt)), "read() hung");
     }
 
-    /// A damaged descriptor ends a batch before it, and the next read, which
-    /// starts there, reports it: iterating without checks loses nothing.
-    /// `try_read` marks the last good event as the end of its batch.
-    #[test]
-    fn a_damaged_descriptor_ends_the_batch_and_the_next_read_reports_it() {
-        let rt = Runtime::builder().ring_capacity(8).build().unwrap();
+    /// Four one-byte events, the third (sequence 2) with a damaged
+    /// descriptor: size class 5, which does not exist.
+    fn damaged_at_2(builder: crate::Builder) -> (Runtime, super::Reader, super::Reader, ReadError) {
+        let rt = builder.ring_capacity(8).build().unwrap();
         let mut batched = rt.reader().unwrap();
         let mut handled = rt.reader().unwrap();
         // Batches past the damaged event (the default for this ring is 2).
@@ -1166,10 +1166,15 @@ mod tests {
         for i in 0..4u8 {
             writer.try_publish_bytes(0, &[i]).unwrap();
         }
-        // Sequence 2: size class 5, which does not exist.
         rt.shared().arena.descriptor(2).slot.store(crate::layout::slot_word::pack(5, 0, 0), Relaxed);
-        let corrupt = ReadError::Corrupt { sequence: 2, what: "no such size class" };
+        (rt, batched, handled, ReadError::Corrupt { sequence: 2, what: "no such size class" })
+    }
 
+    /// A damaged descriptor ends a batch before it, and the next read, which
+    /// starts there, reports it: iterating without checks loses nothing.
+    #[test]
+    fn a_damaged_descriptor_ends_the_batch_and_the_next_read_reports_it() {
+        let (_rt, mut batched, mut handled, corrupt) = damaged_at_2(Runtime::builder());
         let batch = batched.try_batch().unwrap();
         assert_eq!(batch.len(), 2, "the batch stops before the damaged event");
         let seen: Vec<u8> = batch.iter().map(|event| event.data()[0]).collect();
@@ -1179,6 +1184,24 @@ mod tests {
         assert_eq!(batched.try_batch().map(|b| b.len()), Err(corrupt.clone()));
         assert_eq!(batched.try_batch().map(|b| b.len()), Err(corrupt.clone()), "reported until repaired");
 
+        // In a runtime's own memory (which only a bug could damage),
+        // `try_read` does not decode ahead: the event before the damaged one
+        // is not marked as the end of its batch, but nothing is lost.
+        let mut steps = Vec::new();
+        let result = handled.try_read(|event, end| steps.push((event.sequence(), end)));
+        assert_eq!(result, Err(corrupt));
+        assert_eq!(steps, [(0, false), (1, false)]);
+        assert_eq!(handled.cursor(), 2, "the events before it are consumed");
+    }
+
+    /// In a shared file, where another process may have damaged it,
+    /// `try_read` marks the last good event as the end of its batch.
+    #[cfg(all(target_os = "linux", not(miri)))]
+    #[test]
+    fn in_a_shared_file_the_event_before_a_damaged_one_ends_its_batch() {
+        let path = std::env::temp_dir().join(format!("slotcast-reader-damaged-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let (_rt, _batched, mut handled, corrupt) = damaged_at_2(Runtime::builder().shared(path));
         let mut steps = Vec::new();
         let result = handled.try_read(|event, end| steps.push((event.sequence(), end)));
         assert_eq!(result, Err(corrupt));
