@@ -41,11 +41,14 @@ pub(crate) fn claim_free(shared: &Anchor, class: SizeClass) -> Result<(u32, u32)
     if n > 0 {
         // ORDERING: Relaxed; a hint where to start looking. Any value is
         // safe: it is reduced modulo the pool size.
-        let start = (hint.load(Relaxed) % n as u64) as usize;
+        // The hint is the last slot taken + 1, so below `n` + 1 unless a
+        // peer damaged it: a compare, not a division, in the common case.
+        let hinted = hint.load(Relaxed);
+        let start = if hinted < n as u64 { hinted as usize } else { (hinted % n as u64) as usize };
         let (tail, head) = metas.split_at(start);
         for (i, word) in head.iter().chain(tail).enumerate() {
             if let Some(generation) = pool::claim_for_alloc(word, filler) {
-                let slot = (start + i) % n;
+                let slot = if start + i < n { start + i } else { start + i - n };
                 hint.store(slot as u64 + 1, Relaxed);
                 return Ok((slot as u32, generation));
             }
@@ -65,6 +68,7 @@ pub(crate) fn claim_free(shared: &Anchor, class: SizeClass) -> Result<(u32, u32)
 ///
 /// [`AllocError::OverCapacity`]; [`AllocError::Full`] for a damaged shared
 /// file with no holder words for the slot.
+#[inline]
 pub(crate) fn fill<F: FnOnce(&mut [u8]) -> usize>(
     shared: &Anchor,
     class: SizeClass,
