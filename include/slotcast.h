@@ -166,7 +166,9 @@ typedef struct slotcast_event_view {
 // `slotcast_config_default`, then change what you need.
 typedef struct slotcast_config {
     // Slots per size class, XS (64 B), S (256 B), M (1 KB), L (4 KB), XL
-    // (16 KB); 0 removes a class. Default 2000, 1000, 300, 60, 15.
+    // (16 KB); 0 removes a class. Default 2000, 1000, 300, 60, 15. XS
+    // events are carried in the ring and take no slot; the XS pool serves
+    // Rust readers that retain them and the allocator.
     uint32_t slots[SLOTCAST_SIZE_CLASSES];
     // Capacity of the descriptor ring: a power of two from 2 to 2^30; how
     // far the slowest reader may fall behind. Default 4096.
@@ -187,7 +189,8 @@ typedef struct slotcast_config {
 typedef struct slotcast_pool_stats {
     // Slots in the pool.
     uint64_t slots;
-    // Slots holding an event some reader has not read yet.
+    // Slots holding an event some reader has not read yet (0 for XS, whose
+    // events are carried in the ring entry).
     uint64_t in_ring;
     // Slots held by retained pointers.
     uint64_t retained;

@@ -40,14 +40,21 @@ enum Placement {
 ///
 /// # Sizing the pools
 ///
-/// Every event occupies a slot of its class from publication until every
-/// reader has passed it and no [`RingPtr`](crate::RingPtr) holds it. So the
-/// events of one class in flight at once are at most the ring capacity
-/// (published, not yet read by the slowest reader) plus the events of that
-/// class retained; a class needs at least as many slots as events of that
-/// class can be unread or retained at once. When a class runs out first,
-/// `try_*` publishing returns [`Full`](crate::Full) for that pool although
-/// the ring has room, and the waiting forms wait for a slot.
+/// Every event of class S and up occupies a slot of its class from
+/// publication until every reader has passed it and no
+/// [`RingPtr`](crate::RingPtr) holds it. So the events of one class in
+/// flight at once are at most the ring capacity (published, not yet read by
+/// the slowest reader) plus the events of that class retained; a class needs
+/// at least as many slots as events of that class can be unread or retained
+/// at once. When a class runs out first, `try_*` publishing returns
+/// [`Full`](crate::Full) for that pool although the ring has room, and the
+/// waiting forms wait for a slot.
+///
+/// XS events (up to 64 bytes) are carried in their ring entry and take no
+/// slot: the XS pool serves only retains of them (each retain copies the
+/// event into an XS slot, or the next larger class with slots) and the
+/// [`Allocator`](crate::Allocator). Size it for the XS events retained or
+/// allocated at once.
 ///
 /// With the defaults (a 4096-entry ring; 2000 XS, 1000 S, 300 M, 60 L and
 /// 15 XL slots) only the smallest events can use the whole ring: a stream
@@ -116,7 +123,8 @@ impl Builder {
     /// Number of slots in the pool of `class` (0 removes the class). See
     /// [Sizing the pools](Builder#sizing-the-pools): a class needs at least
     /// as many slots as events of that class can be unread or retained at
-    /// once, up to the ring capacity plus the retained ones.
+    /// once, up to the ring capacity plus the retained ones (XS: retained
+    /// or allocated only, since XS events are carried in the ring).
     ///
     /// ```
     /// use slotcast::{Runtime, SizeClass};

@@ -90,7 +90,8 @@ pub struct PoolStats {
     pub class: SizeClass,
     /// Slots in the pool.
     pub slots: usize,
-    /// Slots holding an event some reader has not read yet.
+    /// Slots holding an event some reader has not read yet (always 0 for
+    /// XS: XS events are carried in the ring entry, not in a slot).
     pub in_ring: usize,
     /// Slots held by at least one `RingPtr`.
     pub retained: usize,

@@ -40,7 +40,9 @@ pub const SLOTCAST_OPEN_RECOVER_STALE: u32 = 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct slotcast_config {
     /// Slots per size class, XS (64 B), S (256 B), M (1 KB), L (4 KB), XL
-    /// (16 KB); 0 removes a class. Default 2000, 1000, 300, 60, 15.
+    /// (16 KB); 0 removes a class. Default 2000, 1000, 300, 60, 15. XS
+    /// events are carried in the ring and take no slot; the XS pool serves
+    /// Rust readers that retain them and the allocator.
     pub slots: [u32; SLOTCAST_SIZE_CLASSES],
     /// Capacity of the descriptor ring: a power of two from 2 to 2^30; how
     /// far the slowest reader may fall behind. Default 4096.
@@ -63,7 +65,8 @@ pub struct slotcast_config {
 pub struct slotcast_pool_stats {
     /// Slots in the pool.
     pub slots: u64,
-    /// Slots holding an event some reader has not read yet.
+    /// Slots holding an event some reader has not read yet (0 for XS, whose
+    /// events are carried in the ring entry).
     pub in_ring: u64,
     /// Slots held by retained pointers.
     pub retained: u64,
