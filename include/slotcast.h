@@ -151,8 +151,9 @@ typedef struct slotcast_event_info {
 // An event borrowed in place: `data[0..len]` is valid until the next call
 // on the reader that lent it (and while the reader is open).
 typedef struct slotcast_event_view {
-    // The payload, in the slot; never null (a zero-length event points at
-    // its empty slot).
+    // The payload, in place (the ring entry for an event of up to 64
+    // bytes, else its slot); never null (a zero-length event points at its
+    // empty payload).
     const uint8_t *data;
     // The event's sequence number.
     uint64_t sequence;
@@ -166,7 +167,8 @@ typedef struct slotcast_event_view {
 // `slotcast_config_default`, then change what you need.
 typedef struct slotcast_config {
     // Slots per size class, XS (64 B), S (256 B), M (1 KB), L (4 KB), XL
-    // (16 KB); 0 removes a class. Default 2000, 1000, 300, 60, 15. XS
+    // (16 KB); 0 removes a class (XS events are carried in the ring all
+    // the same). Default 2000, 1000, 300, 60, 15. XS
     // events are carried in the ring and take no slot; the XS pool serves
     // Rust readers that retain them and the allocator.
     uint32_t slots[SLOTCAST_SIZE_CLASSES];

@@ -81,9 +81,12 @@ impl Config {
         self.slots[class.index()] as usize
     }
 
-    /// The class whose pool serves events of `class`: `class` itself if it
-    /// has slots, else the next larger class that has; `None` if neither it
-    /// nor any larger class has slots (such an event can never be published).
+    /// The class whose pool serves `class`: `class` itself if it has slots,
+    /// else the next larger class that has; `None` if neither it nor any
+    /// larger class has slots. The allocator, and retains of XS events,
+    /// allocate so; the writer publishes events of class S and up so (an
+    /// event with no class is refused), while XS events are carried in the
+    /// ring and need no pool.
     ///
     /// ```
     /// use slotcast::{Runtime, SizeClass};

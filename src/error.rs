@@ -32,7 +32,8 @@ pub enum BuildError {
         /// The count asked for.
         requested: usize,
     },
-    /// Every class has 0 slots: nothing could ever be published.
+    /// Every class has 0 slots: no event over 64 bytes could ever be
+    /// published, nothing retained or allocated.
     NoSlots,
     /// The arena would not fit in the address space.
     ArenaTooLarge,
@@ -211,8 +212,8 @@ pub enum PublishError {
     Full(Full),
     /// Neither this class nor any larger one has slots: the runtime was
     /// built without them (0 slots removes a class), so nothing needing this
-    /// class can ever be published. Returned at once by every form: there is
-    /// nothing to wait for.
+    /// class can ever be published (never XS, which the ring carries).
+    /// Returned at once by every form: there is nothing to wait for.
     NoSlots(SizeClass),
     /// This process is a `fork` of the one that opened the shared runtime
     /// (see [`WriterError::Forked`]): the writer it inherited is the

@@ -303,8 +303,10 @@ pub(crate) mod header_word {
 ///   it, and upgrading checks it in the same CAS that checks the refcount.
 ///   32 bits survive 2^32 reuses of one slot before a stale handle could
 ///   match again: at 20 million reuses a second of a single slot, 3.5 minutes
-///   of continuous recycling of that one slot; with the default 2000 XS slots
-///   at 20 million events a second, about five days.
+///   of continuous recycling of that one slot; with the default 1000 S slots
+///   at 20 million S events a second, about two and a half days (XS events
+///   are carried in the ring and bump no generation; their retains and the
+///   allocator's XS allocations cycle the XS pool).
 pub(crate) mod meta {
     pub(crate) const RC_MASK: u64 = (1 << 29) - 1;
     pub(crate) const FILLING: u64 = 1 << 29;

@@ -522,11 +522,14 @@ impl Reader {
     #[inline]
     fn available(&mut self, deadline: Deadline) -> Result<u64, ReadError> {
         let pos = &mut self.pos;
-        if pos.cursor < pos.avail {
-            return Ok(pos.avail - pos.cursor);
-        }
+        // Checked first, even with events already known to be readable: in
+        // a forked child they are the parent's, whose cursor moves on while
+        // the writer reuses their entries and slots.
         if is_forked(pos.fork_epoch) {
             return Err(ReadError::Forked);
+        }
+        if pos.cursor < pos.avail {
+            return Ok(pos.avail - pos.cursor);
         }
         let arena = &self.shared.arena;
         // ORDERING(publish): Acquire; pairs with the writer's Release store.
@@ -757,7 +760,8 @@ fn decode(shared: &Anchor, seq: u64) -> Result<EventRef<'_>, ReadError> {
     Ok(EventRef { shared, payload, sequence: seq, class, slot, generation, len, event_type })
 }
 
-/// One event, borrowed in place from its slot.
+/// One event, borrowed in place: from its ring entry (an XS event) or its
+/// pool slot.
 pub struct EventRef<'a> {
     shared: &'a Anchor,
     payload: PayloadRef,
@@ -800,7 +804,7 @@ impl EventRef<'_> {
         self.sequence
     }
 
-    /// The size class of its slot.
+    /// Its size class (XS: carried in the ring entry, no slot).
     #[inline]
     pub fn class(&self) -> SizeClass {
         self.class
@@ -830,13 +834,20 @@ impl EventRef<'_> {
         Ok(unsafe { ptr.as_ref() })
     }
 
-    /// A [`RingPtr`] to this event that outlives the reader's cursor: one
-    /// atomic increment of the slot's refcount.
+    /// A [`RingPtr`] to this event that outlives the reader's cursor. For an
+    /// event in a pool slot (class S and up): one atomic increment of the
+    /// slot's refcount, and every retain of the event shares the slot. For
+    /// an XS event, read in its ring entry: a copy into a free slot of the
+    /// XS pool (or of the next larger class with slots), claimed with one
+    /// CAS; each retain makes its own copy, so two retains of one XS event
+    /// are not [`RingPtr::ptr_eq`] and have different handles.
     ///
     /// # Errors
     ///
     /// [`ReadError::Corrupt`] if the slot does not hold the event's
-    /// generation, which only a corrupted shared mapping can cause.
+    /// generation, which only a corrupted shared mapping can cause;
+    /// [`ReadError::NoFreeSlot`] if an XS event finds no free slot to be
+    /// copied into; [`ReadError::Forked`] in a forked child.
     pub fn retain(&self) -> Result<RingPtr, ReadError> {
         if self.shared.forked() {
             // The holds of this process entry are the parent's.

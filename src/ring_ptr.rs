@@ -216,7 +216,8 @@ impl<T: ?Sized> RingPtr<T> {
         self.id.handle()
     }
 
-    /// Whether two pointers refer to the same event.
+    /// Whether two pointers refer to the same event in the same slot (two
+    /// retains of one XS event are two copies, not the same).
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
         a.hold.same_slot(&b.hold) && a.id.generation == b.id.generation
     }

@@ -27,36 +27,37 @@ fn payloads_over_16_kb_are_too_large() {
 
 /// A length beyond the slot, from `Claim::publish`, a writer's fill closure
 /// or an allocator's, is a typed error, and the slot comes back: a hundred
-/// refusals on a four-slot pool leave every slot usable.
+/// refusals on a four-slot pool leave every slot usable (class S: XS claims
+/// take no slot).
 #[test]
 fn a_length_beyond_the_slot_is_refused_and_the_slot_given_back() {
-    let rt = Runtime::builder().ring_capacity(8).slots(SizeClass::XS, 4).build().unwrap();
+    let rt = Runtime::builder().ring_capacity(8).slots(SizeClass::S, 4).build().unwrap();
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
     let alloc = rt.allocator();
-    let over = PublishError::OverCapacity { len: 65, capacity: 64 };
+    let over = PublishError::OverCapacity { len: 257, capacity: 256 };
     for _ in 0..100 {
-        let mut claim = w.try_claim(SizeClass::XS).unwrap();
+        let mut claim = w.try_claim(SizeClass::S).unwrap();
         claim.buf_mut()[0] = 1;
-        assert_eq!(claim.publish(65), Err(over));
-        let err = w.try_publish_with(SizeClass::XS, 0, |_| 65).unwrap_err();
-        assert!(matches!(err, TryPublishError::OverCapacity { len: 65, capacity: 64 }), "{err:?}");
+        assert_eq!(claim.publish(257), Err(over));
+        let err = w.try_publish_with(SizeClass::S, 0, |_| 257).unwrap_err();
+        assert!(matches!(err, TryPublishError::OverCapacity { len: 257, capacity: 256 }), "{err:?}");
         assert_eq!(PublishError::from(err), over);
-        let err = alloc.try_alloc_with(SizeClass::XS, 0, |_| 65).unwrap_err();
-        assert_eq!(err, AllocError::OverCapacity { len: 65, capacity: 64 });
+        let err = alloc.try_alloc_with(SizeClass::S, 0, |_| 257).unwrap_err();
+        assert_eq!(err, AllocError::OverCapacity { len: 257, capacity: 256 });
     }
     assert_eq!((w.published(), reader.lag()), (0, 0), "nothing was published");
-    assert!(over.to_string().contains("65") && over.to_string().contains("64"), "{over}");
+    assert!(over.to_string().contains("257") && over.to_string().contains("256"), "{over}");
     // Nothing leaked: the writer's one slot is reusable, and the other three
     // are free for the allocator.
-    assert_eq!(rt.stats().pool(SizeClass::XS).in_use, 0);
-    let held: Vec<_> = (0..3).map(|i| alloc.try_alloc_bytes(0, &[i]).expect("free")).collect();
+    assert_eq!(rt.stats().pool(SizeClass::S).in_use, 0);
+    let held: Vec<_> = (0..3).map(|i| alloc.try_alloc_bytes(0, &[i; 100]).expect("free")).collect();
     for i in 0..8u8 {
-        assert_eq!(w.try_claim(SizeClass::XS).unwrap().publish(1), Ok(u64::from(i)));
+        assert_eq!(w.try_claim(SizeClass::S).unwrap().publish(1), Ok(u64::from(i)));
         assert_eq!(reader.try_read(|_, _| ()), Ok(1));
     }
     drop((held, w));
-    assert_eq!(rt.stats().pool(SizeClass::XS).in_use, 0);
+    assert_eq!(rt.stats().pool(SizeClass::S).in_use, 0);
 }
 
 #[test]
@@ -73,19 +74,19 @@ fn one_writer_at_a_time() {
 
 #[test]
 fn a_new_writer_continues_the_sequence() {
-    let rt = Runtime::builder().ring_capacity(8).slots(SizeClass::XS, 4).build().unwrap();
+    let rt = Runtime::builder().ring_capacity(8).slots(SizeClass::S, 4).build().unwrap();
     let mut reader = rt.reader().unwrap();
     for round in 0..10u64 {
         let mut w = rt.writer().unwrap();
         for i in 0..3 {
-            assert_eq!(w.try_publish_pod(0, &(round * 3 + i)).unwrap(), round * 3 + i);
+            assert_eq!(w.try_publish_pod(0, &[round * 3 + i; 12]).unwrap(), round * 3 + i);
         }
         drop(w);
         let mut got = Vec::new();
-        reader.try_read(|ev, _| got.push(*ev.as_pod::<u64>().unwrap())).unwrap();
+        reader.try_read(|ev, _| got.push(ev.as_pod::<[u64; 12]>().unwrap()[0])).unwrap();
         assert_eq!(got, [round * 3, round * 3 + 1, round * 3 + 2]);
     }
-    assert_eq!(rt.stats().pool(SizeClass::XS).in_use, 0);
+    assert_eq!(rt.stats().pool(SizeClass::S).in_use, 0);
 }
 
 #[test]

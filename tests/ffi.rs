@@ -260,7 +260,9 @@ fn the_c_abi_moves_up_and_refuses_at_once_even_when_waiting_forever() {
     assert_eq!(unsafe { slotcast_config_default(config.as_mut_ptr()) }, SLOTCAST_OK);
     // SAFETY: initialised by the call above.
     let mut config = unsafe { config.assume_init() };
-    config.slots = [0, 4, 2, 0, 0];
+    // No S slots: an S event moves up to M (XS events are carried in the
+    // ring whatever the XS pool).
+    config.slots = [4, 0, 2, 0, 0];
     config.ring_capacity = 8;
     let (mut rt, mut w, mut r) = (null_mut(), null_mut(), null_mut());
     // SAFETY: every pointer is valid for the calls.
@@ -269,16 +271,22 @@ fn the_c_abi_moves_up_and_refuses_at_once_even_when_waiting_forever() {
         assert_eq!(slotcast_runtime_writer(rt, &mut w), SLOTCAST_OK);
         assert_eq!(slotcast_runtime_reader(rt, &mut r), SLOTCAST_OK);
     }
-    let small = [5u8; 10];
+    let small = [5u8; 100];
     let mut seq = u64::MAX;
     // SAFETY: `small` is readable, the writer live, `seq` writable.
     let status = unsafe { slotcast_writer_publish(w, 1, small.as_ptr().cast(), small.len(), 0, &mut seq) };
-    assert_eq!((status, seq), (SLOTCAST_OK, 0), "10 bytes go to S");
-    let mut buf = [0u8; 64];
+    assert_eq!((status, seq), (SLOTCAST_OK, 0), "100 bytes go to M");
+    let mut stats = std::mem::MaybeUninit::<slotcast_stats>::uninit();
+    // SAFETY: the runtime is live, `stats` writable.
+    assert_eq!(unsafe { slotcast_runtime_stats(rt, stats.as_mut_ptr()) }, SLOTCAST_OK);
+    // SAFETY: initialised by the call above.
+    let stats = unsafe { stats.assume_init() };
+    assert_eq!((stats.pools[1].in_ring, stats.pools[2].in_ring), (0, 1), "the event is in an M slot");
+    let mut buf = [0u8; 128];
     let mut info = slotcast_event_info { sequence: 0, len: 0, event_type: 0 };
     // SAFETY: `buf` is writable for its length, `info` writable.
     let status = unsafe { slotcast_reader_read(r, buf.as_mut_ptr().cast(), buf.len(), 0, &mut info) };
-    assert_eq!((status, info.len, &buf[..10]), (SLOTCAST_OK, 10, &small[..]));
+    assert_eq!((status, info.len, &buf[..100]), (SLOTCAST_OK, 100, &small[..]));
 
     // A batch with one event no class holds publishes nothing.
     let big = vec![6u8; 2000];

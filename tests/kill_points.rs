@@ -30,10 +30,16 @@ const KILL_AT: &str = "SLOTCAST_KILL_AT";
 /// point `name#n` is its n-th hit (a second retain, say).
 const SCENARIOS: &[(&str, &[&str])] = &[
     (
-        // Retain an event (the process's first pointer to the slot), clone
+        // Retain an S event (the process's first pointer to the slot), clone
         // it, upgrade its handle (a second pointer), drop all three.
         "reader",
         &["hold.bit_set", "hold.counted", "unhold.bit_cleared", "unhold.freed"],
+    ),
+    (
+        // The same with an XS event, read in its ring entry: the retain
+        // copies it into a slot of its own (filled as an allocation is).
+        "xs_reader",
+        &["alloc.filled", "alloc.bit_set", "alloc.finished", "unhold.bit_cleared", "unhold.freed"],
     ),
     (
         // Allocate and fill a slot, clone the pointer, drop both.
@@ -46,7 +52,8 @@ const SCENARIOS: &[(&str, &[&str])] = &[
         &["hold.bit_set", "hold.counted", "unhold.bit_cleared", "unhold.freed"],
     ),
     (
-        // Take the writer role and publish three events.
+        // Take the writer role and publish three S events (slots of its
+        // own; XS events would take none).
         "writer",
         &["publish.claimed", "publish.committed", "publish.flushed", "publish.claimed#3", "publish.committed#3"],
     ),
@@ -121,14 +128,16 @@ fn run_child(rt: &Runtime, role: &str, point: &str, path: &Path) -> Result<(), S
         .spawn()
         .map_err(|e| format!("spawn: {e}"))?;
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    if role == "reader" {
+    if role == "reader" || role == "xs_reader" {
         match lines.next() {
             Some(Ok(line)) if line == "JOINED" => {}
             other => return Err(format!("the reader did not join: {other:?}")),
         }
         let mut w = rt.writer().map_err(|e| format!("writer: {e}"))?;
+        // 100 bytes: class S, in a slot; 10 bytes: XS, in the ring entry.
+        let len = if role == "reader" { 100 } else { 10 };
         for i in 0..2u8 {
-            w.publish_bytes(1, &[i; 10]).map_err(|e| format!("publish: {e}"))?;
+            w.publish_bytes(1, &vec![i; len]).map_err(|e| format!("publish: {e}"))?;
         }
     }
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
@@ -181,7 +190,7 @@ fn handle_fields(h: Handle) -> [u32; 5] {
 fn child(role: &str, path: &Path) {
     let rt = Runtime::open(path).unwrap();
     match role {
-        "reader" => {
+        "reader" | "xs_reader" => {
             let mut reader = rt.reader().unwrap();
             println!("JOINED");
             let mut kept = None;
@@ -220,7 +229,7 @@ fn child(role: &str, path: &Path) {
         "writer" => {
             let mut w = rt.writer().unwrap();
             for i in 0..3u8 {
-                w.publish_bytes(1, &[i; 10]).unwrap();
+                w.publish_bytes(1, &[i; 100]).unwrap();
             }
         }
         other => panic!("unknown role {other}"),

@@ -179,17 +179,25 @@ fn end_of_batch_flags_the_last_event_of_each_call() {
 #[test]
 fn retained_events_outlive_their_reader() {
     // A small pool, so that the churn below reuses every other slot many
-    // times (and stays quick under Miri).
-    let rt = Runtime::builder().slots(SizeClass::XS, 16).build().unwrap();
+    // times (and stays quick under Miri): S events, in pool slots, and XS
+    // events, whose retain is a copy while the churn reuses the ring.
+    let rt = Runtime::builder().slots(SizeClass::S, 16).build().unwrap();
     let mut reader = rt.reader().unwrap();
     let mut w = rt.writer().unwrap();
-    w.try_publish_bytes(2, b"keep me").unwrap();
+    w.try_publish_bytes(2, &[7; 100]).unwrap();
+    w.try_publish_bytes(3, b"keep me").unwrap();
     let kept = reader.try_recv().unwrap().unwrap().retain().unwrap();
+    let small = reader.try_recv().unwrap().unwrap().retain().unwrap();
     drop(reader);
-    for _ in 0..common::scaled(10_000, 100) {
-        w.try_publish_bytes(0, b"churn").unwrap();
+    for i in 0..common::scaled(10_000, 100) {
+        if i % 2 == 0 {
+            w.try_publish_bytes(0, &[0; 100]).unwrap();
+        } else {
+            w.try_publish_bytes(0, b"churn").unwrap();
+        }
     }
-    assert_eq!((&kept[..], kept.event_type(), kept.class()), (&b"keep me"[..], 2, SizeClass::XS));
+    assert_eq!((&kept[..], kept.event_type(), kept.class()), (&[7; 100][..], 2, SizeClass::S));
+    assert_eq!((&small[..], small.event_type()), (&b"keep me"[..], 3));
 }
 
 #[test]

@@ -267,3 +267,31 @@ fn upgrade_takes_length_and_type_from_the_slot_not_the_handle() {
         assert!(RingPtr::ptr_eq(&up, ptr));
     }
 }
+
+/// With no XS slots, a retained XS event is copied into class S; slots the
+/// writer keeps for its S events are handed back when an XS-only stream
+/// follows, so the retain does not fail for good.
+#[test]
+fn a_retain_gets_the_slots_the_writer_keeps_during_an_xs_only_stream() {
+    let rt = Runtime::builder().ring_capacity(8).slots(SizeClass::XS, 0).slots(SizeClass::S, 4).build().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut w = rt.writer().unwrap();
+    for i in 0..4u8 {
+        w.try_publish_bytes(0, &[i; 100]).unwrap();
+    }
+    assert_eq!(reader.try_read(|_, _| ()), Ok(4));
+    assert_eq!(rt.stats().pool(SizeClass::S).writer_owned, 4, "the writer keeps its S slots");
+    let mut kept = None;
+    for i in 0..32u8 {
+        w.try_publish_bytes(1, &[i; 8]).unwrap();
+        reader
+            .try_read(|ev, _| {
+                if let Ok(p) = ev.retain() {
+                    kept.get_or_insert(p);
+                }
+            })
+            .unwrap();
+    }
+    let kept = kept.expect("an S slot came back to copy the XS event into");
+    assert_eq!((kept.class(), kept.len()), (SizeClass::S, 8));
+}

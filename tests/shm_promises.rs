@@ -281,3 +281,34 @@ fn a_forked_child_leaves_the_parents_entry_lock_and_file_alone() {
     drop(rt);
     assert!(!path.exists(), "the parent's last close removes the file");
 }
+
+/// A forked child cannot read even the events its inherited reader had
+/// already seen published: they are the parent's, and the parent's cursor
+/// moves on while the writer reuses their ring entries.
+#[test]
+fn a_forked_child_cannot_read_events_its_reader_had_already_loaded() {
+    use slotcast::ReadError;
+    let path = common::temp_path("fork-loaded");
+    let rt = small().shared(&path).build().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut writer = rt.writer().unwrap();
+    writer.try_publish_bytes(1, b"first").unwrap();
+    writer.try_publish_bytes(1, b"second").unwrap();
+    // Loads both (the published cursor is read once), consumes the first.
+    drop(reader.try_recv().unwrap().unwrap());
+    // SAFETY: the child only reads and exits without returning into the
+    // test harness.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        let refused = matches!(reader.try_recv(), Err(ReadError::Forked));
+        // SAFETY: ends the child at once, running nothing of the parent's.
+        unsafe { libc::_exit(if refused { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: `pid` is our child; `status` is a valid out-pointer.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "the child read a loaded event");
+    assert_eq!(reader.try_recv().unwrap().unwrap().data(), b"second", "the parent still reads it");
+    drop((reader, writer, rt));
+}

@@ -40,8 +40,9 @@ pub struct slotcast_event_info {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct slotcast_event_view {
-    /// The payload, in the slot; never null (a zero-length event points at
-    /// its empty slot).
+    /// The payload, in place (the ring entry for an event of up to 64
+    /// bytes, else its slot); never null (a zero-length event points at its
+    /// empty payload).
     pub data: *const u8,
     /// The event's sequence number.
     pub sequence: u64,

@@ -40,7 +40,8 @@ pub const SLOTCAST_OPEN_RECOVER_STALE: u32 = 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct slotcast_config {
     /// Slots per size class, XS (64 B), S (256 B), M (1 KB), L (4 KB), XL
-    /// (16 KB); 0 removes a class. Default 2000, 1000, 300, 60, 15. XS
+    /// (16 KB); 0 removes a class (XS events are carried in the ring all
+    /// the same). Default 2000, 1000, 300, 60, 15. XS
     /// events are carried in the ring and take no slot; the XS pool serves
     /// Rust readers that retain them and the allocator.
     pub slots: [u32; SLOTCAST_SIZE_CLASSES],

@@ -203,6 +203,10 @@ impl WriterCore {
         }
         if class == SizeClass::XS {
             // Carried in the ring entry: room in the ring is all it needs.
+            // A stream of XS events never comes here for another class, so
+            // answer the allocators' (and retains') requests for slots of
+            // every class here: once per ring's worth of events at most.
+            self.answer_wants();
             return Ok((INLINE_SLOT, 0));
         }
         let c = class.index();
@@ -241,6 +245,17 @@ impl WriterCore {
                 continue;
             }
             return Err(Full::Pool(class));
+        }
+    }
+
+    /// Gives back the idle slots of every class whose pool an allocator (or
+    /// a reader retaining an XS event) found empty.
+    fn answer_wants(&mut self) {
+        for class in SizeClass::ALL {
+            // ORDERING: Relaxed; a request flag, the slot words synchronise.
+            if self.shared.arena.header().want.want[class.index()].load(Relaxed) != 0 {
+                self.give_back_idle(class);
+            }
         }
     }
 

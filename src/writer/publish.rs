@@ -22,10 +22,11 @@ use std::time::{Duration, Instant};
 /// Nothing is lost on failure: a copied payload is still the caller's, a
 /// closure is handed back uncalled ([`TryPublishError`]).
 ///
-/// A class configured with 0 slots is served by the next larger class that
-/// has slots ([`Config::class_for`](crate::Config::class_for)); if there is
-/// none, every form fails at once with [`PublishError::NoSlots`], since no
-/// reader could ever make room.
+/// XS events (up to 64 bytes) are carried in the ring entry and need no
+/// slot. A larger class configured with 0 slots is served by the next larger
+/// class that has slots ([`Config::class_for`](crate::Config::class_for));
+/// if there is none, every form fails at once with
+/// [`PublishError::NoSlots`], since no reader could ever make room.
 impl Writer {
     /// Claims a slot of `class` to fill in place (zero copy) and publish
     /// with [`Claim::publish`]. If `class` has no slots, the slot is of the
@@ -138,7 +139,9 @@ impl Writer {
     ///
     /// # Errors
     ///
-    /// As [`try_publish_bytes`](Writer::try_publish_bytes).
+    /// As [`try_publish_bytes`](Writer::try_publish_bytes); for a value of
+    /// up to 64 bytes needing more than 16-byte alignment, as for an S
+    /// event ([`PublishError::NoSlots`] if no class from S up has slots).
     #[inline]
     pub fn try_publish_pod<T: Pod>(&mut self, event_type: u32, value: &T) -> Result<u64, PublishError> {
         self.publish_pod_until(event_type, value, Deadline::now())
@@ -184,8 +187,9 @@ impl Writer {
     }
 
     /// Claims a slot of `class`, lets `fill` write the event in place and
-    /// publishes it as type `event_type`. `fill` gets the whole slot (its
-    /// bytes of an earlier event included) and returns the payload length.
+    /// publishes it as type `event_type`. `fill` gets the whole slot (for
+    /// XS, the ring entry's 64 payload bytes; bytes of an earlier event
+    /// included) and returns the payload length.
     ///
     /// This is the allocator's form too
     /// ([`Allocator::try_alloc_with`](crate::Allocator::try_alloc_with)):
