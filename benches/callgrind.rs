@@ -637,7 +637,8 @@ fn run_budget(b: &Budget, events: u64) -> Vec<Tally> {
     }
 }
 
-/// The fan-out bench's runtime shape: ring and XS slots of [`CAP`](common::CAP), no other class.
+/// The fan-out bench's runtime shape: a ring of [`CAP`](common::CAP) and CAP XS slots (the XS events are
+/// carried in the ring; the slots hold the retain workload's copies), no other class.
 fn slotcast_budget<const BATCH: usize>(events: u64, readers: usize, read: Read) -> Vec<Tally> {
     let rt = Runtime::builder()
         .ring_capacity(common::CAP)

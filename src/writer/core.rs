@@ -51,8 +51,8 @@ pub(crate) struct WriterCore {
     owned: [OwnedSlots; SizeClass::COUNT],
     free_scan: [usize; SizeClass::COUNT],
     /// The class serving each class: itself, or the next larger one with
-    /// slots ([`Config::class_for`](crate::Config::class_for)); XS always
-    /// itself, carried in the ring.
+    /// slots ([`Config::class_for`](crate::Config::class_for)). Not used
+    /// for XS, which the ring entry carries (`claim_until`).
     route: [Option<SizeClass>; SizeClass::COUNT],
     /// How this writer waits for room (the runtime's strategy unless
     /// [`Writer::set_wait_strategy`](super::Writer::set_wait_strategy)).
@@ -74,11 +74,7 @@ impl WriterCore {
         let cap = shared.config.ring_capacity() as u64;
         let owned = std::array::from_fn(|c| OwnedSlots::with_capacity(shared.config.slots[c] as usize));
         let wait = shared.config.wait;
-        // XS events are carried in the ring entry: they need no pool.
-        let route = SizeClass::ALL.map(|class| match class {
-            SizeClass::XS => Some(SizeClass::XS),
-            _ => shared.config.class_for(class),
-        });
+        let route = SizeClass::ALL.map(|class| shared.config.class_for(class));
         let mut core = WriterCore {
             shared: Anchor::new(shared),
             cap,
@@ -201,19 +197,15 @@ impl WriterCore {
                 return Err(Full::Ring);
             }
         }
+        // The allocators' (and XS retains') requests for slots, of every
+        // class: a stream of one class would otherwise never answer another
+        // class's (an XS-only stream, none at all).
+        self.answer_wants();
         if class == SizeClass::XS {
             // Carried in the ring entry: room in the ring is all it needs.
-            // A stream of XS events never comes here for another class, so
-            // answer the allocators' (and retains') requests for slots of
-            // every class here: once per ring's worth of events at most.
-            self.answer_wants();
             return Ok((INLINE_SLOT, 0));
         }
         let c = class.index();
-        // ORDERING: Relaxed; a request flag, the slot words synchronise.
-        if self.shared.arena.header().want.want[c].load(Relaxed) != 0 {
-            self.give_back_idle(class);
-        }
         let mut recomputed = false;
         loop {
             if let Some(head) = self.owned[c].front() {
@@ -406,7 +398,7 @@ impl WriterCore {
     /// ([`Refused::NoSlots`]): no pool could ever make room.
     #[inline]
     pub(super) fn claim_until(&mut self, class: SizeClass, deadline: Deadline) -> Result<Claim<'_>, Refused> {
-        // XS is always served by the ring itself (see `route`): no lookup.
+        // XS is always served by the ring entry itself: no route.
         let class = match class {
             SizeClass::XS => SizeClass::XS,
             _ => self.route[class.index()].ok_or_else(|| no_slots(class))?,
