@@ -175,11 +175,11 @@ impl Allocator {
     /// and drop return every slot no reader needs any more. Returns whether
     /// it did. A live writer answers the `want` flag itself.
     fn return_ring_slots(&self) -> bool {
-        // ORDERING: Relaxed; a pre-check, `Writer::take` acquires the role.
+        // ORDERING: Relaxed; a pre-check, `Writer::borrow_role` acquires the role.
         if self.shared.arena.header().writer.owner.load(Relaxed) != 0 {
             return false;
         }
-        Writer::take(Arc::clone(self.shared.shared_arc())).is_ok()
+        Writer::borrow_role(Arc::clone(self.shared.shared_arc())).is_ok()
     }
 }
 

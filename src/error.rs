@@ -360,10 +360,16 @@ impl<F> From<TryPublishError<F>> for PublishError {
 
 /// Why a read or a retain failed.
 ///
-/// A read fails only on a descriptor or cursor that cannot be valid (only a
-/// corrupted shared mapping produces one; the reader's cursor stays on the
-/// offending sequence) or in a forked child. A retain can also find no free
-/// slot to copy an XS event into ([`ReadError::NoFreeSlot`]).
+/// Three say what became of the stream, and are for the caller to act on:
+/// [`Lagged`](ReadError::Lagged) (a lossy reader was lapped; the next read
+/// goes on from the oldest event still available), [`Closed`](ReadError::Closed)
+/// (everything published has been read and the writer closed the stream)
+/// and [`WriterDead`](ReadError::WriterDead) (everything published has been
+/// read and the writer's process died). The others are failures: a
+/// descriptor or cursor that cannot be valid (only a corrupted shared
+/// mapping produces one; the reader's cursor stays on the offending
+/// sequence), a forked child, and a retain that finds no free slot to copy
+/// an XS event into ([`ReadError::NoFreeSlot`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ReadError {
@@ -386,6 +392,23 @@ pub enum ReadError {
         /// The class searched.
         class: SizeClass,
     },
+    /// A lossy reader ([`Policy::Lossy`](crate::Policy::Lossy)) was lapped:
+    /// the writer reused the entries of `missed` events it had not read.
+    /// Its cursor has moved past them, to the oldest event still available,
+    /// where the next read goes on (as tokio's
+    /// `broadcast::error::RecvError::Lagged`).
+    Lagged {
+        /// The events this reader will never see, exactly.
+        missed: u64,
+    },
+    /// The stream is closed ([`Writer::close`](crate::Writer::close), or the
+    /// writer was dropped) and this reader has read every event published
+    /// before. A new writer reopens the stream: reads then see its events.
+    Closed,
+    /// The writer's process died holding the role (a shared runtime) and
+    /// this reader has read every event it published. Not a close: another
+    /// writer may take the role over, and reads then see its events.
+    WriterDead,
 }
 
 impl fmt::Display for ReadError {
@@ -396,6 +419,13 @@ impl fmt::Display for ReadError {
             Self::NoFreeSlot { class } => {
                 write!(f, "no free {class:?} slot to keep a small event in (every slot is retained)")
             }
+            Self::Lagged { missed } => {
+                write!(f, "the writer lapped this lossy reader: {missed} events were lost")
+            }
+            Self::Closed => f.write_str("the stream is closed and every event was read"),
+            Self::WriterDead => f.write_str(
+                "the writer's process died and every event it published was read (a new writer may take over)",
+            ),
         }
     }
 }

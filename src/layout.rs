@@ -9,13 +9,15 @@
 //! ```text
 //! offset 0            Header                     11 lines (1408 B)
 //!   line 0              IdentityLine: magic, version, layout hash, arena length, config image
-//!   line 1              WriterLine:   writer owner (process entry + 1), takeover epoch
+//!   line 1              WriterLine:   writer owner (process entry + 1), takeover epoch, stream state
 //!   line 2              published cursor
-//!   line 3              gate word (writer's gating recompute / reader join handshake)
+//!   line 3              GateLine:     gate word (writer's gating recompute / reader join
+//!                                     handshake), the writer's ring and slot floors
 //!   line 4              WakeLine:     sleeping-reader registrations, futex word, blocking readers + ack
 //!   line 5              WantLine:     per class, "an allocator found the pool empty"
 //!   lines 6..11         allocator scan hint, one line per class
-//! readers             ReaderEntry x max_readers, one line each: cursor, state + owner, pid
+//! readers             ReaderEntry x max_readers, one line each: cursor (+ pin), state + owner,
+//!                     pid, events lost (lossy readers)
 //! processes           ProcessEntry x max_processes, one line each: state, pid, epoch
 //! ring                RING_ENTRY (128 B, one line pair) x ring_capacity: a Descriptor
 //!                     (slot word, header word, 16 B), then INLINE_CAPACITY (64 B) of
@@ -92,8 +94,11 @@ pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"SLOTCAST");
 /// version-1 process would take for references. 3: shared runtimes record
 /// their holds as one bit per process and slot (`holders`) instead of
 /// per-process counts, and every slot has a header word. 4: ring entries
-/// are 128 bytes and carry XS events' payloads ([`RING_ENTRY`]).
-pub(crate) const FORMAT_VERSION: u64 = 4;
+/// are 128 bytes and carry XS events' payloads ([`RING_ENTRY`]). 5: reader
+/// policies and the stream's state: lossy reader entries with a pinned
+/// cursor and a lost count, the writer's floors on the gate line, the
+/// stream word ([`stream`]).
+pub(crate) const FORMAT_VERSION: u64 = 5;
 
 /// Slot indices occupy 28 bits of the descriptor's slot word.
 pub(crate) const MAX_SLOTS_PER_CLASS: u32 = (1 << 28) - 1;
@@ -125,7 +130,55 @@ pub(crate) struct WriterLine {
     pub(crate) owner: AtomicU64,
     /// Number of times the writer role has been taken.
     pub(crate) epoch: AtomicU64,
+    /// The stream's state: [`stream::OPEN`], [`stream::CLOSED`] or
+    /// [`stream::WRITER_DEAD`].
+    pub(crate) stream: AtomicU64,
 }
+
+/// Values of [`WriterLine::stream`]. Only the empty read path looks at it.
+pub(crate) mod stream {
+    /// Events may come: a writer holds the role, or none has yet, or the
+    /// last one left without closing (an allocator borrowing the role).
+    pub(crate) const OPEN: u64 = 0;
+    /// The last writer closed the stream (`Writer::close` or its drop); a
+    /// new writer reopens it.
+    pub(crate) const CLOSED: u64 = 1;
+    /// The writer's process died holding the role (its reaper says so); a
+    /// new writer reopens the stream.
+    pub(crate) const WRITER_DEAD: u64 = 2;
+}
+
+/// The gate line: the join handshake and the writer's floors.
+///
+/// Every gating computation of the writer (`WriterCore::recompute_gate`)
+/// first swaps `gate` to `published | GATE_BUSY`, then reads the reader
+/// table, stores both floors and finally stores `gate = published` (Release).
+/// A joiner performs an AcqRel RMW on `gate` after making its entry active:
+/// whatever computation comes after that RMW sees the entry. A joiner
+/// starting "from now" starts no lower than the published value it reads
+/// there, busy or not. A joiner starting "from the oldest event" needs the
+/// floors of the last computation before its RMW, which are only final once
+/// that computation has cleared `GATE_BUSY` (see `Reader::join`).
+#[repr(C, align(128))]
+pub(crate) struct GateLine {
+    /// `published` at the writer's last gating computation, with
+    /// [`GATE_BUSY`] while that computation runs.
+    pub(crate) gate: AtomicU64,
+    /// The writer overwrites no ring entry of a sequence at or above this
+    /// until its next computation.
+    pub(crate) ring_floor: AtomicU64,
+    /// The writer reuses no pool slot last published at or above this until
+    /// its next computation.
+    pub(crate) slot_floor: AtomicU64,
+}
+
+/// Set in [`GateLine::gate`] while the writer computes its floors.
+pub(crate) const GATE_BUSY: u64 = 1 << 63;
+
+/// Set in a lossy reader's cursor word while it reads: the writer then
+/// treats the cursor as gating (it may not lap the reader) until the reader
+/// stores its next cursor without it.
+pub(crate) const CURSOR_PIN: u64 = 1 << 63;
 
 /// One 64-bit word alone on its line.
 #[repr(C, align(128))]
@@ -163,7 +216,7 @@ pub(crate) struct Header {
     pub(crate) identity: IdentityLine,
     pub(crate) writer: WriterLine,
     pub(crate) published: WordLine,
-    pub(crate) gate: WordLine,
+    pub(crate) gate: GateLine,
     pub(crate) wake: WakeLine,
     pub(crate) want: WantLine,
     pub(crate) alloc_hint: [WordLine; SizeClass::COUNT],
@@ -173,6 +226,9 @@ pub(crate) struct Header {
 #[repr(C, align(128))]
 pub(crate) struct ReaderEntry {
     /// Next sequence this reader will read; everything below is released.
+    /// A lossy reader sets [`CURSOR_PIN`] in it while it reads, and the
+    /// writer moves an unpinned lossy cursor forward (a compare-and-swap)
+    /// when it laps the reader.
     pub(crate) cursor: AtomicU64,
     /// `kind | (owner process entry + 1) << 8`, see [`reader_state`]. The
     /// owner rides in the same word so that claiming an entry names its
@@ -181,6 +237,8 @@ pub(crate) struct ReaderEntry {
     pub(crate) state: AtomicU64,
     /// Process id of the reader's process, for display.
     pub(crate) pid: AtomicU64,
+    /// Events this reader lost by being lapped (lossy readers), for display.
+    pub(crate) lost: AtomicU64,
 }
 
 /// Values of [`ReaderEntry::state`].
@@ -191,6 +249,9 @@ pub(crate) mod reader_state {
     pub(crate) const CLAIMED: u64 = 1;
     /// Gates the writer with its cursor.
     pub(crate) const ACTIVE: u64 = 2;
+    /// Lossy: gates the writer only while its cursor is pinned; otherwise
+    /// the writer laps it when it needs the room.
+    pub(crate) const LOSSY: u64 = 3;
 
     /// The state word of an entry of `kind` owned by process entry `owner`.
     #[inline]
@@ -540,6 +601,16 @@ pub(crate) const LAYOUT_HASH: u64 = {
         .ty::<WriterLine>()
         .word(offset_of!(WriterLine, owner) as u64)
         .word(offset_of!(WriterLine, epoch) as u64)
+        .word(offset_of!(WriterLine, stream) as u64)
+        .word(stream::OPEN)
+        .word(stream::CLOSED)
+        .word(stream::WRITER_DEAD)
+        .ty::<GateLine>()
+        .word(offset_of!(GateLine, gate) as u64)
+        .word(offset_of!(GateLine, ring_floor) as u64)
+        .word(offset_of!(GateLine, slot_floor) as u64)
+        .word(GATE_BUSY)
+        .word(CURSOR_PIN)
         .ty::<WordLine>()
         .ty::<WakeLine>()
         .word(offset_of!(WakeLine, waiters) as u64)
@@ -558,6 +629,8 @@ pub(crate) const LAYOUT_HASH: u64 = {
         .word(offset_of!(ReaderEntry, cursor) as u64)
         .word(offset_of!(ReaderEntry, state) as u64)
         .word(offset_of!(ReaderEntry, pid) as u64)
+        .word(offset_of!(ReaderEntry, lost) as u64)
+        .word(reader_state::LOSSY)
         .ty::<ProcessEntry>()
         .word(offset_of!(ProcessEntry, state) as u64)
         .word(offset_of!(ProcessEntry, pid) as u64)
@@ -602,6 +675,7 @@ const _: () = {
     assert!(size_of::<IdentityLine>() == LINE);
     assert!(size_of::<WriterLine>() == LINE);
     assert!(size_of::<WordLine>() == LINE);
+    assert!(size_of::<GateLine>() == LINE);
     assert!(size_of::<WakeLine>() == LINE);
     assert!(size_of::<WantLine>() == LINE);
     assert!(size_of::<Header>() == 11 * LINE);

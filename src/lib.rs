@@ -172,6 +172,7 @@ mod holders;
 mod layout;
 mod lifetime;
 mod observer;
+mod policy;
 mod pool;
 #[cfg_attr(
     any(loom, miri, not(target_os = "linux")),
@@ -201,6 +202,7 @@ pub use error::{
 };
 pub use event::SizeClass;
 pub use observer::Observer;
+pub use policy::{Policy, ReaderOptions, StartAt};
 pub use reader::{BatchIter, EventGuard, EventRef, ReadBatch, Reader};
 pub use ring_ptr::{Handle, RingPtr};
 pub use runtime::Runtime;

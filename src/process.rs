@@ -14,9 +14,10 @@
 use crate::arena::Arena;
 use crate::event::SizeClass;
 use crate::holders;
-use crate::layout::{process_state, reader_state};
+use crate::layout::{process_state, reader_state, stream};
 use crate::pool;
 use crate::sync::Ordering::*;
+use crate::wait;
 
 /// What [`reap`] released.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,6 +53,15 @@ pub(crate) fn reap(arena: &Arena, dead: usize) -> Reaped {
     // ORDERING(writer-role): Release; pairs with the Acquire CAS of the next
     // writer, as the dead writer's own drop would have.
     reaped.writer = owner.compare_exchange(dead as u64 + 1, 0, Release, Relaxed).is_ok();
+    if reaped.writer {
+        // Not a close: readers that have read everything learn that the
+        // writer died, until another takes the role (a CAS: a writer that
+        // died closing leaves the stream closed). ORDERING(close): Release;
+        // pairs with the readers' Acquire load of the state, as a close.
+        let stream = &arena.header().writer.stream;
+        let _ = stream.compare_exchange(stream::OPEN, stream::WRITER_DEAD, Release, Relaxed);
+        wait::wake_all_for_state(arena.header(), arena.futex());
+    }
     for class in SizeClass::ALL {
         for (slot, meta) in arena.metas(class).iter().enumerate() {
             // Slots it claimed to fill and never published (it died in the

@@ -35,8 +35,12 @@
 use crate::error::{JoinError, ReadError, ViewError};
 use crate::event::SizeClass;
 use crate::holders;
-use crate::layout::{INLINE_CAPACITY, INLINE_SLOT, ReaderEntry, header_word, meta, reader_state, slot_word};
+use crate::layout::{
+    CURSOR_PIN, GATE_BUSY, INLINE_CAPACITY, INLINE_SLOT, ReaderEntry, header_word, meta, reader_state, slot_word,
+    stream,
+};
 use crate::lifetime::{Anchor, Shared, SharedHold, is_forked};
+use crate::policy::{Policy, ReaderOptions, StartAt};
 use crate::pool;
 use crate::ring_ptr::{Handle, RingPtr, check_view};
 use crate::slot_alloc;
@@ -55,6 +59,12 @@ use std::time::{Duration, Instant};
 // which loom builds leave out).
 #[cfg(all(feature = "capi", not(loom)))]
 mod borrow;
+
+/// How many times a joiner starting from the oldest event looks again at a
+/// gate word the writer is computing its floors under (a few hundred
+/// nanoseconds of work) before it starts from the writer's published
+/// cursor instead (the writer's process may have died mid-computation).
+const BUSY_GATE_LOOKS: u32 = 1000;
 
 /// A reader's position, split from its `Arc<Shared>` so that a guard can
 /// hold both a `&mut` to the position and a `&` to the arena.
@@ -78,6 +88,13 @@ struct Position {
     /// `try_read` need not decode one event ahead to mark the last good
     /// event before a malformed one. Every descriptor is still checked.
     private: bool,
+    /// [`Policy::Lossy`]: every read pins the cursor first.
+    lossy: bool,
+    /// The cursor word is pinned (`cursor | CURSOR_PIN`): a lossy reader
+    /// between its pin and the commit that ends the read.
+    pinned: bool,
+    /// Events lost to laps since the reader joined.
+    lost: u64,
 }
 
 /// One reader of a runtime: sees every event published while it is joined,
@@ -94,6 +111,14 @@ struct Position {
 /// [`WaitStrategy`], the runtime's unless
 /// [`set_wait_strategy`](Reader::set_wait_strategy) chose another.
 /// [`EventRef::retain`] keeps an event past the cursor.
+///
+/// Every read reports what became of the stream once the reader has read
+/// everything: [`ReadError::Closed`] after the writer closed it (or was
+/// dropped), [`ReadError::WriterDead`] after the writer's process died; a
+/// lossy reader ([`Policy::Lossy`]) reports [`ReadError::Lagged`] when the
+/// writer lapped it. None of them is final: the reader can read again
+/// (a new writer reopens the stream; a lapped reader goes on from where
+/// the writer moved it).
 ///
 /// Dropping the reader leaves: the writer stops waiting for it at once.
 ///
@@ -123,7 +148,7 @@ pub struct Reader {
 }
 
 impl Reader {
-    pub(crate) fn join(shared: Arc<Shared>) -> Result<Reader, JoinError> {
+    pub(crate) fn join(shared: Arc<Shared>, options: ReaderOptions) -> Result<Reader, JoinError> {
         if shared.forked() {
             return Err(JoinError::Forked);
         }
@@ -131,6 +156,7 @@ impl Reader {
         let header = arena.header();
         let pid = u64::from(std::process::id());
         let me = shared.entry();
+        let cap = shared.config.ring_capacity() as u64;
         let claim = || {
             arena.readers().iter().enumerate().find(|(_, e)| {
                 // ORDERING: Acquire on success; pairs with the Release store of
@@ -155,40 +181,103 @@ impl Reader {
         if at >= SEQUENCE_LIMIT {
             return refuse("the published cursor is at or past 2^63");
         }
+        // Starting from the oldest event, the entry gates from a ring below
+        // `at` while the handshake runs: the writer's floors then decide.
+        let from = match options.start {
+            StartAt::Now => at,
+            StartAt::Oldest => at.saturating_sub(cap),
+        };
         // ORDERING(gating): Release; pairs with the writer's Acquire cursor
         // load in `WriterCore::recompute_gate`, which may read this position
         // next to the entry's previous reader's `ACTIVE` state: the claim
         // above acquired that reader's leave, and this carries its reads on.
-        entry.cursor.store(at, crate::sync::mutant!("join_relaxed", Relaxed, Release));
+        entry.cursor.store(from, crate::sync::mutant!("join_relaxed", Relaxed, Release));
         entry.pid.store(pid, Relaxed);
+        entry.lost.store(0, Relaxed);
         // ORDERING(gating): Release; pairs with the writer's Acquire load of
         // the state, which then sees the cursor above.
         entry.state.store(reader_state::pack(reader_state::ACTIVE, me), Release);
+        let gate = &header.gate.gate;
         // ORDERING(join): AcqRel RMW; pairs with the writer's `swap` in
         // `WriterCore::recompute_gate` (see the module docs).
-        let gate = header.gate.value.fetch_add(0, AcqRel);
-        let start = if gate <= at {
-            at
-        } else {
-            // The writer stored (or read) `published = gate` before its
-            // swap, which our RMW acquired: a fresh load is no lower.
-            // ORDERING(publish): Acquire; as above.
-            let now = header.published.value.load(Acquire);
-            if gate > now || gate >= SEQUENCE_LIMIT {
-                return refuse("the gate word is above the published cursor or past 2^63");
+        let mut g = gate.fetch_add(0, AcqRel);
+        if options.start == StartAt::Oldest {
+            // The floors are those of the computation before our RMW once
+            // it has cleared its busy flag (see `layout::GateLine`).
+            let mut looks = 0;
+            while g & GATE_BUSY != 0 && looks < BUSY_GATE_LOOKS {
+                crate::sync::yield_now();
+                // ORDERING(join): as above.
+                g = gate.fetch_add(0, AcqRel);
+                looks += 1;
             }
-            gate
+        }
+        let gate_published = g & !GATE_BUSY;
+        // ORDERING(publish): Acquire; the writer stored (or read)
+        // `published = gate_published` before its swap, which our RMW
+        // acquired: a fresh load is no lower.
+        let now = header.published.value.load(Acquire);
+        if gate_published > now || now >= SEQUENCE_LIMIT {
+            return refuse("the gate word is above the published cursor or past 2^63");
+        }
+        let start = match options.start {
+            // No lower than the `published` the writer's latest computation
+            // was based on: anything below it may be released by a
+            // computation that missed us.
+            StartAt::Now => at.max(gate_published),
+            StartAt::Oldest if g & GATE_BUSY != 0 => from.max(gate_published),
+            StartAt::Oldest => {
+                // ORDERING(join): Relaxed; the Acquire RMW that read the
+                // computation's final gate store ordered its floors before.
+                let ring_floor = header.gate.ring_floor.load(Relaxed);
+                let slot_floor = header.gate.slot_floor.load(Relaxed);
+                if ring_floor > slot_floor || slot_floor > now {
+                    return refuse("the writer's floors are above the published cursor");
+                }
+                replay_start(arena, from.max(ring_floor), from.max(slot_floor), now)
+            }
         };
         // ORDERING(consume): Release; pairs with the writer's Acquire load.
         entry.cursor.store(start, Release);
-        let cap = shared.config.ring_capacity() as u64;
+        let lossy = options.policy == Policy::Lossy;
+        if lossy {
+            // From now on the writer may lap the entry, never before its
+            // cursor is final. ORDERING(gating): Release; as the store of
+            // `ACTIVE` above.
+            entry.state.store(reader_state::pack(reader_state::LOSSY, me), Release);
+        }
         let wait = shared.config.wait;
         let blocking = (wait == WaitStrategy::Blocking).then(|| wait::register_blocking(header));
         let fork_epoch = shared.fork_epoch;
         let max_batch = default_max_batch(cap);
         let private = !shared.config.is_shared();
-        let pos = Position { index, cursor: start, avail: start, cap, max_batch, wait, blocking, fork_epoch, private };
+        let pos = Position {
+            index,
+            cursor: start,
+            avail: start,
+            cap,
+            max_batch,
+            wait,
+            blocking,
+            fork_epoch,
+            private,
+            lossy,
+            pinned: false,
+            lost: 0,
+        };
         Ok(Reader { shared: Anchor::new(shared), pos })
+    }
+
+    /// This reader's policy, chosen when it joined.
+    pub fn policy(&self) -> Policy {
+        if self.pos.lossy { Policy::Lossy } else { Policy::Gating }
+    }
+
+    /// Events this reader lost to the writer lapping it since it joined
+    /// (always 0 for a gating reader): the sum of every
+    /// [`ReadError::Lagged`] it returned.
+    pub fn lost(&self) -> u64 {
+        self.pos.lost
     }
 
     /// How this reader waits in [`recv`](Reader::recv), [`batch`](Reader::batch),
@@ -389,11 +478,15 @@ impl Reader {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let rt = Runtime::new()?;
     /// let mut reader = rt.reader()?;
-    /// rt.writer()?.try_publish_bytes(3, b"abc")?;
+    /// let mut writer = rt.writer()?;
+    /// writer.try_publish_bytes(3, b"abc")?;
     /// for event in &reader.try_batch()? {
     ///     assert_eq!((event.event_type(), event.data()), (3, &b"abc"[..]));
     /// }
     /// assert!(reader.try_batch()?.is_empty());
+    /// // Once the writer is gone, everything read: the stream says so.
+    /// drop(writer);
+    /// assert_eq!(reader.try_batch().map(|b| b.len()), Err(slotcast::ReadError::Closed));
     /// # Ok(())
     /// # }
     /// ```
@@ -528,14 +621,22 @@ impl Reader {
         if is_forked(pos.fork_epoch) {
             return Err(ReadError::Forked);
         }
+        if pos.lossy {
+            return lossy_available(&self.shared, pos, deadline);
+        }
         if pos.cursor < pos.avail {
             return Ok(pos.avail - pos.cursor);
         }
         let arena = &self.shared.arena;
         // ORDERING(publish): Acquire; pairs with the writer's Release store.
         let mut published = arena.header().published.value.load(Acquire);
-        if published == pos.cursor && !deadline.expired() {
-            published = wait_published(&self.shared, pos, deadline);
+        if published == pos.cursor {
+            if !deadline.expired() {
+                published = wait_published(&self.shared, pos, deadline);
+            }
+            if published == pos.cursor {
+                published = nothing_new(&self.shared, pos)?;
+            }
         }
         // Both impossible relations in one comparison: a `published` below
         // our cursor wraps to a distance above any capacity.
@@ -552,8 +653,17 @@ impl Reader {
             return Ok(None);
         }
         let Reader { shared, pos } = self;
-        let event = decode(shared, pos.cursor)?;
-        Ok(Some(EventGuard { entry: &shared.arena.readers()[pos.index], pos, event: ManuallyDrop::new(event) }))
+        let entry = &shared.arena.readers()[pos.index];
+        let event = match decode(shared, pos.cursor) {
+            Ok(event) => event,
+            Err(e) => {
+                // Ends a lossy reader's read (unpins); nothing otherwise.
+                let at = pos.cursor;
+                commit(entry, pos, at);
+                return Err(e);
+            }
+        };
+        Ok(Some(EventGuard { entry, pos, event: ManuallyDrop::new(event) }))
     }
 
     #[inline]
@@ -568,6 +678,8 @@ impl Reader {
         while end < start + n {
             if let Err(e) = decode(shared, end) {
                 if end == start {
+                    // Ends a lossy reader's read (unpins); nothing otherwise.
+                    commit(&shared.arena.readers()[pos.index], pos, start);
                     return Err(e);
                 }
                 break;
@@ -596,7 +708,13 @@ impl Reader {
         // once.
         if n == 1 {
             // The common case of a reader that keeps up: no loop.
-            let event = decode(shared, seq)?;
+            let event = match decode(shared, seq) {
+                Ok(event) => event,
+                Err(e) => {
+                    commit(entry, pos, seq);
+                    return Err(e);
+                }
+            };
             handler(event, true);
             commit(entry, pos, end);
             return Ok(1);
@@ -617,7 +735,7 @@ impl Reader {
                     seq += 1;
                     handler(event, seq == stop);
                 }
-                commit(entry, pos, seq);
+                commit_step(entry, pos, seq, seq < end);
             }
             return Ok(n as usize);
         }
@@ -641,7 +759,7 @@ impl Reader {
                 };
                 handler(std::mem::replace(&mut event, next), false);
             }
-            commit(entry, pos, seq);
+            commit_step(entry, pos, seq, seq < end && failed.is_none());
             if let Some(e) = failed {
                 return Err(e);
             }
@@ -680,7 +798,145 @@ impl fmt::Debug for Reader {
 fn wait_published(shared: &Anchor, pos: &mut Position, deadline: Deadline) -> u64 {
     let arena = &shared.arena;
     let blocking = pos.blocking.as_mut();
-    wait::wait_for_event(pos.wait, blocking, arena.header(), arena.futex(), pos.cursor, deadline).unwrap_or(pos.cursor)
+    let header = arena.header();
+    // A shared runtime's writer may die: about once a millisecond of
+    // waiting, reap dead processes (the reaper of the writer marks the
+    // stream, which ends the wait).
+    // ORDERING: Relaxed; a pre-check, the reaper takes the role's word.
+    let mut watch = || header.writer.owner.load(Relaxed) != 0 && shared.sweep_dead(false) && !wait::is_open(header);
+    let watch: Option<&mut dyn FnMut() -> bool> = if pos.private { None } else { Some(&mut watch) };
+    wait::wait_for_event(pos.wait, blocking, header, arena.futex(), pos.cursor, deadline, watch).unwrap_or(pos.cursor)
+}
+
+/// Where a reader starting from the oldest event starts (see
+/// [`StartAt::Oldest`]): ring entries of sequences at or above `ring`, and
+/// the slots of events at or above `slots`, are the writer's to reuse only
+/// after a gating computation that sees the joined reader. An event in a
+/// pool slot below `slots` may be recycled at any moment, and one whose
+/// slot no longer holds the descriptor's generation has been: the replay
+/// starts after the last of either, so that it is in order and never
+/// returns a recycled slot as an old event. Reads descriptors and metadata
+/// words only (atomics), never a payload.
+fn replay_start(arena: &crate::arena::Arena, ring: u64, slots: u64, now: u64) -> u64 {
+    let mut start = ring;
+    for seq in ring..now {
+        // ORDERING: Relaxed; ordered after the Acquire load of `published`.
+        let word = arena.descriptor(seq).slot.load(Relaxed);
+        if slot_word::is_inline(word) {
+            continue;
+        }
+        let (c, slot, generation) = slot_word::unpack(word);
+        let holds_it = || {
+            let meta = SizeClass::from_index(c).and_then(|class| arena.meta(class, slot as usize));
+            // ORDERING: Relaxed; a check: the slot's protection is the floor.
+            meta.is_some_and(|m| meta::generation(m.load(Relaxed)) == generation)
+        };
+        if seq < slots || !holds_it() {
+            start = seq + 1;
+        }
+    }
+    start
+}
+
+/// Nothing to read at the cursor: whether the stream is still open. Returns
+/// the `published` value to go on with: the cursor if the stream is open
+/// (nothing to read, or a timeout), or more if events were published before
+/// the writer closed the stream or died. In a shared runtime, a writer
+/// whose process died is reaped here first (at most once a millisecond),
+/// so that an empty read learns of it.
+#[cold]
+#[inline(never)]
+fn nothing_new(shared: &Anchor, pos: &Position) -> Result<u64, ReadError> {
+    let header = shared.arena.header();
+    // ORDERING(close): Acquire; pairs with the Release store of the state
+    // (close, reaper), made after the writer's last store of `published`.
+    let mut state = header.writer.stream.load(Acquire);
+    // ORDERING: Relaxed; a pre-check, the reaper takes the role's word.
+    if state == stream::OPEN && !pos.private && header.writer.owner.load(Relaxed) != 0 && shared.sweep_dead(false) {
+        // ORDERING(close): as above.
+        state = header.writer.stream.load(Acquire);
+    }
+    if state == stream::OPEN {
+        return Ok(pos.cursor);
+    }
+    // ORDERING(publish): Acquire; the final value, stored before the state.
+    let published = header.published.value.load(Acquire);
+    if published != pos.cursor {
+        return Ok(published);
+    }
+    Err(if state == stream::CLOSED { ReadError::Closed } else { ReadError::WriterDead })
+}
+
+/// [`Reader::available`] for a lossy reader: finds events to read, then
+/// pins the cursor (one CAS on its word, which the writer's lap CAS races):
+/// if the pin wins, the events up to the `published` loaded before are
+/// readable until the commit that unpins; if the writer lapped the cursor
+/// first, the reader moves to where the writer put it and reports the
+/// events it missed. Never pins to wait: a waiting lossy reader holds
+/// nothing back.
+#[cold]
+#[inline(never)]
+fn lossy_available(shared: &Anchor, pos: &mut Position, deadline: Deadline) -> Result<u64, ReadError> {
+    debug_assert!(!pos.pinned, "every read ends with a commit");
+    let arena = &shared.arena;
+    let entry = &arena.readers()[pos.index];
+    // ORDERING(publish): Acquire; pairs with the writer's Release store.
+    let mut published = arena.header().published.value.load(Acquire);
+    if published == pos.cursor {
+        if !deadline.expired() {
+            published = wait_published(shared, pos, deadline);
+        }
+        if published == pos.cursor {
+            published = nothing_new(shared, pos)?;
+            if published == pos.cursor {
+                return Ok(0);
+            }
+        }
+    }
+    if published < pos.cursor {
+        return Err(impossible_published(pos.cursor, published));
+    }
+    // ORDERING(lossy): Acquire; pairs with the Acquire CAS of the writer's
+    // lap only through the modification order of this word: whichever CAS
+    // comes first wins. If ours does, the writer respects the cursor until
+    // our Release store of the next one, which its Acquire load orders
+    // after our reads. Failure: Acquire, the lapped value.
+    // Mutant: read without pinning (the writer may lap us mid-read).
+    let pin = if cfg!(slotcast_mutant = "lossy_no_pin") {
+        Ok(pos.cursor)
+    } else {
+        entry.cursor.compare_exchange(pos.cursor, pos.cursor | CURSOR_PIN, Acquire, Acquire)
+    };
+    match pin {
+        Ok(_) => {
+            pos.pinned = !cfg!(slotcast_mutant = "lossy_no_pin");
+            // Pinned at the cursor, the writer cannot have published a ring
+            // past it: it would have had to lap us first.
+            if published - pos.cursor > pos.cap {
+                commit(entry, pos, pos.cursor);
+                return Err(impossible_published(pos.cursor, published));
+            }
+            pos.avail = published;
+            Ok(published - pos.cursor)
+        }
+        Err(lapped) => {
+            // Only the writer's lap moves our word while it is not pinned:
+            // forward, within what it has published, without the pin.
+            if lapped & CURSOR_PIN != 0 || lapped <= pos.cursor {
+                return Err(ReadError::Corrupt {
+                    sequence: pos.cursor,
+                    what: "a lossy reader's cursor was moved backwards or pinned by another",
+                });
+            }
+            let missed = lapped - pos.cursor;
+            pos.cursor = lapped;
+            pos.avail = lapped;
+            pos.lost = pos.lost.saturating_add(missed);
+            // ORDERING: Relaxed; a statistic for `slotcast stat`.
+            entry.lost.store(pos.lost, Relaxed);
+            Err(ReadError::Lagged { missed })
+        }
+    }
 }
 
 /// The default of [`Reader::max_batch`]: a quarter of the ring, at least 1.
@@ -699,9 +955,13 @@ fn impossible_published(sequence: u64, published: u64) -> ReadError {
     ReadError::Corrupt { sequence, what }
 }
 
-/// Moves the cursor to `to`: one Release store.
+/// Moves the cursor to `to`: one Release store. Ends a lossy reader's read:
+/// unpins the cursor, even if it did not move.
 #[inline]
 fn commit(entry: &ReaderEntry, pos: &mut Position, to: u64) {
+    if pos.pinned {
+        return unpin(entry, pos, to, false);
+    }
     if to != pos.cursor {
         pos.cursor = to;
         if is_forked(pos.fork_epoch) {
@@ -713,6 +973,34 @@ fn commit(entry: &ReaderEntry, pos: &mut Position, to: u64) {
         // before the writer reuses it.
         entry.cursor.store(to, Release);
     }
+}
+
+/// A cursor store between two steps of one read ([`Reader::try_read`]
+/// storing its cursor every `max_batch` events): as [`commit`], but a lossy
+/// reader's cursor stays pinned if `more` steps follow.
+#[inline]
+fn commit_step(entry: &ReaderEntry, pos: &mut Position, to: u64, more: bool) {
+    if pos.pinned {
+        unpin(entry, pos, to, more);
+    } else {
+        commit(entry, pos, to);
+    }
+}
+
+/// A pinned lossy reader's cursor store: `to`, pinned still if `keep`.
+#[cold]
+#[inline(never)]
+fn unpin(entry: &ReaderEntry, pos: &mut Position, to: u64, keep: bool) {
+    pos.cursor = to;
+    pos.pinned = keep;
+    if is_forked(pos.fork_epoch) {
+        return;
+    }
+    // ORDERING(lossy): Release; pairs with the writer's Acquire load of
+    // the cursor (and its lap CAS, which reads this value): our reads below
+    // `to` happen before it laps us past them or overwrites them. Only we
+    // write the word while it is pinned (the writer's CAS expects no pin).
+    entry.cursor.store(if keep { to | CURSOR_PIN } else { to }, Release);
 }
 
 /// Reads and validates the descriptor of `seq`, which is in `[cursor, avail)`.
@@ -1106,7 +1394,7 @@ mod tests {
     #[test]
     fn a_gate_word_above_published_refuses_the_join_and_frees_the_entry() {
         let rt = Runtime::builder().max_readers(1).build().unwrap();
-        let gate = &rt.shared().arena.header().gate.value;
+        let gate = &rt.shared().arena.header().gate.gate;
         // Each case: a gate word no writer can have stored while `published` is 0.
         for bad in [1, u64::MAX - 3, u64::MAX] {
             gate.store(bad, Relaxed);

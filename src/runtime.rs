@@ -8,6 +8,7 @@ use crate::arena::{Arena, Backing};
 use crate::config::Config;
 use crate::error::{BuildError, JoinError, OpenError, UpgradeError, WriterError};
 use crate::lifetime::{ArenaCtl, Shared};
+use crate::policy::ReaderOptions;
 use crate::reader::Reader;
 use crate::ring_ptr::{Handle, RingPtr};
 use crate::shm::{self, OpenOptions, SharedState};
@@ -116,7 +117,38 @@ impl Runtime {
     /// first); [`JoinError::Corrupt`] if the cursors to start from are
     /// impossible (only a corrupted shared file holds such values).
     pub fn reader(&self) -> Result<Reader, JoinError> {
-        Reader::join(Arc::clone(&self.shared))
+        Reader::join(Arc::clone(&self.shared), ReaderOptions::new())
+    }
+
+    /// Joins as a reader with the given policy and start (see
+    /// [`ReaderOptions`], [`Policy`](crate::Policy) and
+    /// [`StartAt`](crate::StartAt)).
+    ///
+    /// ```
+    /// use slotcast::{Policy, ReadError, ReaderOptions, Runtime};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::builder().ring_capacity(8).build()?;
+    /// let mut tap = rt.reader_with(ReaderOptions::new().policy(Policy::Lossy))?;
+    /// let mut writer = rt.writer()?;
+    /// // The tap reads nothing: the writer laps it instead of waiting.
+    /// for i in 0..20u8 {
+    ///     writer.try_publish_bytes(0, &[i])?;
+    /// }
+    /// let Err(ReadError::Lagged { missed }) = tap.try_recv().map(|e| e.is_some()) else { panic!() };
+    /// // It goes on from the oldest event still available, losing nothing else.
+    /// let mut seen = 0;
+    /// tap.try_read(|_, _| seen += 1)?;
+    /// assert_eq!(missed + seen, 20);
+    /// assert_eq!(tap.lost(), missed);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`reader`](Runtime::reader).
+    pub fn reader_with(&self, options: ReaderOptions) -> Result<Reader, JoinError> {
+        Reader::join(Arc::clone(&self.shared), options)
     }
 
     /// A standalone allocator over this runtime's pools.

@@ -7,8 +7,9 @@
 
 use crate::event::SizeClass;
 use crate::holders;
-use crate::layout::{header_word, meta, process_state, reader_state, slot_word};
+use crate::layout::{CURSOR_PIN, header_word, meta, process_state, reader_state, slot_word};
 use crate::lifetime::ArenaCtl;
+use crate::policy::Policy;
 use crate::sync::Ordering::*;
 
 /// A snapshot of a runtime. See [`Runtime::stats`](crate::Runtime::stats).
@@ -54,6 +55,10 @@ pub struct ReaderStats {
     /// Whether its process is alive (a dead one's reader gates the writer
     /// until a live process reaps it).
     pub alive: bool,
+    /// Its policy: a lossy reader gates the writer only while it reads.
+    pub policy: Policy,
+    /// Events it lost to the writer lapping it (lossy readers; 0 otherwise).
+    pub lost: u64,
 }
 
 /// One process using the runtime, an entry of [`Stats::processes`].
@@ -142,12 +147,18 @@ impl Stats {
         let mut readers = Vec::new();
         for (entry, e) in arena.readers().iter().enumerate() {
             let state = e.state.load(Relaxed);
-            if reader_state::kind(state) == reader_state::ACTIVE {
-                let cursor = e.cursor.load(Relaxed);
-                let pid = e.pid.load(Relaxed);
-                let alive = reader_state::owner(state).is_some_and(|p| ctl.is_alive(p));
-                readers.push(ReaderStats { entry, pid, cursor, lag: published.saturating_sub(cursor), alive });
-            }
+            let policy = match reader_state::kind(state) {
+                reader_state::ACTIVE => Policy::Gating,
+                reader_state::LOSSY => Policy::Lossy,
+                _ => continue,
+            };
+            // A lossy reader's cursor is pinned while it reads.
+            let cursor = e.cursor.load(Relaxed) & !CURSOR_PIN;
+            let pid = e.pid.load(Relaxed);
+            let alive = reader_state::owner(state).is_some_and(|p| ctl.is_alive(p));
+            let lost = e.lost.load(Relaxed);
+            let lag = published.saturating_sub(cursor);
+            readers.push(ReaderStats { entry, pid, cursor, lag, alive, policy, lost });
         }
         let cap = arena.layout().ring_capacity as u64;
         let oldest = readers.iter().map(|r| r.cursor).min().unwrap_or(published);

@@ -121,7 +121,7 @@
 //! publishes; mutant `wake_unacked`, the reader trusting its registration
 //! at once).
 
-use crate::layout::Header;
+use crate::layout::{Header, stream};
 use crate::sync::{self, Futex, Ordering::*, mutant};
 use std::time::{Duration, Instant};
 
@@ -334,12 +334,23 @@ const YIELDS: u32 = 4;
 /// `YIELDS` rounds). Not under loom or Miri, whose clocks are not worth it.
 const YIELD_FOR: Duration = if cfg!(any(loom, miri)) { Duration::ZERO } else { Duration::from_micros(100) };
 
-/// Waits until `published != cursor` or the deadline passes. Returns the
-/// published value seen, or `None` on timeout. Among correct processes that
-/// means `published > cursor`; a value below the cursor (a corrupted shared
+/// How often a wait calls its watch (see [`wait_for_event`]).
+#[cfg_attr(loom, allow(dead_code, reason = "loom has no clock and no watch"))]
+pub(crate) const WATCH_EVERY: Duration = Duration::from_millis(1);
+
+/// Waits until `published != cursor`, the stream stops being open (the
+/// writer closed it or its process died, see [`stream`]), `watch` says so,
+/// or the deadline passes. Returns the published value seen, or `None` on
+/// timeout. Among correct processes a value other than the cursor means
+/// `published > cursor`; a value below the cursor (a corrupted shared
 /// mapping) ends the wait too, for the caller to report instead of waiting
-/// for a writer that may never pass it. `blocking` is the reader's
-/// registration, `Some` exactly when its strategy is `Blocking`.
+/// for a writer that may never pass it. A stream that is no longer open
+/// returns `Some(published)` too (perhaps the cursor): the caller looks at
+/// the stream's state. `blocking` is the reader's registration, `Some`
+/// exactly when its strategy is `Blocking`. `watch`, if any, is called
+/// about every [`WATCH_EVERY`] while the wait lasts (a blocking sleep then
+/// lasts at most that long): a shared runtime's reader uses it to notice a
+/// writer whose process died (`Reader`'s empty path).
 // `SPINS` and `YIELDS` are 0 under loom: `round < SPINS` is then always false.
 #[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
 pub(crate) fn wait_for_event(
@@ -349,21 +360,37 @@ pub(crate) fn wait_for_event(
     futex: &Futex,
     cursor: u64,
     deadline: Deadline,
+    mut watch: Option<&mut dyn FnMut() -> bool>,
 ) -> Option<u64> {
     // The clock is read from here on only: there is something to wait for.
     let deadline = deadline.start();
     let published = &header.published.value;
     let mut round = 0u32;
     let mut yielding_since: Option<Instant> = None;
+    let mut watched: Option<Instant> = None;
     loop {
         // ORDERING(publish): Acquire; pairs with the writer's Release store of
         // `published`, so the descriptors and payloads below it are visible.
         let p = published.load(Acquire);
-        if p != cursor {
+        if p != cursor || !is_open(header) {
             return Some(p);
         }
         if deadline.expired() {
             return None;
+        }
+        // The watch, about every WATCH_EVERY: the clock is read once per
+        // 256 rounds of spinning, and at every round of yielding.
+        if let Some(watch) = watch.as_deref_mut() {
+            if round % 256 == 0 || round >= SPINS {
+                let last = *watched.get_or_insert_with(Instant::now);
+                if last.elapsed() >= WATCH_EVERY {
+                    watched = Some(Instant::now());
+                    if watch() {
+                        // ORDERING(publish): Acquire; as above.
+                        return Some(published.load(Acquire));
+                    }
+                }
+            }
         }
         match strategy {
             WaitStrategy::BusySpin => sync::spin_loop(),
@@ -378,7 +405,7 @@ pub(crate) fn wait_for_event(
                 if round < SPINS + YIELDS || (!YIELD_FOR.is_zero() && since.elapsed() < YIELD_FOR) {
                     sync::yield_now();
                 } else if let Some(registration) = blocking {
-                    return sleep_for_event(registration, header, futex, cursor, deadline);
+                    return sleep_for_event(registration, header, futex, cursor, deadline, watch);
                 } else {
                     // Not registered (a forked child's reader): never sleep
                     // unbounded, nobody would look for us.
@@ -390,16 +417,35 @@ pub(crate) fn wait_for_event(
     }
 }
 
-/// The sleeping half of the wake-up protocol (see the module docs).
+/// Whether the stream is open (see [`stream`]).
+#[inline]
+pub(crate) fn is_open(header: &Header) -> bool {
+    // ORDERING(close): Acquire; pairs with the Release store of the writer
+    // that closed the stream (or of the reaper of a dead writer), made
+    // after its last store of `published`: a reader that sees the stream
+    // closed then loads the final `published`.
+    header.writer.stream.load(Acquire) == stream::OPEN
+}
+
+/// The sleeping half of the wake-up protocol (see the module docs). With a
+/// watch, each sleep lasts at most [`WATCH_EVERY`], and the watch runs
+/// after it.
 fn sleep_for_event(
     registration: &mut Blocking,
     header: &Header,
     futex: &Futex,
     cursor: u64,
     deadline: Deadline,
+    mut watch: Option<&mut dyn FnMut() -> bool>,
 ) -> Option<u64> {
     let wake = &header.wake;
     loop {
+        if let Some(watch) = watch.as_deref_mut() {
+            if watch() {
+                // ORDERING(publish): Acquire; as below.
+                return Some(header.published.value.load(Acquire));
+            }
+        }
         if !registration.acked && registration.counted {
             // ORDERING(wake_ack): Acquire; pairs with the writer's Release
             // store of `acked`: the `published` stores before its load of
@@ -422,13 +468,21 @@ fn sleep_for_event(
         let f = if cfg!(slotcast_mutant = "wake_register_first") { wake.futex.load(Acquire) } else { f };
         // ORDERING(publish): Acquire; pairs with the writer's Release store.
         let p = header.published.value.load(Acquire);
-        if p != cursor {
+        // A close (or a dead writer's reaper) stores the stream's state,
+        // then runs the same RMW on `waiters` as a publish: see `wake_all_for`.
+        if p != cursor || !is_open(header) {
             return Some(p);
         }
         let left = deadline.remaining();
         if left == Some(Duration::ZERO) {
             return None;
         }
+        #[cfg(not(loom))]
+        let left = match (&watch, left) {
+            (Some(_), Some(left)) => Some(left.min(WATCH_EVERY)),
+            (Some(_), None) => Some(WATCH_EVERY),
+            (None, left) => left,
+        };
         if registration.acked {
             futex.wait(&wake.futex, f, left);
         } else {
@@ -485,6 +539,21 @@ fn look_for_sleepers(header: &Header, futex: &Futex, blocking: u64) {
         // our `published` stores before the load of `blocking` above are
         // visible to a reader that sees its epoch acknowledged.
         wake.acked.store(epoch, Release);
+    }
+}
+
+/// Wakes every sleeping reader after a change of the stream's state (a
+/// close, a dead writer reaped), whether or not any reader is counted as
+/// blocking: the sleeper protocol of a publish, without its fast path
+/// (which may miss a registration still in flight, see the module docs).
+/// The caller has stored the state with Release before.
+#[cold]
+pub(crate) fn wake_all_for_state(header: &Header, futex: &Futex) {
+    // ORDERING(wake): AcqRel RMW; as in `look_for_sleepers`: a sleeper
+    // registered before it is woken, one registered after it sees the
+    // state (which the reader checks after registering).
+    if header.wake.waiters.fetch_add(0, AcqRel) != 0 {
+        wake_all(header, futex);
     }
 }
 

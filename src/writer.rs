@@ -38,9 +38,10 @@
 use self::core::WriterCore;
 use crate::error::WriterError;
 use crate::event::SizeClass;
+use crate::layout::stream;
 use crate::lifetime::{Shared, is_forked};
 use crate::sync::{Arc, Ordering::*, mutant};
-use crate::wait::WaitStrategy;
+use crate::wait::{self, WaitStrategy};
 use std::fmt;
 
 mod claim;
@@ -58,8 +59,9 @@ const OWN_ROLE_WAITS: u32 = 1000;
 
 /// The writer role of a runtime: the only thing that publishes.
 ///
-/// At most one `Writer` exists per runtime at a time; dropping it frees the
-/// role (and gives idle slots back to the pools). Publishing comes in four
+/// At most one `Writer` exists per runtime at a time; dropping it closes the
+/// stream and frees the role (see [`close`](Writer::close)), and gives idle
+/// slots back to the pools. Publishing comes in four
 /// forms per operation (`try_x`, `x`, `x_timeout`, `x_deadline`: see
 /// [`try_publish_bytes`](Writer::try_publish_bytes)).
 ///
@@ -98,10 +100,30 @@ const OWN_ROLE_WAITS: u32 = 1000;
 /// ```
 pub struct Writer {
     core: WriterCore,
+    /// A writer the user took ([`Runtime::writer`](crate::Runtime::writer)):
+    /// it opens the stream when it takes the role and closes it when it
+    /// leaves. The allocator borrowing the role for a moment does neither.
+    opens_stream: bool,
 }
 
 impl Writer {
+    /// Takes the role for the user: opens the stream (see [`close`](Writer::close)).
     pub(crate) fn take(shared: Arc<Shared>) -> Result<Writer, WriterError> {
+        let mut writer = Self::take_role(shared)?;
+        // ORDERING(close): Release; pairs with a reader's Acquire load of
+        // the state (it only matters that readers stop reporting a close).
+        writer.core.shared.arena.header().writer.stream.store(stream::OPEN, Release);
+        writer.opens_stream = true;
+        Ok(writer)
+    }
+
+    /// Takes the role for a moment (the allocator returning the ring's idle
+    /// slots): neither opens nor closes the stream.
+    pub(crate) fn borrow_role(shared: Arc<Shared>) -> Result<Writer, WriterError> {
+        Self::take_role(shared)
+    }
+
+    fn take_role(shared: Arc<Shared>) -> Result<Writer, WriterError> {
         if shared.forked() {
             return Err(WriterError::Forked);
         }
@@ -135,7 +157,7 @@ impl Writer {
         // ORDERING: Relaxed; a counter for diagnostics.
         line.epoch.fetch_add(1, Relaxed);
         match WriterCore::new(Arc::clone(&shared)) {
-            Ok(core) => Ok(Writer { core }),
+            Ok(core) => Ok(Writer { core, opens_stream: false }),
             Err(what) => {
                 // ORDERING(writer-role): Release; as in `drop`: we changed
                 // nothing, the next taker finds the file as we did.
@@ -143,6 +165,35 @@ impl Writer {
                 Err(WriterError::Corrupt { what })
             }
         }
+    }
+
+    /// Closes the stream and leaves the role: the deferred events are
+    /// published, then every reader reads what was published and from then
+    /// on gets [`ReadError::Closed`](crate::ReadError::Closed), and readers
+    /// waiting in `recv`, `batch` or `read` (any strategy, sleeping ones
+    /// included, in any process) wake up to say so. Dropping the writer
+    /// does the same. A writer that takes the role later reopens the
+    /// stream; readers then read its events.
+    ///
+    /// A writer whose process dies does not close the stream: its role can
+    /// be taken over, and until then readers that have read everything get
+    /// [`ReadError::WriterDead`](crate::ReadError::WriterDead).
+    ///
+    /// ```
+    /// use slotcast::{ReadError, Runtime};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::new()?;
+    /// let mut reader = rt.reader()?;
+    /// let mut writer = rt.writer()?;
+    /// writer.try_publish_bytes(0, b"last words")?;
+    /// writer.close();
+    /// assert_eq!(reader.recv()?.data(), b"last words");
+    /// assert_eq!(reader.recv().map(|_| ()), Err(ReadError::Closed));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn close(self) {
+        drop(self);
     }
 
     /// Makes every deferred event visible to readers: one store of the
@@ -270,6 +321,7 @@ impl Writer {
 }
 
 impl Drop for Writer {
+    /// Leaves as [`close`](Writer::close) does.
     fn drop(&mut self) {
         if self.core.shared.forked() {
             // The role and the slots are the parent's.
@@ -278,6 +330,17 @@ impl Drop for Writer {
         // Deferred events are published, not lost.
         self.core.flush();
         self.give_back_idle_slots();
+        if self.opens_stream {
+            let arena = &self.core.shared.arena;
+            let header = arena.header();
+            // Before the role is released: a writer taking it next opens
+            // the stream after this. ORDERING(close): Release; pairs with
+            // the readers' Acquire load of the state: after our last store
+            // of `published`, so a reader that sees the stream closed reads
+            // every event first.
+            header.writer.stream.store(stream::CLOSED, mutant!("close_relaxed", Relaxed, Release));
+            wait::wake_all_for_state(header, arena.futex());
+        }
         // ORDERING(writer-role): Release; pairs with the Acquire CAS of the
         // next writer, which then sees our last state.
         self.core.shared.arena.header().writer.owner.store(0, mutant!("writer_role_relaxed", Relaxed, Release));

@@ -39,6 +39,8 @@ const LAYERS: &[&[&str]] = &[
     &["error"],
     // What a header records, and how handles wait on it.
     &["config", "wait"],
+    // What a reader chooses when it joins.
+    &["policy"],
     // Slot protocols over single words.
     &["pool", "holders"],
     // The memory and its placements.

@@ -53,9 +53,9 @@ impl Arena {
                 max_processes: word(),
                 flags: word(),
             },
-            writer: WriterLine { owner: word(), epoch: word() },
+            writer: WriterLine { owner: word(), epoch: word(), stream: word() },
             published: line(),
-            gate: line(),
+            gate: GateLine { gate: word(), ring_floor: word(), slot_floor: word() },
             wake: WakeLine {
                 waiters: crate::sync::AtomicU32::new(0),
                 futex: crate::sync::AtomicU32::new(0),
@@ -65,7 +65,8 @@ impl Arena {
             want: WantLine { want: std::array::from_fn(|_| word()) },
             alloc_hint: std::array::from_fn(|_| line()),
         });
-        let readers = zeroes(layout.max_readers, || ReaderEntry { cursor: word(), state: word(), pid: word() });
+        let readers =
+            zeroes(layout.max_readers, || ReaderEntry { cursor: word(), state: word(), pid: word(), lost: word() });
         let processes = zeroes(layout.max_processes, || ProcessEntry { state: word(), pid: word(), epoch: word() });
         let ring = zeroes(layout.ring_capacity, || Descriptor { slot: word(), header: word() });
         let inline = zeroes(layout.ring_capacity, || SlotCell::new(INLINE_CAPACITY));

@@ -88,6 +88,9 @@ impl From<ReadError> for Failure {
             ReadError::Corrupt { .. } => SLOTCAST_ERR_CORRUPT,
             ReadError::Forked => SLOTCAST_ERR_FORKED,
             ReadError::NoFreeSlot { .. } => SLOTCAST_ERR_POOL_FULL,
+            ReadError::Lagged { .. } => SLOTCAST_ERR_LAGGED,
+            ReadError::Closed => SLOTCAST_ERR_STREAM_CLOSED,
+            ReadError::WriterDead => SLOTCAST_ERR_WRITER_DEAD,
         };
         Failure::with(code, e)
     }

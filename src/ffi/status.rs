@@ -62,6 +62,18 @@ pub const SLOTCAST_ERR_PANIC: c_int = -20;
 /// handles it inherited stay the parent's (closing them here touches nothing
 /// shared). Open the file again in the child.
 pub const SLOTCAST_ERR_FORKED: c_int = -21;
+/// A lossy reader was lapped: the writer reused events it had not read.
+/// Its cursor moved past them to the oldest event still available, where
+/// the next read goes on; the number missed is in `slotcast_last_error`'s
+/// message and is added to the reader's lost count.
+pub const SLOTCAST_ERR_LAGGED: c_int = -22;
+/// The writer closed the stream (or was closed or freed) and the reader has
+/// read every event published before. A new writer reopens the stream.
+pub const SLOTCAST_ERR_STREAM_CLOSED: c_int = -23;
+/// The writer's process died holding the role and the reader has read every
+/// event it published. Not a close: a new writer may take over, and reads
+/// then go on.
+pub const SLOTCAST_ERR_WRITER_DEAD: c_int = -24;
 
 /// The largest payload, in bytes (the XL size class).
 pub const SLOTCAST_MAX_PAYLOAD: usize = 16384;

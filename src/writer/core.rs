@@ -11,7 +11,7 @@ use super::owned::{Owned, OwnedSlots};
 use crate::error::{Full, Refused};
 use crate::event::SizeClass;
 use crate::failpoint::failpoint;
-use crate::layout::{INLINE_SLOT, header_word, meta, reader_state, slot_word};
+use crate::layout::{CURSOR_PIN, GATE_BUSY, INLINE_SLOT, header_word, meta, reader_state, slot_word};
 use crate::lifetime::{Anchor, Shared, is_forked};
 use crate::pool::{self, Reuse};
 use crate::sync::{Arc, Ordering::*, mutant};
@@ -23,6 +23,18 @@ use std::mem::ManuallyDrop;
 /// it takes free slots instead, so the working set is about the readers'
 /// lag plus this much.
 const RECOMPUTE_EVERY: u64 = 32;
+
+/// Ring room the writer grants itself per gating computation, at most, and
+/// how far past the room it needs a lapped lossy reader is moved: a quarter
+/// of the ring (at least 1). So a late joiner starting from the oldest
+/// event finds at least three quarters of a ring still protected, a
+/// stalled lossy reader costs the writer one gating computation per
+/// quarter ring, and one that is lapped resumes a quarter ring past the
+/// oldest event (the ones in between would be overwritten before it could
+/// read them).
+pub(crate) fn lap_slack(cap: u64) -> u64 {
+    (cap / 4).max(1)
+}
 
 /// Every sequence (the published cursor, the gate word, a reader's cursor)
 /// is below 2^63. A value at or above it in a shared file is corruption, not
@@ -40,11 +52,16 @@ pub(crate) struct WriterCore {
     pub(super) next: u64,
     /// Last value stored to the `published` cursor.
     pub(super) published: u64,
-    /// Every active reader's cursor is at least this.
+    /// The slot floor: every reader's cursor that the writer must respect
+    /// (gating readers', pinned or unlapped lossy readers') is at least
+    /// this; slots last published below it are reusable. Never decreases.
     gate_min: u64,
-    /// `gate_min + cap`: the first sequence the writer may not claim by the
-    /// cached gate (one compare per event instead of a subtraction and a
-    /// compare; no overflow, sequences are below 2^63).
+    /// The ring floor: at most `gate_min`, and at most a ring minus
+    /// [`lap_slack`] behind `next` when it was computed. Never decreases.
+    ring_floor: u64,
+    /// `ring_floor + cap`: the first sequence the writer may not claim by
+    /// the cached gate (one compare per event instead of a subtraction and
+    /// a compare; no overflow, sequences are below 2^63).
     room_until: u64,
     /// `next` when `gate_min` was computed.
     gate_at: u64,
@@ -81,6 +98,7 @@ impl WriterCore {
             next: 0,
             published: 0,
             gate_min: 0,
+            ring_floor: 0,
             room_until: 0,
             gate_at: 0,
             owned,
@@ -110,7 +128,14 @@ impl WriterCore {
         }
         self.next = published;
         self.published = published;
-        self.recompute_gate();
+        // The floors never decrease: start from the last writer's (what it
+        // may already have overwritten), never above `published`.
+        let gate = &arena.header().gate;
+        // ORDERING: Relaxed; the role's Acquire CAS ordered the previous
+        // writer's stores before this.
+        self.gate_min = gate.slot_floor.load(Relaxed).min(published);
+        self.ring_floor = gate.ring_floor.load(Relaxed).min(self.gate_min);
+        self.recompute_gate(0);
 
         // Where each `RING` slot last appeared in the ring window.
         let mut held: [Vec<u64>; SizeClass::COUNT] =
@@ -146,32 +171,114 @@ impl WriterCore {
         Ok(())
     }
 
-    /// Refreshes `gate_min` from the reader table. It is never above our own
-    /// `published` (so never above `next`), whatever the cursors in the
-    /// table say.
-    fn recompute_gate(&mut self) {
+    /// Refreshes the floors from the reader table, lapping every unpinned
+    /// lossy reader whose cursor is below `lap_below` (0: none). Neither
+    /// floor is ever above our own `published` (so never above `next`),
+    /// whatever the cursors in the table say, nor below its previous value.
+    ///
+    /// The computation is bracketed on the gate word: it starts with a swap
+    /// to `published | GATE_BUSY` (the join handshake, see `Reader::join`)
+    /// and ends by storing the floors, then `published` without the flag.
+    fn recompute_gate(&mut self, lap_below: u64) {
         let arena = &self.shared.arena;
-        let header = arena.header();
+        let gate = &arena.header().gate;
         // ORDERING(join): AcqRel RMW; pairs with the AcqRel RMW of a joining
         // reader (`Reader::join`). If the reader's comes first, we acquire
         // its entry and see it below; if ours comes first, the reader reads
-        // at least this `published` and starts there, above anything this
+        // at least this `published` and starts there (or, starting from the
+        // oldest event, at the floors we store below), above anything this
         // computation lets us overwrite.
-        header.gate.value.swap(self.published, AcqRel);
+        gate.gate.swap(self.published | GATE_BUSY, AcqRel);
         let mut min = self.published;
+        let mut lossy = false;
         for entry in arena.readers() {
             // ORDERING(gating): Acquire; pairs with the reader's Release
             // state store (join, leave).
-            if reader_state::kind(entry.state.load(Acquire)) == reader_state::ACTIVE {
+            let kind = reader_state::kind(entry.state.load(Acquire));
+            if kind == reader_state::ACTIVE {
                 // ORDERING(gating): Acquire; pairs with the reader's Release
                 // cursor store, so its reads below the cursor happen before
                 // we overwrite what it read.
                 min = min.min(entry.cursor.load(Acquire));
+            } else if kind == reader_state::LOSSY {
+                lossy = true;
+                // ORDERING(lossy): Acquire; as above, and pairs with the
+                // reader's pin, a CAS: a pinned cursor gates like any other.
+                let c = entry.cursor.load(Acquire);
+                if c & CURSOR_PIN != 0 {
+                    min = min.min(c & !CURSOR_PIN);
+                }
             }
         }
-        self.gate_min = min;
-        self.room_until = min + self.cap;
+        if lossy {
+            min = self.lap_lossy(min, lap_below);
+        }
+        let slack = lap_slack(self.cap);
+        self.gate_min = self.gate_min.max(min);
+        let ring = min.min((self.next + slack).saturating_sub(self.cap));
+        self.ring_floor = self.ring_floor.max(ring).min(self.gate_min);
+        let gate = &self.shared.arena.header().gate;
+        // ORDERING(join): Relaxed; published by the Release store below.
+        gate.ring_floor.store(self.ring_floor, Relaxed);
+        gate.slot_floor.store(self.gate_min, Relaxed);
+        // ORDERING(join): Release; pairs with the Acquire RMW of a joiner
+        // starting from the oldest event that reads this value: it then
+        // sees the floors above.
+        gate.gate.store(self.published, Release);
+        self.room_until = self.ring_floor + self.cap;
         self.gate_at = self.next;
+    }
+
+    /// The second pass of [`recompute_gate`](Self::recompute_gate) over the
+    /// unpinned lossy readers: one whose cursor is below `lap_below` is
+    /// lapped (its cursor moved forward by a CAS, which fails if it pinned
+    /// meanwhile) to `lap_below + lap_slack`, or to `min` (the gating
+    /// minimum so far) if that is lower; any other bounds `min` as a gating
+    /// reader does. Returns the new minimum.
+    #[cold]
+    #[inline(never)]
+    fn lap_lossy(&self, mut min: u64, lap_below: u64) -> u64 {
+        let target = min.min(lap_below.saturating_add(lap_slack(self.cap)));
+        for entry in self.shared.arena.readers() {
+            // ORDERING(gating): Acquire; as in the first pass.
+            if reader_state::kind(entry.state.load(Acquire)) != reader_state::LOSSY {
+                continue;
+            }
+            // ORDERING(lossy): Acquire; as in the first pass.
+            let mut c = entry.cursor.load(Acquire);
+            loop {
+                if c & CURSOR_PIN != 0 {
+                    min = min.min(c & !CURSOR_PIN);
+                    break;
+                }
+                if c >= lap_below || target <= c {
+                    min = min.min(c);
+                    break;
+                }
+                // Mutant: move the cursor with a plain store (a reader that
+                // pinned meanwhile is then read under while it reads).
+                if cfg!(slotcast_mutant = "lap_store") {
+                    entry.cursor.store(target, Release);
+                    min = min.min(target);
+                    break;
+                }
+                // ORDERING(lossy): AcqRel on success. Acquire: pairs with
+                // the reader's Release store of its unpinned cursor `c`, so
+                // its reads below `c` happen before we overwrite them.
+                // Release: the reader whose pin fails on this value then
+                // loads a `published` at least `target` (stored before).
+                // Failure: Acquire, as the loads above (the reader pinned
+                // or moved).
+                match entry.cursor.compare_exchange(c, target, AcqRel, Acquire) {
+                    Ok(_) => {
+                        min = min.min(target);
+                        break;
+                    }
+                    Err(now) => c = now,
+                }
+            }
+        }
+        min
     }
 
     /// Finds a slot of `class` for sequence `self.next`, or says what is full,
@@ -181,7 +288,7 @@ impl WriterCore {
     fn try_claim_slot(&mut self, class: SizeClass) -> Result<(u32, u32), Full> {
         match self.claim_slot_once(class) {
             Err(_) if self.shared.sweep_dead(false) => {
-                self.recompute_gate();
+                self.recompute_gate(0);
                 self.claim_slot_once(class)
             }
             result => result,
@@ -189,11 +296,12 @@ impl WriterCore {
     }
 
     fn claim_slot_once(&mut self, class: SizeClass) -> Result<(u32, u32), Full> {
-        // `gate_min <= published <= next` (see `recompute_gate`): the
-        // differences cannot underflow, and no sum can overflow.
-        if self.next - self.gate_min >= self.cap {
-            self.recompute_gate();
-            if self.next - self.gate_min >= self.cap {
+        // `ring_floor <= gate_min <= published <= next` (see
+        // `recompute_gate`): no sum can overflow. A lossy reader that holds
+        // the ring is lapped.
+        if self.next >= self.room_until {
+            self.recompute_gate((self.next + 1).saturating_sub(self.cap));
+            if self.next >= self.room_until {
                 return Err(Full::Ring);
             }
         }
@@ -207,6 +315,7 @@ impl WriterCore {
         }
         let c = class.index();
         let mut recomputed = false;
+        let mut lapped = false;
         loop {
             if let Some(head) = self.owned[c].front() {
                 if head.held_until <= self.gate_min {
@@ -220,7 +329,7 @@ impl WriterCore {
                     }
                 }
                 if !recomputed && self.next - self.gate_at >= RECOMPUTE_EVERY {
-                    self.recompute_gate();
+                    self.recompute_gate(0);
                     recomputed = true;
                     continue;
                 }
@@ -232,9 +341,19 @@ impl WriterCore {
                 }
             }
             if !recomputed {
-                self.recompute_gate();
+                self.recompute_gate(0);
                 recomputed = true;
                 continue;
+            }
+            // The pool is exhausted: lap the lossy readers that hold the
+            // oldest slot (if they do; a gating reader's hold stays).
+            if let (false, Some(head)) = (lapped, self.owned[c].front()) {
+                if head.held_until > self.gate_min {
+                    let need = head.held_until;
+                    self.recompute_gate(need);
+                    lapped = true;
+                    continue;
+                }
             }
             return Err(Full::Pool(class));
         }
@@ -269,7 +388,7 @@ impl WriterCore {
     /// Returns every owned slot of `class` that no reader needs any more to
     /// the pool (or to the `RingPtr`s that retain it).
     pub(super) fn give_back_idle(&mut self, class: SizeClass) {
-        self.recompute_gate();
+        self.recompute_gate(0);
         let metas = self.shared.arena.metas(class);
         let owned = &mut self.owned[class.index()];
         // The FIFO is sorted by `held_until`: the idle slots are a prefix.
@@ -416,9 +535,10 @@ impl WriterCore {
         failpoint!("publish.claimed");
         let payload = if slot == INLINE_SLOT {
             // SAFETY: the entry of `next` was last used for `next - cap`,
-            // which every reader's cursor has passed (`next - gate_min <
-            // cap`, checked by the claim), and no reader reads `next` before
-            // `commit` publishes it.
+            // which every cursor the writer respects has passed (`next <
+            // ring_floor + cap`, checked by the claim; a lossy reader below
+            // it was lapped, and cannot pin what it was lapped past), and no
+            // reader reads `next` before `commit` publishes it.
             unsafe { self.shared.arena.inline_payload_mut(self.next) }
         } else {
             // SAFETY: the slot is in range (ours), and the writer has it to
