@@ -205,7 +205,7 @@ impl Reader {
             // The floors are those of the computation before our RMW once
             // it has cleared its busy flag (see `layout::GateLine`).
             let mut looks = 0;
-            while g & GATE_BUSY != 0 && looks < BUSY_GATE_LOOKS {
+            while g & GATE_BUSY != 0 && looks < BUSY_GATE_LOOKS && !cfg!(slotcast_mutant = "oldest_ignores_busy") {
                 crate::sync::yield_now();
                 // ORDERING(join): as above.
                 g = gate.fetch_add(0, AcqRel);
@@ -225,7 +225,11 @@ impl Reader {
             // was based on: anything below it may be released by a
             // computation that missed us.
             StartAt::Now => at.max(gate_published),
-            StartAt::Oldest if g & GATE_BUSY != 0 => from.max(gate_published),
+            // Mutant: take the floors while the writer computes them (they
+            // may be a computation older than the one that missed us).
+            StartAt::Oldest if crate::sync::mutant!("oldest_ignores_busy", false, g & GATE_BUSY != 0) => {
+                from.max(gate_published)
+            }
             StartAt::Oldest => {
                 // ORDERING(join): Relaxed; the Acquire RMW that read the
                 // computation's final gate store ordered its floors before.
