@@ -365,9 +365,9 @@ fn view_of(ev: EventRef<'_>) -> slotcast_event_view {
 /// it is open; the reader's cursor moves past them (one store) on the next
 /// call. The stream's state and laps as in `slotcast_reader_read`.
 ///
-/// A lossy reader lends copies it owns instead (at most 256 KB of payload
-/// per call, at least one event), made under one pin of its cursor that
-/// ends inside the call.
+/// A lossy reader lends copies it owns instead, made under one pin of its
+/// cursor that ends inside the call: at most a quarter of the ring's
+/// events and 256 KB of payload per call (at least one event).
 ///
 /// Errors: `SLOTCAST_ERR_NULL` (`reader`, `views`, `count`),
 /// `SLOTCAST_ERR_INVALID_ARGUMENT` (`max` is 0, `views` misaligned),
