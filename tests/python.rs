@@ -7,7 +7,7 @@
 mod common;
 
 use common::capi;
-use slotcast::{Runtime, WaitStrategy};
+use slotcast::{ReadError, Runtime, WaitStrategy};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -54,7 +54,8 @@ fn a_python_writer_process_feeds_a_rust_reader() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "the Python writer failed: {}", out.status);
     assert!(stdout.starts_with(&format!("DONE {EVENTS} ")), "unexpected output {stdout:?}");
-    assert!(reader.try_recv().unwrap().is_none());
+    // The Python writer's close closed the stream: nothing beyond the events.
+    assert_eq!(reader.try_recv().map(|e| e.is_some()), Err(ReadError::Closed));
     println!("python writer: {stdout}rust reader verified {EVENTS} events");
 }
 
