@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::capi::{self, Link};
+use common::capi::{self, Client, Link, publish_pattern, shared_runtime};
 use slotcast::{ReadError, Runtime, WaitStrategy};
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -79,58 +79,6 @@ fn the_c_bad_input_test_expects_every_error_code_of_the_header() {
     }
 }
 
-/// A process of `tests/c/policies.c` and its stdout, line by line.
-struct Client {
-    child: std::process::Child,
-    lines: std::sync::mpsc::Receiver<String>,
-}
-
-impl Client {
-    fn spawn(exe: &std::path::Path, args: &[&str]) -> Client {
-        let mut child = Command::new(exe).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Client { child, lines }
-    }
-
-    /// The next line, which must start with `word`; fails the test if none
-    /// comes within 30 s (a hang, not a slow machine).
-    fn expect(&mut self, word: &str) -> String {
-        let line = self.lines.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
-            panic!("no line from {:?} for 30 s (exit: {:?})", self.child.id(), self.child.try_wait())
-        });
-        assert!(line.starts_with(word), "expected {word}, got {line:?}");
-        line
-    }
-
-    fn numbers(line: &str) -> Vec<u64> {
-        line.split(' ').skip(1).map(|n| n.parse().unwrap()).collect()
-    }
-
-    fn succeeds(mut self) {
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "the C client failed: {status}");
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        // A failed test leaves no process behind.
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// `tests/c/policies.c`, compiled once per test binary.
 fn policies() -> std::path::PathBuf {
     static EXE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
@@ -142,24 +90,11 @@ fn policies() -> std::path::PathBuf {
     .clone()
 }
 
-fn shared_runtime(tag: &str) -> (std::path::PathBuf, Runtime) {
-    let path = common::temp_path(tag);
-    let rt =
-        Runtime::builder().shared(&path).ring_capacity(1024).wait_strategy(WaitStrategy::Blocking).build().unwrap();
-    (path, rt)
-}
-
-fn publish_pattern(writer: &mut slotcast::Writer, range: std::ops::Range<u64>) {
-    for i in range {
-        writer.publish_bytes(capi::pattern_type(i), &capi::pattern_bytes(i)).unwrap();
-    }
-}
-
 #[test]
 fn a_lossy_c_reader_that_stops_reading_does_not_stop_a_rust_writer() {
     const EVENTS: u64 = 20_000; // about 20 rings
     let (path, rt) = shared_runtime("c-tap");
-    let mut tap = Client::spawn(&policies(), &["tap", path.to_str().unwrap()]);
+    let mut tap = Client::spawn(Command::new(policies()).args(["tap", path.to_str().unwrap()]));
     tap.expect("JOINED");
     let mut writer = rt.writer().unwrap();
     publish_pattern(&mut writer, 0..10);
@@ -188,7 +123,7 @@ fn a_lossy_c_reader_that_stops_reading_does_not_stop_a_rust_writer() {
 fn a_c_reader_drains_then_sees_the_stream_closed_by_a_rust_writer_process() {
     const EVENTS: u64 = 5_000;
     let (path, rt) = shared_runtime("c-drain");
-    let mut reader = Client::spawn(&policies(), &["drain", path.to_str().unwrap()]);
+    let mut reader = Client::spawn(Command::new(policies()).args(["drain", path.to_str().unwrap()]));
     reader.expect("JOINED");
     let mut writer = rt.writer().unwrap();
     publish_pattern(&mut writer, 0..EVENTS);
@@ -205,9 +140,9 @@ fn a_c_reader_drains_then_sees_the_stream_closed_by_a_rust_writer_process() {
 fn a_waiting_c_reader_learns_its_writer_process_was_killed_and_reads_on_with_the_next() {
     let (path, rt) = shared_runtime("c-dead");
     let p = path.to_str().unwrap();
-    let mut reader = Client::spawn(&policies(), &["dead", p]);
+    let mut reader = Client::spawn(Command::new(policies()).args(["dead", p]));
     reader.expect("JOINED");
-    let mut first = Client::spawn(&policies(), &["write", p, "0", "1000", "hang"]);
+    let mut first = Client::spawn(Command::new(policies()).args(["write", p, "0", "1000", "hang"]));
     first.expect("PUBLISHED");
     // The reader has read everything (or will) and waits in a read call.
     std::thread::sleep(Duration::from_millis(50));
@@ -217,7 +152,7 @@ fn a_waiting_c_reader_learns_its_writer_process_was_killed_and_reads_on_with_the
     let after = killed.elapsed();
     assert_eq!(Client::numbers(&line), [1000], "every event of the dead writer: {line}");
     let _ = first.child.wait();
-    let second = Client::spawn(&policies(), &["write", p, "1000", "500", "close"]);
+    let second = Client::spawn(Command::new(policies()).args(["write", p, "1000", "500", "close"]));
     let line = reader.expect("CLOSED");
     assert_eq!(Client::numbers(&line), [1500], "the new writer's events, then its close: {line}");
     second.succeeds();
@@ -234,7 +169,7 @@ fn a_c_reader_joining_from_the_oldest_event_replays_the_window() {
     let _holder = rt.reader().unwrap();
     let mut writer = rt.writer().unwrap();
     publish_pattern(&mut writer, 0..EVENTS);
-    let mut late = Client::spawn(&policies(), &["oldest", path.to_str().unwrap()]);
+    let mut late = Client::spawn(Command::new(policies()).args(["oldest", path.to_str().unwrap()]));
     for _ in ["gating", "lossy"] {
         let line = late.expect("REPLAYED");
         assert_eq!(Client::numbers(&line), [0, EVENTS], "the whole window, in order: {line}");
