@@ -145,6 +145,7 @@ fn a_waiting_c_reader_learns_its_writer_process_was_killed_and_reads_on_with_the
     let mut first = Client::spawn(Command::new(policies()).args(["write", p, "0", "1000", "hang"]));
     first.expect("PUBLISHED");
     // The reader has read everything (or will) and waits in a read call.
+    #[allow(clippy::disallowed_methods)] // the test paces its own processes
     std::thread::sleep(Duration::from_millis(50));
     let killed = Instant::now();
     first.child.kill().unwrap(); // SIGKILL

@@ -204,6 +204,7 @@ fn a_waiting_python_reader_learns_its_writer_process_was_killed_and_reads_on_wit
     let mut first = Client::spawn(&mut policies(&["write", p, "0", "500", "hang"]));
     first.expect("PUBLISHED");
     // The reader has read everything (or will) and waits in a read call.
+    #[allow(clippy::disallowed_methods)] // the test paces its own processes
     std::thread::sleep(Duration::from_millis(100));
     let killed = Instant::now();
     first.child.kill().unwrap(); // SIGKILL
