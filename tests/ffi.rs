@@ -368,7 +368,7 @@ fn reader_flags_and_the_lost_count_check_their_arguments() {
     unsafe {
         let mut r = null_mut();
         for bad in [4, 8, 1 << 31, u32::MAX] {
-            r = 8 as *mut slotcast_reader;
+            r = std::ptr::NonNull::dangling().as_ptr(); // not null: the call clears it
             assert_eq!(slotcast_runtime_reader_with(t.rt, bad, &mut r), SLOTCAST_ERR_INVALID_ARGUMENT, "{bad:#x}");
             assert!(r.is_null(), "a refused join clears *out");
             assert!(last_error().contains("unknown reader flags"), "{}", last_error());
