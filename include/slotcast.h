@@ -502,9 +502,10 @@ int slotcast_runtime_open(const char *path, uint32_t flags, struct slotcast_runt
 // * `out` is valid for a write of a pointer (null is reported).
 int slotcast_runtime_writer(struct slotcast_runtime *runtime, struct slotcast_writer **out);
 
-// Joins the runtime as a reader, starting at the current published
+// Joins the runtime as a gating reader, starting at the current published
 // sequence, and stores the reader handle in `*out`. The reader entry is
 // held (and gates the writer) until the reader is closed or freed.
+// `slotcast_runtime_reader_with` chooses another policy or start.
 //
 // Errors: `SLOTCAST_ERR_NULL`, `SLOTCAST_ERR_BAD_HANDLE`,
 // `SLOTCAST_ERR_CLOSED`, `SLOTCAST_ERR_TOO_MANY_READERS` (every entry is
