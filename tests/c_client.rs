@@ -3,6 +3,7 @@
 //!
 //! * `examples/c/ingest.c` pushes 100,000 events into a shared runtime in
 //!   another process; a Rust reader here verifies every one.
+//! * `examples/c/tap.c`, a lossy monitoring tap, replays a closed stream.
 //! * `tests/c/bad_input.c` provokes every status code the ABI can return.
 //! * `tests/c/policies.c` is the C side of reader policies and the stream's
 //!   life across processes: a lossy reader that stalls, a reader that drains
@@ -176,4 +177,28 @@ fn a_c_reader_joining_from_the_oldest_event_replays_the_window() {
         assert_eq!(Client::numbers(&line), [0, EVENTS], "the whole window, in order: {line}");
     }
     late.succeeds();
+}
+
+#[test]
+fn the_c_tap_example_replays_the_window_and_ends_at_the_close() {
+    const EVENTS: u64 = 200;
+    let dir = capi::scratch("c-tap-example");
+    let exe = dir.join("tap");
+    capi::compile(&["examples/c/tap.c"], &exe, Link::Shared);
+    let (path, rt) = shared_runtime("c-tap-example");
+    let holder = rt.reader().unwrap(); // keeps every event's slot for the replay
+    let mut writer = rt.writer().unwrap();
+    publish_pattern(&mut writer, 0..EVENTS);
+    writer.close();
+    drop(holder);
+    let out = Command::new(&exe).arg(&path).arg("--from-oldest").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "the tap failed: {}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len() as u64, EVENTS + 1, "{stdout}");
+    for (i, line) in lines[..EVENTS as usize].iter().enumerate() {
+        let i = i as u64;
+        assert_eq!(*line, format!("{i} type {} len {}", capi::pattern_type(i), capi::pattern_len(i)));
+    }
+    assert_eq!(lines[EVENTS as usize], format!("CLOSED {EVENTS} lost 0"));
 }
