@@ -49,6 +49,68 @@
 //!   only when a reader sleeps. Every waiting operation comes in four forms,
 //!   crossbeam's: `try_x`, `x`, `x_timeout`, `x_deadline`.
 //!
+//! # Reader policies and the stream's life
+//!
+//! A reader chooses at join ([`Runtime::reader_with`], [`ReaderOptions`]) a
+//! [`Policy`] and where it starts ([`StartAt`]); the writer ends the stream
+//! with [`Writer::close`]. The protocols, each ordering with its partner:
+//!
+//! * **Lossy readers.** A [`Policy::Lossy`] reader's entry is marked lossy.
+//!   Before each read (one [`EventGuard`], one [`ReadBatch`], one step of
+//!   [`Reader::try_read`]) it *pins* its cursor: a CAS from `c` to
+//!   `c | PIN` (Acquire). The read ends with a Release store of the next
+//!   cursor, unpinned; that store pairs with the writer's Acquire loads of
+//!   the cursor and with its lap CAS, so the reader's reads happen before
+//!   the writer reuses what they read. The writer, computing its gate,
+//!   treats a pinned cursor as a gating one. An unpinned lossy cursor that
+//!   holds the room the writer needs (a ring, or the oldest slot of an
+//!   exhausted pool) is *lapped*: the writer moves it forward with a CAS
+//!   (AcqRel: Acquire pairs with the reader's last unpinning store;
+//!   Release makes the writer's `published` visible to the reader that
+//!   reads the lapped value). Pin and lap are CASes on the same word, so
+//!   exactly one wins: a pinned reader is never lapped mid-read, and a
+//!   lapped reader's pin fails, it reports [`ReadError::Lagged`] with the
+//!   exact count and goes on from where the writer moved it. Its read is
+//!   therefore never torn, and no reference is ever formed to memory being
+//!   written. A lossy reader holds the writer back only while a read is
+//!   open, and a dead one is reaped like any reader (loom models
+//!   `lossy_lap` and `lossy_pin_release`; mutants `lossy_no_pin`,
+//!   `lap_store`).
+//! * **The writer's floors.** Every gating computation brackets itself on
+//!   the gate word: an AcqRel swap to `published | BUSY` (the join
+//!   handshake), then the reader table, then the two floors (below the
+//!   *ring floor* it may overwrite ring entries, below the *slot floor* it
+//!   may reuse slots) and a Release store of `published` without `BUSY`.
+//!   Floors never decrease, and the ring floor stays at most a ring minus a
+//!   quarter behind the writer: it reserves ring room a quarter ring at a
+//!   time, which is what a late joiner can replay.
+//! * **Joining.** The joiner stores its cursor and marks its entry active
+//!   (Release; pairs with the writer's Acquire loads), then performs an
+//!   AcqRel RMW on the gate word. RMWs on one word are totally ordered: a
+//!   computation after the joiner's sees the entry; the one before it
+//!   released only what is below its `published` (a joiner "from now"
+//!   starts no lower) and below its floors, which a joiner "from the
+//!   oldest event" reads once that computation has cleared `BUSY` (its
+//!   Acquire RMW reading the Release store). It starts at the ring floor,
+//!   after any pool-slot event below the slot floor or whose slot no longer
+//!   holds the descriptor's generation (loom model `join_oldest`; mutant
+//!   `oldest_ignores_busy`). A lossy joiner turns lossy only once its
+//!   cursor is final.
+//! * **The stream's end.** The writer line holds the stream's state: open,
+//!   closed, or writer dead. [`Writer::close`] (or dropping the writer)
+//!   stores "closed" with Release after its last store of `published`; a
+//!   reader that finds nothing to read loads the state with Acquire, then
+//!   `published` again, so it reads every event before it reports
+//!   [`ReadError::Closed`]. The close then runs the sleepers' wake-up RMW
+//!   (AcqRel on the sleeper count; a sleeper registers with an AcqRel RMW
+//!   and checks the state after it), so blocked readers wake (loom model
+//!   `close_wake`; mutant `close_relaxed`). A writer process that dies is
+//!   not a close: whoever reaps it marks the writer dead and wakes the
+//!   sleepers, and a reader waiting on a writer in another process reaps
+//!   dead processes about once a millisecond, so it returns
+//!   [`ReadError::WriterDead`] within about a millisecond of the kernel
+//!   releasing the dead writer's lock. A new writer reopens the stream.
+//!
 //! # Across processes
 //!
 //! [`Builder::shared`] puts the arena in a file that other processes
@@ -75,12 +137,15 @@
 //! ```text
 //! +------------------------------------------------------------+ offset 0
 //! | Header: magic, format version, layout hash, config,        |
-//! |         writer owner, published cursor (own line),         |
-//! |         gate word, wake line: sleeping-reader count,       |
-//! |         blocking-reader count and its ack, futex word      |
+//! |         writer owner and the stream's state,               |
+//! |         published cursor (own line),                       |
+//! |         gate word and the writer's floors, wake line:      |
+//! |         sleeping-reader count, blocking-reader count and   |
+//! |         its ack, futex word                                |
 //! +------------------------------------------------------------+
 //! | Reader table: max_readers entries, one 128-byte line each: |
-//! |   cursor, state (free/active) and owner process, pid       |
+//! |   cursor (pinned while a lossy reader reads), state        |
+//! |   (free/gating/lossy) and owner process, pid, events lost  |
 //! +------------------------------------------------------------+
 //! | Process table: one line per process using the arena        |
 //! +------------------------------------------------------------+
@@ -150,7 +215,8 @@
 // The modules form layers, each importing only from its own or lower ones
 // (`tests/layers.rs` holds the order and fails on a cycle or an upward
 // import): `sync`; `event`, `layout`, `error`; `config` (what the header
-// records) and `wait`; the slot protocols `pool` and `holders`; the memory,
+// records) and `wait`; `policy` (what a reader chooses at join); the slot
+// protocols `pool` and `holders`; the memory,
 // `arena` (with its two backends), `process`, `shm`; `lifetime` (how the
 // arena outlives its handles, and which count a slot hold lives in); the
 // handles `ring_ptr`, `stats`, `observer`, `writer`, `reader`, `alloc`;

@@ -420,7 +420,13 @@ impl Reader {
     /// # Errors
     ///
     /// [`ReadError::Corrupt`] if the next event is malformed (only a
-    /// corrupted shared mapping can do that).
+    /// corrupted shared mapping can do that); [`ReadError::Forked`] in a
+    /// forked child. And what became of the stream:
+    /// [`ReadError::Closed`] once every event is read and the writer has
+    /// closed the stream, [`ReadError::WriterDead`] (once per dead writer)
+    /// once every event is read and the writer's process has died;
+    /// [`ReadError::Lagged`] for a lossy reader the writer lapped (the next
+    /// read goes on).
     #[inline]
     pub fn try_recv(&mut self) -> Result<Option<EventGuard<'_>>, ReadError> {
         self.next_until(Deadline::now())
@@ -504,6 +510,7 @@ impl Reader {
     ///
     /// [`ReadError::Corrupt`] if the published cursor is impossible or the
     /// first event is malformed; [`ReadError::Forked`] in a forked child.
+    /// And what became of the stream, as [`try_recv`](Reader::try_recv).
     #[inline]
     pub fn try_batch(&mut self) -> Result<ReadBatch<'_>, ReadError> {
         self.batch_until(Deadline::now())
@@ -561,7 +568,10 @@ impl Reader {
     /// [`ReadError::Corrupt`] at a malformed event (only a damaged shared
     /// file has one); the events before it are consumed, the cursor stays
     /// on it. In a shared runtime the event before it is handled with
-    /// `end_of_batch` true.
+    /// `end_of_batch` true. And what became of the stream, as
+    /// [`try_recv`](Reader::try_recv). A lossy reader keeps its cursor
+    /// pinned from its first event to its last: a slow handler holds the
+    /// writer back for that long.
     #[inline]
     pub fn try_read<F: FnMut(EventRef<'_>, bool)>(&mut self, handler: F) -> Result<usize, ReadError> {
         self.read_until(Deadline::now(), handler)
@@ -640,12 +650,7 @@ impl Reader {
         // ORDERING(publish): Acquire; pairs with the writer's Release store.
         let mut published = arena.header().published.value.load(Acquire);
         if published == pos.cursor {
-            if !deadline.expired() {
-                published = wait_published(&self.shared, pos, deadline);
-            }
-            if published == pos.cursor {
-                published = nothing_new(&self.shared, pos)?;
-            }
+            published = wait_or_end(&self.shared, pos, deadline)?;
         }
         // Both impossible relations in one comparison: a `published` below
         // our cursor wraps to a distance above any capacity.
@@ -847,6 +852,30 @@ fn replay_start(arena: &crate::arena::Arena, ring: u64, slots: u64, now: u64) ->
     start
 }
 
+/// Nothing to read at the cursor: waits until `deadline` for an event or
+/// the end of the stream. Returns `published` (the cursor only once the
+/// deadline has passed), or the stream's end. A wait that ends on a change
+/// of the stream's state that leaves nothing to report (a writer took the
+/// role back meanwhile) goes on waiting: a wait without deadline returns
+/// an event or an error.
+#[cold]
+#[inline(never)]
+fn wait_or_end(shared: &Anchor, pos: &mut Position, deadline: Deadline) -> Result<u64, ReadError> {
+    let deadline = deadline.start();
+    loop {
+        let mut published = pos.cursor;
+        if !deadline.expired() {
+            published = wait_published(shared, pos, deadline);
+        }
+        if published == pos.cursor {
+            published = nothing_new(shared, pos)?;
+        }
+        if published != pos.cursor || deadline.expired() {
+            return Ok(published);
+        }
+    }
+}
+
 /// Nothing to read at the cursor: whether the stream is still open. Returns
 /// the `published` value to go on with: the cursor if the stream is open
 /// (nothing to read, or a timeout), or more if events were published before
@@ -903,14 +932,9 @@ fn lossy_available(shared: &Anchor, pos: &mut Position, deadline: Deadline) -> R
     // ORDERING(publish): Acquire; pairs with the writer's Release store.
     let mut published = arena.header().published.value.load(Acquire);
     if published == pos.cursor {
-        if !deadline.expired() {
-            published = wait_published(shared, pos, deadline);
-        }
+        published = wait_or_end(shared, pos, deadline)?;
         if published == pos.cursor {
-            published = nothing_new(shared, pos)?;
-            if published == pos.cursor {
-                return Ok(0);
-            }
+            return Ok(0);
         }
     }
     if published < pos.cursor {

@@ -6,6 +6,10 @@
 //! or below the oldest event it has lent out. The protocol is the one of
 //! [`Reader::try_read`]: no atomic read-modify-write per event, and one
 //! Release store of the cursor per batch of available events.
+//!
+//! For gating readers only: a lossy reader's cursor protects nothing unless
+//! pinned, and a pin must not outlive one call (the C reader serves lossy
+//! readers through the Rust API's batches, copying, see `ffi/reader.rs`).
 
 use super::{Reader, commit, decode};
 use crate::error::ReadError;
@@ -25,6 +29,7 @@ impl Reader {
     /// stays at or below `seq` (gating), not just while the returned
     /// `EventRef` lives.
     pub(crate) fn event_at(&mut self, seq: u64, deadline: Deadline) -> Result<Option<EventRef<'_>>, ReadError> {
+        debug_assert!(!self.pos.lossy, "a lossy reader reads through pinned batches only");
         debug_assert!(seq >= self.pos.cursor, "sequence {seq} is below the cursor {}", self.pos.cursor);
         if seq >= self.pos.avail {
             commit(&self.shared.arena.readers()[self.pos.index], &mut self.pos, seq);
@@ -39,6 +44,7 @@ impl Reader {
     /// last loaded): everything below `to` is read. One Release store, none if
     /// the cursor is already there.
     pub(crate) fn release_to(&mut self, to: u64) {
+        debug_assert!(!self.pos.lossy, "a lossy reader reads through pinned batches only");
         debug_assert!(self.pos.cursor <= to && to <= self.pos.avail.max(self.pos.cursor));
         commit(&self.shared.arena.readers()[self.pos.index], &mut self.pos, to);
     }
