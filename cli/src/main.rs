@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! slotcast stat  /dev/shm/quotes          # config, cursors, lags, liveness, occupancy
-//! slotcast tail  /dev/shm/quotes          # follow the events as a reader, like tail -f
+//! slotcast tail  /dev/shm/quotes          # follow the events as a lossy reader, like tail -f
+//! slotcast tail --from oldest --gating /dev/shm/quotes   # replay the window, never lose an event
 //! slotcast hz    /dev/shm/quotes          # event rate, once a second
 //! slotcast bench --readers 2              # fan-out benchmark across processes
 //! slotcast clean /dev/shm/quotes          # remove a stale file
@@ -35,7 +36,8 @@ enum Command {
     /// Configuration, published sequence, each reader's cursor, lag and
     /// liveness, each process, and per-class occupancy.
     Stat(stat::Args),
-    /// Attach as a reader and print events as they are published.
+    /// Attach as a reader (lossy unless `--gating`) and print events as
+    /// they are published; ends when the stream is closed.
     Tail(tail::Args),
     /// Event rate, sampled at an interval.
     Hz(hz::Args),
