@@ -35,6 +35,10 @@ struct Args {
     /// Events per round of the writer-rate comparison.
     #[arg(long, default_value_t = 4_000_000)]
     rate_events: u64,
+    /// Events per store of the published cursor in the writer-rate
+    /// comparison (1: each event on its own).
+    #[arg(long, default_value_t = 32)]
+    flush_every: u32,
     /// Rounds of each configuration in the writer-rate comparison (at least 5).
     #[arg(long, default_value_t = 9)]
     rounds: usize,
@@ -59,6 +63,9 @@ struct Args {
     /// (internal) The readers child also joins a lossy reader that never reads.
     #[arg(long, hide = true)]
     with_lossy: bool,
+    /// (internal) The CPU the readers child pins its gating reader to.
+    #[arg(long, hide = true)]
+    cpu: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -134,8 +141,15 @@ fn run(args: &Args) -> Result {
     if args.rounds < 5 {
         return Err("--rounds must be at least 5".into());
     }
-    if args.events == 0 || args.rate_events == 0 || args.close_rounds == 0 || args.kill_rounds == 0 {
-        return Err("--events, --rate-events, --close-rounds and --kill-rounds must be at least 1".into());
+    if args.events == 0
+        || args.rate_events == 0
+        || args.close_rounds == 0
+        || args.kill_rounds == 0
+        || args.flush_every == 0
+    {
+        return Err(
+            "--events, --rate-events, --flush-every, --close-rounds and --kill-rounds must be at least 1".into()
+        );
     }
     println!("slotcast policies: {} cores, pid {}", cores(), std::process::id());
     let all = args.only.is_none();
@@ -159,9 +173,11 @@ fn run(args: &Args) -> Result {
 // ---------------------------------------------------------------------------
 // a. The writer's rate with a lossy reader that stops reading.
 
-/// Publishes `events` 8-byte events (each its own sequence) and returns the
-/// writer's rate in events per second, from its first publish to its last.
-fn publish_timed(writer: &mut Writer, events: u64) -> Result<f64> {
+/// Publishes `events` 8-byte events (each its own sequence), making them
+/// visible `flush_every` at a time, and returns the writer's rate in events
+/// per second, from its first publish to its last.
+fn publish_timed(writer: &mut Writer, events: u64, flush_every: u32) -> Result<f64> {
+    writer.set_flush_every(flush_every);
     let start = Instant::now();
     for seq in 0..events {
         writer.publish_pod(0, &seq)?;
@@ -195,13 +211,22 @@ fn read_all(reader: &mut slotcast::Reader) -> Result<u64> {
 
 /// One in-process round: a gating reader that reads everything, and with
 /// `with_lossy` a lossy reader that joined and never reads.
-fn rate_round_in_process(args: &Args, with_lossy: bool) -> Result<f64> {
+fn rate_round_in_process(args: &Args, with_lossy: bool, reader_cpu: Option<usize>) -> Result<f64> {
     let rt = Runtime::builder().wait_strategy(args.wait.strategy()).build()?;
     let mut gating = rt.reader()?;
     let stopped = if with_lossy { Some(rt.reader_with(ReaderOptions::new().policy(Policy::Lossy))?) } else { None };
     let mut writer = rt.writer()?;
-    let reading = std::thread::spawn(move || read_all(&mut gating).map_err(|e| e.to_string()));
-    let rate = publish_timed(&mut writer, args.rate_events)?;
+    let (ready, started) = mpsc::channel();
+    let reading = std::thread::spawn(move || {
+        if let Some(cpu) = reader_cpu {
+            Affinity::only(cpu).set();
+        }
+        let _ = ready.send(());
+        read_all(&mut gating).map_err(|e| e.to_string())
+    });
+    // Timed once the reader runs, as across processes.
+    started.recv()?;
+    let rate = publish_timed(&mut writer, args.rate_events, args.flush_every)?;
     writer.close();
     let read = reading.join().map_err(|_| "the reader thread panicked")??;
     if read != args.rate_events {
@@ -240,13 +265,20 @@ fn spawn_child(role: &str, path: &Path, extra: &[&str]) -> Result<Child> {
 }
 
 /// One round across processes: the readers in a child process.
-fn rate_round_across(args: &Args, with_lossy: bool, round: usize) -> Result<f64> {
+fn rate_round_across(args: &Args, with_lossy: bool, round: usize, reader_cpu: Option<usize>) -> Result<f64> {
     let path = shm_path(&format!("rate-{round}-{with_lossy}"));
     let rt = Runtime::builder().shared(&path).wait_strategy(args.wait.strategy()).build()?;
-    let extra: &[&str] = if with_lossy { &["--with-lossy"] } else { &[] };
-    let mut child = spawn_child("readers", &path, extra)?;
+    let mut extra = Vec::new();
+    if with_lossy {
+        extra.push("--with-lossy".to_string());
+    }
+    if let Some(cpu) = reader_cpu {
+        extra.extend(["--cpu".to_string(), cpu.to_string()]);
+    }
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let mut child = spawn_child("readers", &path, &extra)?;
     let mut writer = rt.writer()?;
-    let rate = publish_timed(&mut writer, args.rate_events)?;
+    let rate = publish_timed(&mut writer, args.rate_events, args.flush_every)?;
     writer.close();
     let status = child.wait()?;
     drop(rt);
@@ -262,6 +294,10 @@ fn child_readers(args: &Args) -> Result {
     let mut gating = rt.reader()?;
     let _stopped =
         if args.with_lossy { Some(rt.reader_with(ReaderOptions::new().policy(Policy::Lossy))?) } else { None };
+    // Spawned by a writer pinned to its CPU, the child inherited that.
+    if let Some(cpu) = args.cpu {
+        Affinity::only(cpu).set();
+    }
     println!("ready");
     let read = read_all(&mut gating)?;
     if read == 0 {
@@ -281,23 +317,52 @@ fn rate(args: &Args) -> Result {
         "a. Writer rate, one gating reader alone (A) vs one gating reader plus one lossy reader that joined and never reads (B)"
     );
     println!(
-        "   {} events of 8 bytes per round, publish_pod one at a time, timed from the first publish to the last; \
-         {} rounds of each, interleaved (A B, B A, ...), readers wait with {:?}",
+        "   {} events of 8 bytes per round, publish_pod, made visible {} at a time (set_flush_every), timed from the first publish to the last; \
+         one warm-up round of each (not counted), then {} rounds of each, interleaved (A B, B A, ...); the readers wait with {:?}",
         args.rate_events,
+        args.flush_every,
         args.rounds,
         args.wait.strategy()
     );
     println!("   {}", threads(2, "the writer, the gating reader"));
+    let allowed = Affinity::get();
+    let mut reader_cpu = None;
+    match allowed.as_ref().map(|a| a.cpus()) {
+        Some(cpus) if cpus.len() >= 2 => {
+            reader_cpu = Some(cpus[1]);
+            println!(
+                "   the writer pinned to CPU {}, the gating reader to CPU {} (unpinned, a new thread may start on \
+                 its writer's CPU and share it for a whole round)",
+                cpus[0], cpus[1]
+            );
+            Affinity::only(cpus[0]).set();
+        }
+        _ => println!("   not pinned: fewer than 2 CPUs allowed"),
+    }
+    let result = rate_rounds(args, reader_cpu);
+    if let Some(allowed) = allowed {
+        allowed.set();
+    }
+    result
+}
+
+/// The rounds of [`rate`], in one process and across processes.
+fn rate_rounds(args: &Args, reader_cpu: Option<usize>) -> Result {
     for across in [false, true] {
         let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        let one = |with_lossy: bool, round: usize| {
+            if across {
+                rate_round_across(args, with_lossy, round, reader_cpu)
+            } else {
+                rate_round_in_process(args, with_lossy, reader_cpu)
+            }
+        };
+        // A warm-up pair, not counted: the first rounds of a run pay for
+        // page faults and cold caches.
+        one(false, usize::MAX)?;
+        one(true, usize::MAX)?;
         for round in 0..args.rounds {
-            let one = |with_lossy: bool| {
-                if across {
-                    rate_round_across(args, with_lossy, round)
-                } else {
-                    rate_round_in_process(args, with_lossy)
-                }
-            };
+            let one = |with_lossy: bool| one(with_lossy, round);
             let (ra, rb) = if round % 2 == 0 {
                 let ra = one(false)?;
                 (ra, one(true)?)
@@ -318,6 +383,8 @@ fn rate(args: &Args) -> Result {
         println!("   {where_}:");
         println!("     A rounds (M events/s): {}", list(&a));
         println!("     B rounds (M events/s): {}", list(&b));
+        let shown = ratios.iter().map(|r| format!("{r:.3}")).collect::<Vec<_>>().join(" ");
+        println!("     B/A per round: {shown}");
         let ratio = median(&mut ratios);
         println!(
             "     median A {:.1} M events/s, median B {:.1} M events/s; median of the per-round ratios B/A = {ratio:.3} ({:+.1}%; target within 10%)",
@@ -524,4 +591,43 @@ fn child_writer(args: &Args) -> Result {
     // Killed long before.
     std::thread::sleep(Duration::from_secs(60));
     Err("not killed within 60 s".into())
+}
+
+/// A thread's CPU affinity.
+struct Affinity(libc::cpu_set_t);
+
+impl Affinity {
+    /// The calling thread's.
+    fn get() -> Option<Affinity> {
+        // SAFETY: a zeroed cpu_set_t is a valid (empty) set, and
+        // sched_getaffinity writes at most `size_of::<cpu_set_t>()` bytes.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: as above; `set` outlives the call.
+        let ok = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } == 0;
+        ok.then_some(Affinity(set))
+    }
+
+    /// Only `cpu`.
+    fn only(cpu: usize) -> Affinity {
+        // SAFETY: a zeroed cpu_set_t is a valid (empty) set.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        if cpu < libc::CPU_SETSIZE as usize {
+            // SAFETY: `cpu` is within the set's bits.
+            unsafe { libc::CPU_SET(cpu, &mut set) };
+        }
+        Affinity(set)
+    }
+
+    /// The CPUs in the set.
+    fn cpus(&self) -> Vec<usize> {
+        // SAFETY: every `c` is within the set's bits.
+        (0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe { libc::CPU_ISSET(c, &self.0) }).collect()
+    }
+
+    /// Makes it the calling thread's (a failure leaves the thread as it was).
+    fn set(&self) {
+        // SAFETY: sched_setaffinity reads `size_of::<cpu_set_t>()` bytes of
+        // a valid set.
+        unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.0) };
+    }
 }
