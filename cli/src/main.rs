@@ -2,7 +2,7 @@
 //! runtimes.
 //!
 //! ```text
-//! slotcast stat  /dev/shm/quotes          # config, cursors, lags, liveness, occupancy
+//! slotcast stat  /dev/shm/quotes          # config, policies, cursors, lags, losses, liveness, occupancy
 //! slotcast tail  /dev/shm/quotes          # follow the events as a lossy reader, like tail -f
 //! slotcast tail --from oldest --gating /dev/shm/quotes   # replay the window, never lose an event
 //! slotcast hz    /dev/shm/quotes          # event rate, once a second
