@@ -337,7 +337,7 @@ fn rate(args: &Args) -> Result {
             );
             Affinity::only(cpus[0]).set();
         }
-        _ => println!("   not pinned: fewer than 2 CPUs allowed"),
+        _ => println!("   not pinned: fewer than 2 CPUs allowed, or no way to pin on this system"),
     }
     let result = rate_rounds(args, reader_cpu);
     if let Some(allowed) = allowed {
@@ -594,8 +594,10 @@ fn child_writer(args: &Args) -> Result {
 }
 
 /// A thread's CPU affinity.
+#[cfg(target_os = "linux")]
 struct Affinity(libc::cpu_set_t);
 
+#[cfg(target_os = "linux")]
 impl Affinity {
     /// The calling thread's.
     fn get() -> Option<Affinity> {
@@ -630,4 +632,25 @@ impl Affinity {
         // a valid set.
         unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.0) };
     }
+}
+
+/// Elsewhere threads are not pinned (and the rate comparison says so).
+#[cfg(not(target_os = "linux"))]
+struct Affinity;
+
+#[cfg(not(target_os = "linux"))]
+impl Affinity {
+    fn get() -> Option<Affinity> {
+        None
+    }
+
+    fn only(_cpu: usize) -> Affinity {
+        Affinity
+    }
+
+    fn cpus(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    fn set(&self) {}
 }
