@@ -33,6 +33,21 @@
 // used it is dead, releasing what they held.
 #define SLOTCAST_OPEN_RECOVER_STALE 1
 
+// `slotcast_runtime_reader_with` flag: a lossy reader. The writer never
+// waits for it between its reads; when the writer laps it, its next read
+// returns `SLOTCAST_ERR_LAGGED` (the count in `slotcast_last_error`, the
+// total in `slotcast_reader_lost`) and reading goes on from the oldest
+// event still available. Without it, the reader gates the writer: it never
+// loses an event, and a reader that stops reading stops the writer when
+// the ring is full.
+#define SLOTCAST_READER_LOSSY 1
+
+// `slotcast_runtime_reader_with` flag: start at the oldest event the ring
+// still holds (a late joiner replays the window; events in pool slots are
+// replayed only from the oldest one whose slot still holds it). Without
+// it, the reader starts at the next event to be published.
+#define SLOTCAST_READER_FROM_OLDEST 2
+
 // Success.
 #define SLOTCAST_OK 0
 
@@ -113,6 +128,21 @@
 // shared). Open the file again in the child.
 #define SLOTCAST_ERR_FORKED -21
 
+// A lossy reader was lapped: the writer reused events it had not read.
+// Its cursor moved past them to the oldest event still available, where
+// the next read goes on; the number missed is in `slotcast_last_error`'s
+// message and is added to the reader's lost count.
+#define SLOTCAST_ERR_LAGGED -22
+
+// The writer closed the stream (or was closed or freed) and the reader has
+// read every event published before. A new writer reopens the stream.
+#define SLOTCAST_ERR_STREAM_CLOSED -23
+
+// The writer's process died holding the role and the reader has read every
+// event it published. Not a close: a new writer may take over, and reads
+// then go on.
+#define SLOTCAST_ERR_WRITER_DEAD -24
+
 // The largest payload, in bytes (the XL size class).
 #define SLOTCAST_MAX_PAYLOAD 16384
 
@@ -123,8 +153,9 @@
 #define SLOTCAST_WAIT_FOREVER UINT64_MAX
 
 // A reader handle (opaque): one reader of a runtime, seeing every event
-// published while it is joined, in order. Made by
-// `slotcast_runtime_reader`; released by `slotcast_reader_close` and
+// published while it is joined, in order (a lossy reader: every event the
+// writer did not lap it past). Made by `slotcast_runtime_reader` or
+// `slotcast_runtime_reader_with`; released by `slotcast_reader_close` and
 // `slotcast_reader_free`.
 typedef struct slotcast_reader slotcast_reader;
 
@@ -152,8 +183,8 @@ typedef struct slotcast_event_info {
 // on the reader that lent it (and while the reader is open).
 typedef struct slotcast_event_view {
     // The payload, in place (the ring entry for an event of up to 64
-    // bytes, else its slot); never null (a zero-length event points at its
-    // empty payload).
+    // bytes, else its slot; for a lossy reader, the reader's own copy);
+    // never null (a zero-length event points at its empty payload).
     const uint8_t *data;
     // The event's sequence number.
     uint64_t sequence;
@@ -258,10 +289,19 @@ int slotcast_last_error(char *buf, size_t capacity, size_t *len);
 // `SLOTCAST_ERR_BUFFER_TOO_SMALL`, so the caller can retry with a larger
 // buffer (`SLOTCAST_MAX_PAYLOAD` bytes always suffice).
 //
+// The stream's state, once every published event was read:
+// `SLOTCAST_ERR_STREAM_CLOSED` (the writer closed it) or
+// `SLOTCAST_ERR_WRITER_DEAD` (its process died), at once, whatever the
+// timeout, and a waiting call returns with it as soon as it happens. A
+// lossy reader the writer lapped gets `SLOTCAST_ERR_LAGGED` once (the
+// count is in `slotcast_last_error` and added to `slotcast_reader_lost`);
+// the next call reads on from the oldest event still available.
+//
 // Errors: `SLOTCAST_ERR_NULL` (`reader`, `info`, or `buf` with
 // `capacity > 0`), `SLOTCAST_ERR_BAD_HANDLE`, `SLOTCAST_ERR_CLOSED`,
 // `SLOTCAST_ERR_BUFFER_TOO_SMALL`, `SLOTCAST_ERR_EMPTY` (timeout 0),
-// `SLOTCAST_ERR_TIMEOUT`, `SLOTCAST_ERR_CORRUPT`.
+// `SLOTCAST_ERR_TIMEOUT`, `SLOTCAST_ERR_CORRUPT`, `SLOTCAST_ERR_LAGGED`,
+// `SLOTCAST_ERR_STREAM_CLOSED`, `SLOTCAST_ERR_WRITER_DEAD`.
 //
 // Thread safety: any thread, concurrently: calls on one reader are
 // serialised by its lock, and each event goes to one call.
@@ -277,11 +317,18 @@ int slotcast_reader_read(struct slotcast_reader *reader, void *buf, size_t capac
 // Lends the next event in place: `*view` points at its payload in the
 // slot, valid until the next call on this reader (from any thread) and
 // while the reader is open. No copy and no atomic read-modify-write per
-// event. `timeout_ns` as in `slotcast_reader_read`.
+// event. `timeout_ns`, and the stream's state and laps, as in
+// `slotcast_reader_read`.
+//
+// A lossy reader lends a copy it owns instead: the writer must not wait
+// for a host that holds a view and stops calling, so the reader's pin
+// ends inside the call.
 //
 // Errors: `SLOTCAST_ERR_NULL` (`reader`, `view`),
 // `SLOTCAST_ERR_BAD_HANDLE`, `SLOTCAST_ERR_CLOSED`, `SLOTCAST_ERR_EMPTY`
-// (timeout 0), `SLOTCAST_ERR_TIMEOUT`, `SLOTCAST_ERR_CORRUPT`.
+// (timeout 0), `SLOTCAST_ERR_TIMEOUT`, `SLOTCAST_ERR_CORRUPT`,
+// `SLOTCAST_ERR_LAGGED`, `SLOTCAST_ERR_STREAM_CLOSED`,
+// `SLOTCAST_ERR_WRITER_DEAD`.
 //
 // Thread safety: any thread, concurrently (serialised by the reader's
 // lock); the next call on the reader ends the loan, whichever thread
@@ -298,13 +345,19 @@ int slotcast_reader_borrow(struct slotcast_reader *reader, uint64_t timeout_ns, 
 // everything available now, waiting (as `timeout_ns` says) only for the
 // first. The views are valid until the next call on this reader and while
 // it is open; the reader's cursor moves past them (one store) on the next
-// call.
+// call. The stream's state and laps as in `slotcast_reader_read`.
+//
+// A lossy reader lends copies it owns instead, made under one pin of its
+// cursor that ends inside the call: at most a quarter of the ring's
+// events and 256 KB of payload per call (at least one event).
 //
 // Errors: `SLOTCAST_ERR_NULL` (`reader`, `views`, `count`),
 // `SLOTCAST_ERR_INVALID_ARGUMENT` (`max` is 0, `views` misaligned),
 // `SLOTCAST_ERR_BAD_HANDLE`, `SLOTCAST_ERR_CLOSED`, `SLOTCAST_ERR_EMPTY`
 // (timeout 0), `SLOTCAST_ERR_TIMEOUT`, `SLOTCAST_ERR_CORRUPT` (after the
-// events before the malformed one were lent; `*count` says how many).
+// events before the malformed one were lent; `*count` says how many),
+// `SLOTCAST_ERR_LAGGED`, `SLOTCAST_ERR_STREAM_CLOSED`,
+// `SLOTCAST_ERR_WRITER_DEAD` (with `*count` 0).
 //
 // Thread safety: as `slotcast_reader_borrow`.
 //
@@ -330,6 +383,22 @@ int slotcast_reader_borrow_batch(struct slotcast_reader *reader, struct slotcast
 // * `reader` is null or a handle from this library that was not freed.
 // * `lag` is valid for a write of a `uint64_t` (null is reported).
 int slotcast_reader_lag(struct slotcast_reader *reader, uint64_t *lag);
+
+// Stores in `*lost` how many events this reader lost to the writer
+// lapping it since it joined: the sum of the counts of every
+// `SLOTCAST_ERR_LAGGED` it returned (always 0 for a gating reader).
+//
+// Errors: `SLOTCAST_ERR_NULL`, `SLOTCAST_ERR_BAD_HANDLE`,
+// `SLOTCAST_ERR_CLOSED`.
+//
+// Thread safety: any thread, concurrently (serialised by the reader's
+// lock); it ends the loan of borrowed views like any other call.
+//
+// # Safety
+//
+// * `reader` is null or a handle from this library that was not freed.
+// * `lost` is valid for a write of a `uint64_t` (null is reported).
+int slotcast_reader_lost(struct slotcast_reader *reader, uint64_t *lost);
 
 // Closes the reader: it leaves the runtime (the writer stops waiting for
 // it) and every view it lent becomes invalid. Later calls on the handle
@@ -433,9 +502,10 @@ int slotcast_runtime_open(const char *path, uint32_t flags, struct slotcast_runt
 // * `out` is valid for a write of a pointer (null is reported).
 int slotcast_runtime_writer(struct slotcast_runtime *runtime, struct slotcast_writer **out);
 
-// Joins the runtime as a reader, starting at the current published
+// Joins the runtime as a gating reader, starting at the current published
 // sequence, and stores the reader handle in `*out`. The reader entry is
 // held (and gates the writer) until the reader is closed or freed.
+// `slotcast_runtime_reader_with` chooses another policy or start.
 //
 // Errors: `SLOTCAST_ERR_NULL`, `SLOTCAST_ERR_BAD_HANDLE`,
 // `SLOTCAST_ERR_CLOSED`, `SLOTCAST_ERR_TOO_MANY_READERS` (every entry is
@@ -449,6 +519,26 @@ int slotcast_runtime_writer(struct slotcast_runtime *runtime, struct slotcast_wr
 // * `runtime` is null or a handle from this library that was not freed.
 // * `out` is valid for a write of a pointer (null is reported).
 int slotcast_runtime_reader(struct slotcast_runtime *runtime, struct slotcast_reader **out);
+
+// Joins the runtime as a reader with the policy and start `flags` chooses
+// (0, or `SLOTCAST_READER_LOSSY` and `SLOTCAST_READER_FROM_OLDEST` or-ed),
+// and stores the reader handle in `*out`. `flags` 0 is
+// `slotcast_runtime_reader`: a gating reader starting at the next event.
+// A lossy reader holds the writer back only inside a read call, never
+// between calls.
+//
+// Errors: `SLOTCAST_ERR_NULL`, `SLOTCAST_ERR_INVALID_ARGUMENT` (unknown
+// flag bits), `SLOTCAST_ERR_BAD_HANDLE`, `SLOTCAST_ERR_CLOSED`,
+// `SLOTCAST_ERR_TOO_MANY_READERS`, `SLOTCAST_ERR_CORRUPT`, as
+// `slotcast_runtime_reader`.
+//
+// Thread safety: any thread, concurrently with other calls.
+//
+// # Safety
+//
+// * `runtime` is null or a handle from this library that was not freed.
+// * `out` is valid for a write of a pointer (null is reported).
+int slotcast_runtime_reader_with(struct slotcast_runtime *runtime, uint32_t flags, struct slotcast_reader **out);
 
 // Stores a snapshot of the runtime's statistics in `*stats`.
 //
@@ -583,9 +673,17 @@ int slotcast_writer_publish_packed(struct slotcast_writer *writer, uint32_t even
 // * `published` is valid for a write of a `uint64_t` (null is reported).
 int slotcast_writer_published(struct slotcast_writer *writer, uint64_t *published);
 
-// Closes the writer: gives the writer role back (another writer may take
-// it) and returns its idle slots to the pools. Later calls on the handle
-// return `SLOTCAST_ERR_CLOSED`; free it with `slotcast_writer_free`.
+// Closes the writer, and with it the stream: readers read every event it
+// published, then get `SLOTCAST_ERR_STREAM_CLOSED` (a reader waiting for
+// an event wakes up to say so). Gives the writer role back (another
+// writer may take it, which opens the stream again) and returns its idle
+// slots to the pools. `slotcast_writer_free` of an open writer closes it
+// the same way. Later calls on the handle return `SLOTCAST_ERR_CLOSED`;
+// free it with `slotcast_writer_free`.
+//
+// A writer whose process dies without closing does not close the stream:
+// its readers get `SLOTCAST_ERR_WRITER_DEAD` instead, once the dead
+// process is noticed (within milliseconds for a waiting reader).
 //
 // Errors: `SLOTCAST_ERR_NULL`, `SLOTCAST_ERR_BAD_HANDLE`,
 // `SLOTCAST_ERR_CLOSED` (already closed).

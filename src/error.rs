@@ -407,7 +407,9 @@ pub enum ReadError {
     Closed,
     /// The writer's process died holding the role (a shared runtime) and
     /// this reader has read every event it published. Not a close: another
-    /// writer may take the role over, and reads then see its events.
+    /// writer may take the role over. Each reader is told once per dead
+    /// writer; its next reads wait (or find nothing) as they do before any
+    /// writer has come, and see the events of the writer that takes over.
     WriterDead,
 }
 

@@ -38,6 +38,16 @@
 //!   [`SLOTCAST_WAIT_FOREVER`] waits as long as it takes, anything else waits
 //!   at most that long and then reports [`SLOTCAST_ERR_TIMEOUT`]. Waiting
 //!   uses the runtime's wait strategy.
+//! * **Reader policies and the stream's end.** `slotcast_runtime_reader_with`
+//!   chooses a reader's policy and start: [`SLOTCAST_READER_LOSSY`] (the
+//!   writer laps it rather than wait; its next read is
+//!   [`SLOTCAST_ERR_LAGGED`], the count in `slotcast_last_error` and
+//!   [`slotcast_reader_lost`]) and [`SLOTCAST_READER_FROM_OLDEST`]. A lossy
+//!   reader holds the writer back only inside a read call, never between
+//!   calls: it lends copies, not slots. Once every event is read, every read
+//!   call returns [`SLOTCAST_ERR_STREAM_CLOSED`] after the writer closed
+//!   (`slotcast_writer_close` or `_free`), or [`SLOTCAST_ERR_WRITER_DEAD`]
+//!   after its process died; neither is final (a new writer reopens).
 //!
 //! # Thread safety
 //!

@@ -95,6 +95,10 @@ struct Position {
     pinned: bool,
     /// Events lost to laps since the reader joined.
     lost: u64,
+    /// The writer epoch whose death this reader reported ([`ReadError::WriterDead`]),
+    /// or `u64::MAX`: each dead writer is reported once, then reads wait
+    /// for a writer to take over.
+    dead_seen: u64,
 }
 
 /// One reader of a runtime: sees every event published while it is joined,
@@ -268,6 +272,7 @@ impl Reader {
             lossy,
             pinned: false,
             lost: 0,
+            dead_seen: u64::MAX,
         };
         Ok(Reader { shared: Anchor::new(shared), pos })
     }
@@ -804,11 +809,11 @@ fn wait_published(shared: &Anchor, pos: &mut Position, deadline: Deadline) -> u6
     let blocking = pos.blocking.as_mut();
     let header = arena.header();
     // A shared runtime's writer may die: about once a millisecond of
-    // waiting, reap dead processes (the reaper of the writer marks the
-    // stream, which ends the wait).
-    // ORDERING: Relaxed; a pre-check, the reaper takes the role's word.
-    let mut watch = || header.writer.owner.load(Relaxed) != 0 && shared.sweep_dead(false) && !wait::is_open(header);
-    let watch: Option<&mut dyn FnMut() -> bool> = if pos.private { None } else { Some(&mut watch) };
+    // waiting on a writer in another process, reap dead processes (the
+    // reaper of the writer marks the stream, which ends the wait).
+    let mut reap = || shared.sweep_dead(false) && !wait::is_open(header);
+    let mut watch = wait::Watch { me: shared.entry() as u64 + 1, dead_seen: pos.dead_seen, reap: &mut reap };
+    let watch = if pos.private { None } else { Some(&mut watch) };
     wait::wait_for_event(pos.wait, blocking, header, arena.futex(), pos.cursor, deadline, watch).unwrap_or(pos.cursor)
 }
 
@@ -850,7 +855,7 @@ fn replay_start(arena: &crate::arena::Arena, ring: u64, slots: u64, now: u64) ->
 /// so that an empty read learns of it.
 #[cold]
 #[inline(never)]
-fn nothing_new(shared: &Anchor, pos: &Position) -> Result<u64, ReadError> {
+fn nothing_new(shared: &Anchor, pos: &mut Position) -> Result<u64, ReadError> {
     let header = shared.arena.header();
     // ORDERING(close): Acquire; pairs with the Release store of the state
     // (close, reaper), made after the writer's last store of `published`.
@@ -863,12 +868,23 @@ fn nothing_new(shared: &Anchor, pos: &Position) -> Result<u64, ReadError> {
     if state == stream::OPEN {
         return Ok(pos.cursor);
     }
+    // ORDERING: Relaxed; which writer died, read after the state.
+    let epoch = header.writer.epoch.load(Relaxed);
+    if state == stream::WRITER_DEAD && epoch == pos.dead_seen {
+        // Reported already: wait for a writer to take over, as for one
+        // that has not come yet.
+        return Ok(pos.cursor);
+    }
     // ORDERING(publish): Acquire; the final value, stored before the state.
     let published = header.published.value.load(Acquire);
     if published != pos.cursor {
         return Ok(published);
     }
-    Err(if state == stream::CLOSED { ReadError::Closed } else { ReadError::WriterDead })
+    if state == stream::CLOSED {
+        return Err(ReadError::Closed);
+    }
+    pos.dead_seen = epoch;
+    Err(ReadError::WriterDead)
 }
 
 /// [`Reader::available`] for a lossy reader: finds events to read, then

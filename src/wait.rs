@@ -338,6 +338,31 @@ const YIELD_FOR: Duration = if cfg!(any(loom, miri)) { Duration::ZERO } else { D
 #[cfg_attr(loom, allow(dead_code, reason = "loom has no clock and no watch"))]
 pub(crate) const WATCH_EVERY: Duration = Duration::from_millis(1);
 
+/// What a waiting reader of a shared runtime watches: a writer in another
+/// process, which may die without closing the stream.
+pub(crate) struct Watch<'a> {
+    /// This process's value in the writer role word (its process entry + 1).
+    pub(crate) me: u64,
+    /// The writer epoch whose death the reader has reported already (or
+    /// `u64::MAX`): a stream still marked dead by that writer does not end
+    /// the wait, which goes on until a writer takes over.
+    pub(crate) dead_seen: u64,
+    /// Reaps dead processes (at most once a millisecond); returns whether
+    /// the stream is no longer open after.
+    pub(crate) reap: &'a mut dyn FnMut() -> bool,
+}
+
+impl Watch<'_> {
+    /// Whether there is anything to watch: the role is held by another
+    /// process. Only then does a blocking sleep wake up to look (a writer
+    /// taking the role wakes sleepers, see `Writer::take`).
+    fn needed(&self, header: &Header) -> bool {
+        // ORDERING: Relaxed; a hint, the reaper takes the role's word.
+        let owner = header.writer.owner.load(Relaxed);
+        owner != 0 && owner != self.me
+    }
+}
+
 /// Waits until `published != cursor`, the stream stops being open (the
 /// writer closed it or its process died, see [`stream`]), `watch` says so,
 /// or the deadline passes. Returns the published value seen, or `None` on
@@ -347,10 +372,10 @@ pub(crate) const WATCH_EVERY: Duration = Duration::from_millis(1);
 /// for a writer that may never pass it. A stream that is no longer open
 /// returns `Some(published)` too (perhaps the cursor): the caller looks at
 /// the stream's state. `blocking` is the reader's registration, `Some`
-/// exactly when its strategy is `Blocking`. `watch`, if any, is called
-/// about every [`WATCH_EVERY`] while the wait lasts (a blocking sleep then
-/// lasts at most that long): a shared runtime's reader uses it to notice a
-/// writer whose process died (`Reader`'s empty path).
+/// exactly when its strategy is `Blocking`. `watch`, if any, reaps about
+/// every [`WATCH_EVERY`] while the wait lasts and the writer role is held by
+/// another process (a blocking sleep then lasts at most that long): a
+/// shared runtime's reader uses it to notice a writer whose process died.
 // `SPINS` and `YIELDS` are 0 under loom: `round < SPINS` is then always false.
 #[cfg_attr(loom, allow(clippy::absurd_extreme_comparisons))]
 pub(crate) fn wait_for_event(
@@ -360,7 +385,7 @@ pub(crate) fn wait_for_event(
     futex: &Futex,
     cursor: u64,
     deadline: Deadline,
-    mut watch: Option<&mut dyn FnMut() -> bool>,
+    mut watch: Option<&mut Watch<'_>>,
 ) -> Option<u64> {
     // The clock is read from here on only: there is something to wait for.
     let deadline = deadline.start();
@@ -372,7 +397,7 @@ pub(crate) fn wait_for_event(
         // ORDERING(publish): Acquire; pairs with the writer's Release store of
         // `published`, so the descriptors and payloads below it are visible.
         let p = published.load(Acquire);
-        if p != cursor || !is_open(header) {
+        if p != cursor || ends_wait(header, watch.as_deref()) {
             return Some(p);
         }
         if deadline.expired() {
@@ -385,7 +410,7 @@ pub(crate) fn wait_for_event(
                 let last = *watched.get_or_insert_with(Instant::now);
                 if last.elapsed() >= WATCH_EVERY {
                     watched = Some(Instant::now());
-                    if watch() {
+                    if watch.needed(header) && (watch.reap)() {
                         // ORDERING(publish): Acquire; as above.
                         return Some(published.load(Acquire));
                     }
@@ -427,21 +452,37 @@ pub(crate) fn is_open(header: &Header) -> bool {
     header.writer.stream.load(Acquire) == stream::OPEN
 }
 
+/// Whether the stream's state ends a wait: it is no longer open, unless it
+/// is marked dead by the writer whose death the reader reported already.
+#[inline]
+fn ends_wait(header: &Header, watch: Option<&Watch<'_>>) -> bool {
+    if is_open(header) {
+        return false;
+    }
+    // ORDERING: Relaxed; which writer died, read after the state.
+    let dead_seen = watch.is_some_and(|w| {
+        w.dead_seen == header.writer.epoch.load(Relaxed)
+            // ORDERING(close): as in `is_open`.
+            && header.writer.stream.load(Acquire) == stream::WRITER_DEAD
+    });
+    !dead_seen
+}
+
 /// The sleeping half of the wake-up protocol (see the module docs). With a
-/// watch, each sleep lasts at most [`WATCH_EVERY`], and the watch runs
-/// after it.
+/// watch that is needed, each sleep lasts at most [`WATCH_EVERY`], and the
+/// watch runs after it.
 fn sleep_for_event(
     registration: &mut Blocking,
     header: &Header,
     futex: &Futex,
     cursor: u64,
     deadline: Deadline,
-    mut watch: Option<&mut dyn FnMut() -> bool>,
+    mut watch: Option<&mut Watch<'_>>,
 ) -> Option<u64> {
     let wake = &header.wake;
     loop {
         if let Some(watch) = watch.as_deref_mut() {
-            if watch() {
+            if watch.needed(header) && (watch.reap)() {
                 // ORDERING(publish): Acquire; as below.
                 return Some(header.published.value.load(Acquire));
             }
@@ -470,7 +511,7 @@ fn sleep_for_event(
         let p = header.published.value.load(Acquire);
         // A close (or a dead writer's reaper) stores the stream's state,
         // then runs the same RMW on `waiters` as a publish: see `wake_all_for`.
-        if p != cursor || !is_open(header) {
+        if p != cursor || ends_wait(header, watch.as_deref()) {
             return Some(p);
         }
         let left = deadline.remaining();
@@ -478,10 +519,9 @@ fn sleep_for_event(
             return None;
         }
         #[cfg(not(loom))]
-        let left = match (&watch, left) {
-            (Some(_), Some(left)) => Some(left.min(WATCH_EVERY)),
-            (Some(_), None) => Some(WATCH_EVERY),
-            (None, left) => left,
+        let left = match watch.as_deref().map(|w| w.needed(header)) {
+            Some(true) => Some(left.map_or(WATCH_EVERY, |left| left.min(WATCH_EVERY))),
+            _ => left,
         };
         if registration.acked {
             futex.wait(&wake.futex, f, left);

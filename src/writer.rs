@@ -110,9 +110,14 @@ impl Writer {
     /// Takes the role for the user: opens the stream (see [`close`](Writer::close)).
     pub(crate) fn take(shared: Arc<Shared>) -> Result<Writer, WriterError> {
         let mut writer = Self::take_role(shared)?;
+        let arena = &writer.core.shared.arena;
         // ORDERING(close): Release; pairs with a reader's Acquire load of
         // the state (it only matters that readers stop reporting a close).
-        writer.core.shared.arena.header().writer.stream.store(stream::OPEN, Release);
+        arena.header().writer.stream.store(stream::OPEN, Release);
+        // Sleeping readers look again: a blocking reader of a shared runtime
+        // sleeps in bounded naps while another process holds the role, to
+        // notice if it dies (see `wait::Watch`).
+        wait::wake_all_for_state(arena.header(), arena.futex());
         writer.opens_stream = true;
         Ok(writer)
     }

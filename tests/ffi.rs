@@ -325,3 +325,280 @@ fn the_c_abi_moves_up_and_refuses_at_once_even_when_waiting_forever() {
         assert_eq!(slotcast_runtime_free(rt), SLOTCAST_OK);
     }
 }
+
+/// The details `slotcast_last_error` holds for the calling thread.
+fn last_error() -> String {
+    let mut buf = [0u8; 512];
+    let mut len = 0usize;
+    // SAFETY: `buf` is writable for its length, `len` writable.
+    assert_eq!(unsafe { slotcast_last_error(buf.as_mut_ptr().cast(), buf.len(), &mut len) }, SLOTCAST_OK);
+    String::from_utf8_lossy(&buf[..len]).into_owned()
+}
+
+/// A reader of `t`'s runtime joined with `flags`.
+fn join_with(t: &Trio, flags: u32) -> *mut slotcast_reader {
+    let mut r = null_mut();
+    // SAFETY: live runtime, writable `r`.
+    assert_eq!(unsafe { slotcast_runtime_reader_with(t.rt, flags, &mut r) }, SLOTCAST_OK);
+    r
+}
+
+/// One event read by copy from `r` without waiting: (status, bytes, info).
+fn read_from(r: *mut slotcast_reader, capacity: usize) -> (c_int, Vec<u8>, slotcast_event_info) {
+    let mut buf = vec![0u8; capacity];
+    let mut info = slotcast_event_info::default();
+    // SAFETY: `buf` is writable for `capacity` bytes, `info` writable.
+    let status = unsafe { slotcast_reader_read(r, buf.as_mut_ptr().cast(), capacity, 0, &mut info) };
+    buf.truncate(info.len.min(capacity as u32) as usize);
+    (status, buf, info)
+}
+
+fn lost(r: *mut slotcast_reader) -> u64 {
+    let mut n = u64::MAX;
+    // SAFETY: live reader, writable `n`.
+    assert_eq!(unsafe { slotcast_reader_lost(r, &mut n) }, SLOTCAST_OK);
+    n
+}
+
+#[test]
+fn reader_flags_and_the_lost_count_check_their_arguments() {
+    let t = Trio::new();
+    // SAFETY: null pointers are reported, never dereferenced; the handles
+    // are live or closed (not freed).
+    unsafe {
+        let mut r = null_mut();
+        for bad in [4, 8, 1 << 31, u32::MAX] {
+            r = std::ptr::NonNull::dangling().as_ptr(); // not null: the call clears it
+            assert_eq!(slotcast_runtime_reader_with(t.rt, bad, &mut r), SLOTCAST_ERR_INVALID_ARGUMENT, "{bad:#x}");
+            assert!(r.is_null(), "a refused join clears *out");
+            assert!(last_error().contains("unknown reader flags"), "{}", last_error());
+        }
+        assert_eq!(slotcast_runtime_reader_with(t.rt, SLOTCAST_READER_LOSSY, null_mut()), SLOTCAST_ERR_NULL);
+        assert_eq!(slotcast_runtime_reader_with(null_mut(), 0, &mut r), SLOTCAST_ERR_NULL);
+        assert_eq!(slotcast_runtime_reader_with(t.w.cast(), 0, &mut r), SLOTCAST_ERR_BAD_HANDLE);
+        // The table has 2 entries, one taken by the trio's reader.
+        assert_eq!(slotcast_runtime_reader_with(t.rt, SLOTCAST_READER_LOSSY, &mut r), SLOTCAST_OK);
+        let mut r3 = null_mut();
+        assert_eq!(slotcast_runtime_reader_with(t.rt, 0, &mut r3), SLOTCAST_ERR_TOO_MANY_READERS);
+        assert_eq!(slotcast_reader_lost(r, null_mut()), SLOTCAST_ERR_NULL);
+        assert_eq!(slotcast_reader_lost(null_mut(), &mut 0), SLOTCAST_ERR_NULL);
+        assert_eq!(slotcast_reader_lost(t.w.cast(), &mut 0), SLOTCAST_ERR_BAD_HANDLE);
+        assert_eq!(lost(r), 0);
+        assert_eq!(lost(t.r), 0, "a gating reader loses nothing");
+        assert_eq!(slotcast_reader_close(r), SLOTCAST_OK);
+        assert_eq!(slotcast_reader_lost(r, &mut 0), SLOTCAST_ERR_CLOSED);
+        assert_eq!(slotcast_reader_free(r), SLOTCAST_OK);
+    }
+}
+
+#[test]
+fn a_lossy_c_reader_that_stops_reading_never_stops_the_writer_and_counts_what_it_lost() {
+    let t = Trio::new();
+    // The trio's gating reader would stop the writer: leave.
+    // SAFETY: live reader handle, closed (not freed: Trio frees it).
+    assert_eq!(unsafe { slotcast_reader_close(t.r) }, SLOTCAST_OK);
+    let tap = join_with(&t, SLOTCAST_READER_LOSSY);
+    for i in 0..6u8 {
+        assert_eq!(t.publish(u32::from(i), &[i; 3]), SLOTCAST_OK);
+    }
+    // One event read, one borrowed (its view outlives the call), then the
+    // host stops calling, with more events loaded and unread.
+    let (status, bytes, info) = read_from(tap, 16);
+    assert_eq!((status, bytes, info.sequence), (SLOTCAST_OK, vec![0; 3], 0));
+    let mut view = MaybeUninit::<slotcast_event_view>::uninit();
+    // SAFETY: live reader, writable view.
+    assert_eq!(unsafe { slotcast_reader_borrow(tap, 0, view.as_mut_ptr()) }, SLOTCAST_OK);
+    // SAFETY: written by the call.
+    let view = unsafe { view.assume_init() };
+    // The writer publishes ten rings' worth without waiting (a gating
+    // reader would get it SLOTCAST_ERR_RING_FULL after 8).
+    const MORE: u64 = 80;
+    for i in 0..MORE {
+        assert_eq!(t.publish(7, &i.to_le_bytes()), SLOTCAST_OK, "publish {i} with a stalled lossy reader");
+    }
+    // The view is the reader's own copy: the writer did not write it.
+    // SAFETY: valid until the next call on the reader.
+    let seen = unsafe { std::slice::from_raw_parts(view.data, view.len as usize) };
+    assert_eq!((view.sequence, seen), (1, &[1u8; 3][..]));
+    let published = 6 + MORE;
+    let mut received = 2u64;
+    let (status, ..) = read_from(tap, 16);
+    assert_eq!(status, SLOTCAST_ERR_LAGGED);
+    let message = last_error();
+    let missed = lost(tap);
+    assert!(missed > 0 && message.contains(&format!("{missed} events were lost")), "{message}");
+    let mut next = None;
+    loop {
+        let (status, bytes, info) = read_from(tap, 16);
+        if status == SLOTCAST_ERR_EMPTY {
+            break;
+        }
+        assert_eq!(status, SLOTCAST_OK, "{}", last_error());
+        assert!(next.is_none_or(|n| n == info.sequence), "in order after the lap");
+        assert_eq!(bytes, (info.sequence - 6).to_le_bytes(), "event {} is intact", info.sequence);
+        next = Some(info.sequence + 1);
+        received += 1;
+    }
+    assert_eq!(received + lost(tap), published, "received + lost = published");
+    let mut lag = u64::MAX;
+    // SAFETY: live reader, writable `lag`.
+    assert_eq!(unsafe { slotcast_reader_lag(tap, &mut lag) }, SLOTCAST_OK);
+    assert_eq!(lag, 0);
+    // SAFETY: live reader; its last call.
+    assert_eq!(unsafe { slotcast_reader_free(tap) }, SLOTCAST_OK);
+}
+
+#[test]
+fn a_lossy_c_reader_keeps_a_refused_event_and_lends_batches_of_copies() {
+    let t = Trio::new();
+    // SAFETY: live reader handle, closed (not freed: Trio frees it).
+    assert_eq!(unsafe { slotcast_reader_close(t.r) }, SLOTCAST_OK);
+    let tap = join_with(&t, SLOTCAST_READER_LOSSY);
+    assert_eq!(t.publish(1, &pattern(1, 300)), SLOTCAST_OK);
+    let (status, _, info) = read_from(tap, 10);
+    assert_eq!((status, info.len, info.sequence), (SLOTCAST_ERR_BUFFER_TOO_SMALL, 300, 0));
+    let mut lag = u64::MAX;
+    // SAFETY: live reader, writable `lag`.
+    assert_eq!(unsafe { slotcast_reader_lag(tap, &mut lag) }, SLOTCAST_OK);
+    assert_eq!(lag, 1, "the refused event is still to be read");
+    // The refused event is the handle's copy: the writer laps nothing of it.
+    for i in 0..5u8 {
+        assert_eq!(t.publish(2, &pattern(i, 20)), SLOTCAST_OK);
+    }
+    let (status, bytes, info) = read_from(tap, 300);
+    assert_eq!((status, bytes, info.sequence), (SLOTCAST_OK, pattern(1, 300), 0));
+    let mut views = [const { MaybeUninit::<slotcast_event_view>::uninit() }; 3];
+    let mut count = usize::MAX;
+    // At most a batch of the Rust API per call: a quarter of the ring (2).
+    let mut first = 0;
+    for (round, want) in [(0, 2usize), (1, 2), (2, 1)] {
+        // SAFETY: `views` is writable for 3 views, `count` writable.
+        let status = unsafe { slotcast_reader_borrow_batch(tap, views.as_mut_ptr().cast(), 3, 0, &mut count) };
+        assert_eq!((status, count), (SLOTCAST_OK, want), "round {round}");
+        for (k, view) in views[..count].iter().enumerate() {
+            // SAFETY: written by the call, valid until the next one.
+            let view = unsafe { view.assume_init_ref() };
+            // SAFETY: as above.
+            let got = unsafe { std::slice::from_raw_parts(view.data, view.len as usize) };
+            let i = first + k;
+            assert_eq!((view.sequence, got), (1 + i as u64, &pattern(i as u8, 20)[..]));
+        }
+        first += count;
+    }
+    // SAFETY: as above.
+    let status = unsafe { slotcast_reader_borrow_batch(tap, views.as_mut_ptr().cast(), 3, 0, &mut count) };
+    assert_eq!((status, count), (SLOTCAST_ERR_EMPTY, 0));
+    // SAFETY: live reader; its last call.
+    assert_eq!(unsafe { slotcast_reader_free(tap) }, SLOTCAST_OK);
+}
+
+#[test]
+fn closing_the_writer_closes_the_stream_for_every_read_call() {
+    let t = Trio::new();
+    let tap = join_with(&t, SLOTCAST_READER_LOSSY);
+    for i in 0..2u8 {
+        assert_eq!(t.publish(1, &[i; 100]), SLOTCAST_OK);
+    }
+    // SAFETY: live writer handle, closed (not freed: Trio frees it).
+    assert_eq!(unsafe { slotcast_writer_close(t.w) }, SLOTCAST_OK);
+    for r in [t.r, tap] {
+        // Drain first, then the close.
+        for i in 0..2u8 {
+            assert_eq!(read_from(r, 128).1, [i; 100]);
+        }
+        assert_eq!(read_from(r, 128).0, SLOTCAST_ERR_STREAM_CLOSED);
+        let mut view = MaybeUninit::<slotcast_event_view>::uninit();
+        let mut views = [const { MaybeUninit::<slotcast_event_view>::uninit() }; 2];
+        let mut count = usize::MAX;
+        let mut info = slotcast_event_info::default();
+        // SAFETY: live readers, writable outputs.
+        unsafe {
+            assert_eq!(slotcast_reader_borrow(r, 0, view.as_mut_ptr()), SLOTCAST_ERR_STREAM_CLOSED);
+            let status = slotcast_reader_borrow_batch(r, views.as_mut_ptr().cast(), 2, 0, &mut count);
+            assert_eq!((status, count), (SLOTCAST_ERR_STREAM_CLOSED, 0));
+            // A waiting read returns at once.
+            let status = slotcast_reader_read(r, null_mut(), 0, SLOTCAST_WAIT_FOREVER, &mut info);
+            assert_eq!(status, SLOTCAST_ERR_STREAM_CLOSED);
+        }
+    }
+    // A new writer opens the stream again.
+    let mut w2 = null_mut();
+    // SAFETY: live runtime, writable `w2`.
+    assert_eq!(unsafe { slotcast_runtime_writer(t.rt, &mut w2) }, SLOTCAST_OK);
+    // SAFETY: the payload is readable; live writer.
+    assert_eq!(unsafe { slotcast_writer_publish(w2, 5, b"again".as_ptr().cast(), 5, 0, null_mut()) }, SLOTCAST_OK);
+    assert_eq!(read_from(t.r, 16).1, b"again");
+    assert_eq!(read_from(tap, 16).1, b"again");
+    assert_eq!(read_from(t.r, 16).0, SLOTCAST_ERR_EMPTY);
+    // SAFETY: live readers and writer; their last calls.
+    unsafe {
+        assert_eq!(slotcast_reader_free(tap), SLOTCAST_OK);
+        assert_eq!(slotcast_writer_free(w2), SLOTCAST_OK);
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "waits for a thread's futex sleep; the close itself is covered above")]
+#[allow(clippy::disallowed_methods, reason = "the test paces its own thread")]
+fn a_c_reader_blocked_in_a_read_wakes_up_when_the_writer_is_freed() {
+    let t = Trio::new();
+    // SAFETY: live writer handle, closed (not freed: Trio frees it).
+    assert_eq!(unsafe { slotcast_writer_close(t.w) }, SLOTCAST_OK);
+    let mut w2 = null_mut();
+    // SAFETY: live runtime, writable `w2`: a new writer opens the stream.
+    assert_eq!(unsafe { slotcast_runtime_writer(t.rt, &mut w2) }, SLOTCAST_OK);
+
+    /// A reader handle, sent to the thread that waits on it.
+    struct SendReader(*mut slotcast_reader);
+    // SAFETY: C ABI handles may be used from any thread (see the header).
+    unsafe impl Send for SendReader {}
+    impl SendReader {
+        fn get(&self) -> *mut slotcast_reader {
+            self.0
+        }
+    }
+    // A reader blocked in a read wakes up when the writer is freed.
+    let waiting = SendReader(t.r);
+    let (tx, rx) = std::sync::mpsc::channel();
+    #[allow(clippy::disallowed_types, reason = "a call that may hang runs on a std thread")]
+    let waiter = std::thread::spawn(move || {
+        let r = waiting.get();
+        let mut info = slotcast_event_info::default();
+        tx.send(()).unwrap();
+        // SAFETY: the reader lives until the thread is joined.
+        unsafe { slotcast_reader_read(r, null_mut(), 0, 10_000_000_000, &mut info) }
+    });
+    rx.recv().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // SAFETY: live writer; its last call.
+    assert_eq!(unsafe { slotcast_writer_free(w2) }, SLOTCAST_OK);
+    assert_eq!(waiter.join().unwrap(), SLOTCAST_ERR_STREAM_CLOSED, "woken by the close, not the 10 s timeout");
+}
+
+#[test]
+fn a_c_reader_joining_from_the_oldest_event_replays_the_window() {
+    let t = Trio::new();
+    for i in 0..4u8 {
+        assert_eq!(t.publish(u32::from(i), &[i; 8]), SLOTCAST_OK);
+    }
+    for i in 0..4u8 {
+        assert_eq!(read_from(t.r, 8).1, [i; 8]);
+    }
+    // SAFETY: live reader handle, closed (not freed: Trio frees it).
+    assert_eq!(unsafe { slotcast_reader_close(t.r) }, SLOTCAST_OK);
+    for flags in [SLOTCAST_READER_FROM_OLDEST, SLOTCAST_READER_FROM_OLDEST | SLOTCAST_READER_LOSSY] {
+        let late = join_with(&t, flags);
+        let now = join_with(&t, if flags & SLOTCAST_READER_LOSSY != 0 { SLOTCAST_READER_LOSSY } else { 0 });
+        for i in 0..4u8 {
+            let (status, bytes, info) = read_from(late, 8);
+            assert_eq!((status, bytes, info.sequence), (SLOTCAST_OK, vec![i; 8], u64::from(i)), "flags {flags}");
+        }
+        assert_eq!(read_from(late, 8).0, SLOTCAST_ERR_EMPTY);
+        assert_eq!(read_from(now, 8).0, SLOTCAST_ERR_EMPTY, "a reader starting now replays nothing");
+        // SAFETY: live readers; their last calls.
+        unsafe {
+            assert_eq!(slotcast_reader_free(late), SLOTCAST_OK);
+            assert_eq!(slotcast_reader_free(now), SLOTCAST_OK);
+        }
+    }
+}

@@ -11,7 +11,10 @@
 mod common;
 
 use common::pattern;
-use slotcast::{Observer, OpenError, OpenOptions, ReadError, RingPtr, Runtime, SizeClass, WaitStrategy};
+use slotcast::{
+    Full, Observer, OpenError, OpenOptions, Policy, PublishError, ReadError, ReaderOptions, RingPtr, Runtime,
+    SizeClass, WaitStrategy,
+};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -111,6 +114,66 @@ fn role_lagging_reader(path: &Path) {
             .unwrap();
     }
     say("READY");
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
+/// Child: takes the writer role, publishes `EVENTS` events, then waits to
+/// be killed, holding the role.
+fn role_stalled_writer(path: &Path) {
+    let events = env_u64("EVENTS");
+    let rt = Runtime::open(path).unwrap();
+    let mut w = rt.writer().unwrap();
+    for seq in w.published()..events {
+        let len = pattern::mixed_len(seq);
+        w.publish_with(SizeClass::for_len(len).unwrap(), 0, |buf| {
+            pattern::fill(seq, &mut buf[..len]);
+            len
+        })
+        .unwrap();
+    }
+    say("PUBLISHED");
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
+/// Child: reads and verifies everything, waiting with the runtime's
+/// strategy; says `DEAD <events read> <unix time in µs>` each time the
+/// writer is reported dead, and `CLOSED <events read>` when the stream
+/// closes, then exits.
+fn role_watching_reader(path: &Path) {
+    let rt = Runtime::open(path).unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut next = reader.cursor();
+    say("JOINED");
+    loop {
+        let read = reader.read(|ev, _| {
+            assert_eq!(pattern::check(ev.data()), Ok(next), "event {next} intact and in order");
+            next += 1;
+        });
+        match read {
+            Ok(_) => {}
+            Err(ReadError::WriterDead) => {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+                say(&format!("DEAD {next} {}", now.as_micros()));
+            }
+            Err(ReadError::Closed) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    say(&format!("CLOSED {next}"));
+}
+
+/// Child: joins as a lossy reader, reads one event and, holding it (its
+/// cursor pinned), waits to be killed.
+fn role_pinned_lossy(path: &Path) {
+    let rt = Runtime::open(path).unwrap();
+    let mut reader = rt.reader_with(ReaderOptions::new().policy(Policy::Lossy)).unwrap();
+    say("JOINED");
+    let _held = reader.recv().unwrap();
+    say("PINNED");
     loop {
         std::thread::sleep(Duration::from_secs(60));
     }
@@ -357,6 +420,62 @@ fn a_slot_whose_filler_was_killed_goes_back() {
     assert_eq!(xl_in_use(&rt), 0, "back in the pool");
 }
 
+/// A reader asleep in `read()` while its writer's process is killed learns
+/// it (`WriterDead`, not a close) within milliseconds, without another
+/// process reaping for it; once a new writer publishes it reads on, and it
+/// ends at that writer's close.
+fn a_reader_waiting_on_a_killed_writer_learns_it_then_resumes() {
+    let (path, rt) = shared("dead-writer", 256);
+    let mut reader = Proc::spawn("watching-reader", &path, &[]);
+    reader.expect("JOINED");
+    let mut writer = Proc::spawn("stalled-writer", &path, &[("EVENTS", 1000)]);
+    writer.expect("PUBLISHED");
+    // Long enough for the reader to have read everything and gone to sleep.
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    writer.child.kill().unwrap();
+    writer.child.wait().unwrap();
+    let line = reader.expect("DEAD");
+    let fields: Vec<u64> = line.split(' ').skip(1).map(|f| f.parse().unwrap()).collect();
+    assert_eq!(fields[0], 1000, "every event published before the kill was read first");
+    let after = Duration::from_micros(fields[1]).saturating_sub(killed);
+    assert!(after < Duration::from_secs(10), "the reader learnt of the dead writer only after {after:?}");
+    println!(
+        "  a reader asleep in read() returned WriterDead {:.2} ms after its writer was killed",
+        after.as_secs_f64() * 1e3
+    );
+    // A new writer takes over: the reader reads on, then sees its close.
+    let mut second = Proc::spawn("writer", &path, &[("EVENTS", 3000)]);
+    second.expect("WRITING 1000");
+    second.finish("DONE");
+    assert_eq!(reader.finish("CLOSED"), "CLOSED 3000");
+    drop(rt);
+}
+
+/// A lossy reader killed while it reads (its cursor pinned) holds the
+/// writer only until its process is reaped, as a gating reader would.
+fn a_lossy_reader_killed_mid_read_is_reaped() {
+    let (path, rt) = shared("pinned-lossy", 64);
+    let mut w = rt.writer().unwrap();
+    let mut lossy = Proc::spawn("pinned-lossy", &path, &[]);
+    lossy.expect("JOINED");
+    w.try_publish_bytes(0, &[1; 32]).unwrap();
+    lossy.expect("PINNED");
+    for _ in 1..64 {
+        w.try_publish_bytes(0, &[2; 32]).unwrap();
+    }
+    assert_eq!(w.try_publish_bytes(0, &[3; 32]), Err(PublishError::Full(Full::Ring)), "the pinned read holds the ring");
+    lossy.child.kill().unwrap();
+    lossy.child.wait().unwrap();
+    // The writer's next attempts reap the dead process (at most once a
+    // millisecond) and go on.
+    w.publish_bytes_timeout(0, &[3; 32], Duration::from_secs(10)).expect("the dead reader's pin is released");
+    for _ in 0..1000 {
+        w.try_publish_bytes(0, &[4; 32]).unwrap();
+    }
+    assert!(rt.stats().readers.is_empty());
+}
+
 fn main() {
     if let Ok(role) = std::env::var(ROLE) {
         let path = std::path::PathBuf::from(std::env::var("SLOTCAST_IPC_PATH").unwrap());
@@ -366,6 +485,9 @@ fn main() {
             "lagging-reader" => role_lagging_reader(&path),
             "creator" => role_creator(&path),
             "filler" => role_filler(&path),
+            "stalled-writer" => role_stalled_writer(&path),
+            "watching-reader" => role_watching_reader(&path),
+            "pinned-lossy" => role_pinned_lossy(&path),
             other => panic!("unknown role {other}"),
         }
         return;
@@ -393,6 +515,14 @@ fn main() {
         }),
         ("a_slot_whose_filler_was_killed_goes_back", || {
             a_slot_whose_filler_was_killed_goes_back();
+            Ok(())
+        }),
+        ("a_reader_waiting_on_a_killed_writer_learns_it_then_resumes", || {
+            a_reader_waiting_on_a_killed_writer_learns_it_then_resumes();
+            Ok(())
+        }),
+        ("a_lossy_reader_killed_mid_read_is_reaped", || {
+            a_lossy_reader_killed_mid_read_is_reaped();
             Ok(())
         }),
     ]);

@@ -1,16 +1,19 @@
 //! The Python client (`examples/python/slotcast.py`, ctypes over the C
 //! library) run with the system `python3`: a Python writer process verified
-//! by a Rust reader, a Rust writer verified by a Python reader process, and
-//! the Python bad-input tests (`tests/python/test_errors.py`).
+//! by a Rust reader, a Rust writer verified by a Python reader process, the
+//! Python bad-input tests (`tests/python/test_errors.py`), and reader
+//! policies and the stream's life across processes
+//! (`tests/python/policies.py`, the same cases as `tests/c/policies.c`).
 #![cfg(all(target_os = "linux", not(miri)))]
 
 mod common;
 
-use common::capi;
-use slotcast::{Runtime, WaitStrategy};
-use std::io::{BufRead, BufReader};
+use common::capi::{self, Client, publish_pattern, shared_runtime};
+use slotcast::{ReadError, Runtime, WaitStrategy};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Events each way: Python publishes or verifies a few µs per event.
 const EVENTS: u64 = 30_000;
@@ -54,7 +57,8 @@ fn a_python_writer_process_feeds_a_rust_reader() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "the Python writer failed: {}", out.status);
     assert!(stdout.starts_with(&format!("DONE {EVENTS} ")), "unexpected output {stdout:?}");
-    assert!(reader.try_recv().unwrap().is_none());
+    // The Python writer's close closed the stream: nothing beyond the events.
+    assert_eq!(reader.try_recv().map(|e| e.is_some()), Err(ReadError::Closed));
     println!("python writer: {stdout}rust reader verified {EVENTS} events");
 }
 
@@ -116,7 +120,7 @@ fn every_status_code_is_provoked_from_python() {
         .lines()
         .find_map(|l| l.strip_prefix("Ran ").and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()))
         .expect("unittest's summary");
-    assert!(ran >= 17, "only {ran} Python tests ran");
+    assert!(ran >= 21, "only {ran} Python tests ran");
 }
 
 #[test]
@@ -134,11 +138,101 @@ fn the_python_bad_input_tests_cover_every_error_code() {
         assert!(test.contains(&code), "tests/python/test_errors.py never provokes {code}");
         checked += 1;
     }
-    assert_eq!(checked, 19);
+    assert_eq!(checked, 22);
     // The Python constants match the header's.
     let module = std::fs::read_to_string(capi::root().join("examples/python/slotcast.py")).unwrap();
     for line in header.lines().filter_map(|l| l.strip_prefix("#define SLOTCAST_ERR_")) {
         let (name, value) = line.split_once(' ').unwrap();
         assert!(module.contains(&format!("\nERR_{name} = {value}\n")), "slotcast.py: ERR_{name} is not {value}");
     }
+}
+
+/// `python3 tests/python/policies.py MODE PATH ARGS...` (see its docs).
+fn policies(args: &[&str]) -> Command {
+    let mut cmd = python();
+    cmd.arg("tests/python/policies.py").args(args);
+    cmd
+}
+
+#[test]
+fn a_lossy_python_reader_that_stops_reading_does_not_stop_a_rust_writer() {
+    const EVENTS: u64 = 20_000; // about 20 rings
+    let (path, rt) = shared_runtime("py-tap");
+    let mut tap = Client::spawn(&mut policies(&["tap", path.to_str().unwrap()]));
+    tap.expect("JOINED");
+    let mut writer = rt.writer().unwrap();
+    publish_pattern(&mut writer, 0..10);
+    tap.expect("STALLED");
+    // The Python reader holds no pin between calls: the writer never waits.
+    for i in 10..EVENTS {
+        if let Err(e) = writer.try_publish_bytes(capi::pattern_type(i), &capi::pattern_bytes(i)) {
+            panic!("event {i}: the stalled lossy Python reader stopped the writer: {e}");
+        }
+    }
+    tap.child.stdin.take().unwrap().write_all(b"GO\n").unwrap();
+    let line = tap.expect("TAP");
+    let [received, lost, lagged] = Client::numbers(&line)[..] else { panic!("{line}") };
+    assert!(lagged >= 1, "the tap was lapped: {line}");
+    assert_eq!(received + lost, EVENTS, "received + lost = published: {line}");
+    tap.succeeds();
+    println!("python tap: {line}");
+}
+
+#[test]
+fn a_python_reader_drains_then_its_iteration_ends_at_the_close_of_a_rust_writer_process() {
+    const EVENTS: u64 = 3_000;
+    let (path, rt) = shared_runtime("py-drain");
+    let mut reader = Client::spawn(&mut policies(&["drain", path.to_str().unwrap()]));
+    reader.expect("JOINED");
+    let mut writer = rt.writer().unwrap();
+    publish_pattern(&mut writer, 0..EVENTS);
+    let closed = Instant::now();
+    writer.close();
+    let line = reader.expect("CLOSED");
+    let after = closed.elapsed();
+    assert_eq!(Client::numbers(&line), [EVENTS], "every event, then the close: {line}");
+    reader.succeeds();
+    println!("the Python reader read {EVENTS} events and the close, {after:?} after close()");
+}
+
+#[test]
+fn a_waiting_python_reader_learns_its_writer_process_was_killed_and_reads_on_with_the_next() {
+    let (path, rt) = shared_runtime("py-dead");
+    let p = path.to_str().unwrap();
+    let mut reader = Client::spawn(&mut policies(&["dead", p]));
+    reader.expect("JOINED");
+    let mut first = Client::spawn(&mut policies(&["write", p, "0", "500", "hang"]));
+    first.expect("PUBLISHED");
+    // The reader has read everything (or will) and waits in a read call.
+    #[allow(clippy::disallowed_methods)] // the test paces its own processes
+    std::thread::sleep(Duration::from_millis(100));
+    let killed = Instant::now();
+    first.child.kill().unwrap(); // SIGKILL
+    let line = reader.expect("DEAD");
+    let after = killed.elapsed();
+    assert_eq!(Client::numbers(&line), [500], "every event of the dead writer: {line}");
+    let _ = first.child.wait();
+    let second = Client::spawn(&mut policies(&["write", p, "500", "300", "close"]));
+    let line = reader.expect("CLOSED");
+    assert_eq!(Client::numbers(&line), [800], "the new writer's events, then its close: {line}");
+    second.succeeds();
+    reader.succeeds();
+    assert_eq!(rt.published(), 800);
+    println!("the waiting Python reader raised WriterDead {after:?} after SIGKILL (seen from here)");
+}
+
+#[test]
+fn a_python_reader_joining_from_the_oldest_event_replays_the_window() {
+    const EVENTS: u64 = 300;
+    let (path, rt) = shared_runtime("py-oldest");
+    // A gating reader that read nothing keeps every event's slot.
+    let _holder = rt.reader().unwrap();
+    let mut writer = rt.writer().unwrap();
+    publish_pattern(&mut writer, 0..EVENTS);
+    let mut late = Client::spawn(&mut policies(&["oldest", path.to_str().unwrap()]));
+    for _ in ["gating", "lossy"] {
+        let line = late.expect("REPLAYED");
+        assert_eq!(Client::numbers(&line), [0, EVENTS], "the whole window, in order: {line}");
+    }
+    late.succeeds();
 }

@@ -13,13 +13,28 @@ process or in a file that several processes share (a path under /dev/shm).
     writer.publish_batch([b"a", b"b", b"c"], 2)   # one cursor store for all three
     for event in reader.events(timeout=0):        # what is there now
         print(event.sequence, event.event_type, event.data)
+    writer.close()                                # readers drain, then the stream ends
+
+A reader chooses its policy and start when it joins:
+
+    tap = rt.reader(lossy=True, from_oldest=True)
+
+A gating reader (the default) holds the writer back rather than miss an
+event. A lossy reader never holds it back between its calls: when the
+writer laps it, its next read raises Lagged (`e.missed` events were lost,
+`reader.lost` adds them up) and reading goes on from the oldest event still
+available. `from_oldest` replays what the ring still holds.
 
 The library is found through $SLOTCAST_LIB (a path to libslotcast.so), then
 next to this file's repository (target/release), then the system's library
 path. Build it with `cargo build --release -p slotcast-capi`.
 
 Errors raise SlotcastError, whose `code` is one of the ERR_* constants
-below (the C ABI's status codes) and whose message carries the details.
+below (the C ABI's status codes) and whose message carries the details. The
+stream's events have subclasses: Lagged (a lossy reader was lapped),
+StreamClosed (the writer closed the stream and every event was read) and
+WriterDead (the writer's process died; a new writer may take over). Iterating
+a reader ends at StreamClosed.
 
 Thread safety: every object may be used from several Python threads at once.
 The C library serialises calls on one writer or one reader with a lock, and
@@ -32,7 +47,18 @@ import ctypes
 import ctypes.util
 import os
 
-__all__ = ["Runtime", "Writer", "Reader", "Event", "SlotcastError", "MAX_PAYLOAD", "WAIT_FOREVER"]
+__all__ = [
+    "Runtime",
+    "Writer",
+    "Reader",
+    "Event",
+    "SlotcastError",
+    "Lagged",
+    "StreamClosed",
+    "WriterDead",
+    "MAX_PAYLOAD",
+    "WAIT_FOREVER",
+]
 
 OK = 0
 ERR_NULL = -1
@@ -56,6 +82,9 @@ ERR_CORRUPT = -18
 ERR_UNSUPPORTED = -19
 ERR_PANIC = -20
 ERR_FORKED = -21
+ERR_LAGGED = -22
+ERR_STREAM_CLOSED = -23
+ERR_WRITER_DEAD = -24
 
 #: Names of the status codes, for messages.
 CODE_NAMES = {v: k for k, v in globals().items() if k == "OK" or k.startswith("ERR_")}
@@ -65,6 +94,8 @@ SIZE_CLASSES = 5
 WAIT_FOREVER = 2**64 - 1
 WAIT_BUSY_SPIN, WAIT_YIELD, WAIT_BLOCKING = 0, 1, 2
 OPEN_RECOVER_STALE = 1
+READER_LOSSY = 1
+READER_FROM_OLDEST = 2
 
 Event = collections.namedtuple("Event", "sequence event_type data")
 Event.__doc__ = "One event: its sequence number, type tag and payload (a copy)."
@@ -78,6 +109,32 @@ class SlotcastError(Exception):
         self.name = CODE_NAMES.get(code, "ERR_UNKNOWN")
         self.detail = detail
         super().__init__(f"{self.name} ({code}): {detail}")
+
+
+class Lagged(SlotcastError):
+    """A lossy reader was lapped: `missed` events are lost for good. The
+    reader goes on from the oldest event still available."""
+
+    def __init__(self, missed, detail=""):
+        super().__init__(ERR_LAGGED, detail)
+        self.missed = missed
+
+
+class StreamClosed(SlotcastError):
+    """The writer closed the stream and every event published was read. A
+    new writer reopens it."""
+
+    def __init__(self, detail=""):
+        super().__init__(ERR_STREAM_CLOSED, detail)
+
+
+class WriterDead(SlotcastError):
+    """The writer's process died holding the role and every event it
+    published was read. Not a close: once a new writer takes over, reads go
+    on."""
+
+    def __init__(self, detail=""):
+        super().__init__(ERR_WRITER_DEAD, detail)
 
 
 class _Config(ctypes.Structure):
@@ -146,6 +203,7 @@ def _load(path):
         "slotcast_runtime_open": ([ctypes.c_char_p, u32, pp], ctypes.c_int),
         "slotcast_runtime_writer": ([p, pp], ctypes.c_int),
         "slotcast_runtime_reader": ([p, pp], ctypes.c_int),
+        "slotcast_runtime_reader_with": ([p, u32, pp], ctypes.c_int),
         "slotcast_runtime_stats": ([p, ctypes.POINTER(_Stats)], ctypes.c_int),
         "slotcast_runtime_close": ([p], ctypes.c_int),
         "slotcast_runtime_free": ([p], ctypes.c_int),
@@ -159,6 +217,7 @@ def _load(path):
         "slotcast_reader_borrow": ([p, u64, ctypes.POINTER(_EventView)], ctypes.c_int),
         "slotcast_reader_borrow_batch": ([p, ctypes.POINTER(_EventView), size, u64, ctypes.POINTER(size)], ctypes.c_int),
         "slotcast_reader_lag": ([p, ctypes.POINTER(u64)], ctypes.c_int),
+        "slotcast_reader_lost": ([p, ctypes.POINTER(u64)], ctypes.c_int),
         "slotcast_reader_close": ([p], ctypes.c_int),
         "slotcast_reader_free": ([p], ctypes.c_int),
     }
@@ -190,7 +249,12 @@ def last_error():
 
 
 def check(code):
-    """Raises SlotcastError for a failed status code."""
+    """Raises SlotcastError (StreamClosed, WriterDead: its subclasses) for a
+    failed status code. Readers raise Lagged themselves, with the count."""
+    if code == ERR_STREAM_CLOSED:
+        raise StreamClosed(last_error())
+    if code == ERR_WRITER_DEAD:
+        raise WriterDead(last_error())
     if code != OK:
         raise SlotcastError(code, last_error())
     return code
@@ -295,12 +359,16 @@ class Runtime(_Handle):
         check(lib.slotcast_runtime_writer(self._h, ctypes.byref(out)))
         return Writer(out.value)
 
-    def reader(self, timeout=None):
-        """Joins as a reader at the current sequence. `timeout` (seconds, None
-        for ever) bounds the wait of each step of iterating the reader."""
+    def reader(self, timeout=None, lossy=False, from_oldest=False):
+        """Joins as a reader. `timeout` (seconds, None for ever) bounds the
+        wait of each step of iterating the reader. `lossy`: the writer never
+        waits for this reader between its calls, and laps it instead (reads
+        then raise Lagged once). `from_oldest`: start at the oldest event the
+        ring still holds, not at the next one published."""
+        flags = (READER_LOSSY if lossy else 0) | (READER_FROM_OLDEST if from_oldest else 0)
         out = ctypes.c_void_p()
-        check(lib.slotcast_runtime_reader(self._h, ctypes.byref(out)))
-        return Reader(out.value, timeout)
+        check(lib.slotcast_runtime_reader_with(self._h, flags, ctypes.byref(out)))
+        return Reader(out.value, timeout, lossy)
 
     def stats(self):
         """A snapshot of cursors and pools, as a dict."""
@@ -312,7 +380,9 @@ class Runtime(_Handle):
 
 
 class Writer(_Handle):
-    """The writer role of a runtime (one at a time per runtime)."""
+    """The writer role of a runtime (one at a time per runtime). close()
+    (also leaving a `with` block, or the writer being freed) closes the
+    stream: readers drain what was published, then get StreamClosed."""
 
     _close = lib.slotcast_writer_close
     _free = lib.slotcast_writer_free
@@ -368,18 +438,24 @@ class Writer(_Handle):
 
 
 class Reader(_Handle):
-    """One reader: sees every event published while it is joined, in order.
+    """One reader: sees every event published while it is joined, in order
+    (a lossy one: every event the writer did not lap it past).
 
     Iterating it yields Event tuples, waiting up to `timeout` seconds for
-    each (None: for ever); iteration stops when that wait times out."""
+    each (None: for ever); iteration stops when that wait times out or the
+    stream is closed, and raises Lagged or WriterDead (iterate again to go
+    on)."""
 
     _close = lib.slotcast_reader_close
     _free = lib.slotcast_reader_free
     BATCH = 256
 
-    def __init__(self, handle, timeout=None):
+    def __init__(self, handle, timeout=None, lossy=False):
         super().__init__(handle)
         self.timeout = timeout
+        #: Whether the reader joined as a lossy reader.
+        self.lossy = lossy
+        self._lost_seen = 0
         self._views = (_EventView * self.BATCH)()
         self._pending = collections.deque()
         self._buf = ctypes.create_string_buffer(MAX_PAYLOAD)
@@ -390,8 +466,17 @@ class Reader(_Handle):
         if self._pending:
             return self._pending.popleft()
         info = _EventInfo()
-        check(lib.slotcast_reader_read(self._h, self._buf, len(self._buf), _timeout_ns(timeout), ctypes.byref(info)))
+        self._check(lib.slotcast_reader_read(self._h, self._buf, len(self._buf), _timeout_ns(timeout), ctypes.byref(info)))
         return Event(info.sequence, info.event_type, self._buf.raw[: info.len])
+
+    def _check(self, code):
+        """check(), and Lagged with the count of this lap."""
+        if code == ERR_LAGGED:
+            detail = last_error()
+            lost = self.lost
+            missed, self._lost_seen = lost - self._lost_seen, lost
+            raise Lagged(missed, detail)
+        return check(code)
 
     def read_into(self, buf, timeout=None):
         """Copies the next event's payload into `buf` (a writable buffer such
@@ -404,7 +489,7 @@ class Reader(_Handle):
             raise TypeError("read_into needs a writable buffer")
         cbuf = (ctypes.c_char * len(view)).from_buffer(view) if len(view) else None
         info = _EventInfo()
-        check(lib.slotcast_reader_read(self._h, cbuf, len(view), _timeout_ns(timeout), ctypes.byref(info)))
+        self._check(lib.slotcast_reader_read(self._h, cbuf, len(view), _timeout_ns(timeout), ctypes.byref(info)))
         return info.sequence, info.event_type, info.len
 
     def _fill(self, timeout):
@@ -418,14 +503,16 @@ class Reader(_Handle):
 
     def events(self, timeout=None):
         """Yields events, waiting up to `timeout` seconds for each; stops
-        when none comes in time (timeout 0: what is available now)."""
+        when none comes in time (timeout 0: what is available now) or the
+        stream is closed. Raises Lagged or WriterDead: iterate again to go
+        on."""
         while True:
             if not self._pending:
                 rc = self._fill(timeout)
-                if rc in (ERR_EMPTY, ERR_TIMEOUT) and not self._pending:
+                if rc in (ERR_EMPTY, ERR_TIMEOUT, ERR_STREAM_CLOSED) and not self._pending:
                     return
                 if rc != OK and not self._pending:
-                    check(rc)
+                    self._check(rc)
             yield self._pending.popleft()
 
     def __iter__(self):
@@ -437,3 +524,11 @@ class Reader(_Handle):
         n = ctypes.c_uint64()
         check(lib.slotcast_reader_lag(self._h, ctypes.byref(n)))
         return n.value + len(self._pending)
+
+    @property
+    def lost(self):
+        """Events this reader lost to the writer lapping it since it joined:
+        the sum of every Lagged's `missed` (always 0 for a gating reader)."""
+        n = ctypes.c_uint64()
+        check(lib.slotcast_reader_lost(self._h, ctypes.byref(n)))
+        return n.value

@@ -8,6 +8,7 @@ use super::{reader::ReaderState, slotcast_reader, slotcast_writer};
 use crate::builder::Builder;
 use crate::config::{Config, RawConfig};
 use crate::error::BuildError;
+use crate::policy::{Policy, ReaderOptions, StartAt};
 use crate::runtime::Runtime;
 use crate::shm::OpenOptions;
 use crate::wait::WaitStrategy;
@@ -33,6 +34,20 @@ pub const SLOTCAST_WAIT_BLOCKING: u32 = 2;
 /// `slotcast_runtime_open` flag: open a file even if every process that
 /// used it is dead, releasing what they held.
 pub const SLOTCAST_OPEN_RECOVER_STALE: u32 = 1;
+
+/// `slotcast_runtime_reader_with` flag: a lossy reader. The writer never
+/// waits for it between its reads; when the writer laps it, its next read
+/// returns `SLOTCAST_ERR_LAGGED` (the count in `slotcast_last_error`, the
+/// total in `slotcast_reader_lost`) and reading goes on from the oldest
+/// event still available. Without it, the reader gates the writer: it never
+/// loses an event, and a reader that stops reading stops the writer when
+/// the ring is full.
+pub const SLOTCAST_READER_LOSSY: u32 = 1;
+/// `slotcast_runtime_reader_with` flag: start at the oldest event the ring
+/// still holds (a late joiner replays the window; events in pool slots are
+/// replayed only from the oldest one whose slot still holds it). Without
+/// it, the reader starts at the next event to be published.
+pub const SLOTCAST_READER_FROM_OLDEST: u32 = 2;
 
 /// The configuration of a new runtime. Fill it with
 /// `slotcast_config_default`, then change what you need.
@@ -342,9 +357,10 @@ pub unsafe extern "C" fn slotcast_runtime_writer(
     })
 }
 
-/// Joins the runtime as a reader, starting at the current published
+/// Joins the runtime as a gating reader, starting at the current published
 /// sequence, and stores the reader handle in `*out`. The reader entry is
 /// held (and gates the writer) until the reader is closed or freed.
+/// `slotcast_runtime_reader_with` chooses another policy or start.
 ///
 /// Errors: `SLOTCAST_ERR_NULL`, `SLOTCAST_ERR_BAD_HANDLE`,
 /// `SLOTCAST_ERR_CLOSED`, `SLOTCAST_ERR_TOO_MANY_READERS` (every entry is
@@ -368,6 +384,49 @@ pub unsafe extern "C" fn slotcast_runtime_reader(
         // SAFETY: `runtime` is null or a live handle (contract).
         let handle = unsafe { RuntimeHandle::get(runtime.cast(), RUNTIME) }?;
         let reader = handle.with(|rt| Ok(rt.reader()?))?;
+        let state = ReaderState::new(reader);
+        // SAFETY: `out` is writable (checked non-null above).
+        unsafe { put(out, Handle::create(READER, state).cast::<slotcast_reader>()) }
+    })
+}
+
+/// Joins the runtime as a reader with the policy and start `flags` chooses
+/// (0, or `SLOTCAST_READER_LOSSY` and `SLOTCAST_READER_FROM_OLDEST` or-ed),
+/// and stores the reader handle in `*out`. `flags` 0 is
+/// `slotcast_runtime_reader`: a gating reader starting at the next event.
+/// A lossy reader holds the writer back only inside a read call, never
+/// between calls.
+///
+/// Errors: `SLOTCAST_ERR_NULL`, `SLOTCAST_ERR_INVALID_ARGUMENT` (unknown
+/// flag bits), `SLOTCAST_ERR_BAD_HANDLE`, `SLOTCAST_ERR_CLOSED`,
+/// `SLOTCAST_ERR_TOO_MANY_READERS`, `SLOTCAST_ERR_CORRUPT`, as
+/// `slotcast_runtime_reader`.
+///
+/// Thread safety: any thread, concurrently with other calls.
+///
+/// # Safety
+///
+/// * `runtime` is null or a handle from this library that was not freed.
+/// * `out` is valid for a write of a pointer (null is reported).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn slotcast_runtime_reader_with(
+    runtime: *mut slotcast_runtime,
+    flags: u32,
+    out: *mut *mut slotcast_reader,
+) -> c_int {
+    call(|| {
+        // SAFETY: `out` is null or writable (contract).
+        unsafe { clear_out(out) }?;
+        // SAFETY: `runtime` is null or a live handle (contract).
+        let handle = unsafe { RuntimeHandle::get(runtime.cast(), RUNTIME) }?;
+        let known = SLOTCAST_READER_LOSSY | SLOTCAST_READER_FROM_OLDEST;
+        if flags & !known != 0 {
+            return Err(Failure::with(SLOTCAST_ERR_INVALID_ARGUMENT, format!("unknown reader flags {flags:#x}")));
+        }
+        let policy = if flags & SLOTCAST_READER_LOSSY != 0 { Policy::Lossy } else { Policy::Gating };
+        let start = if flags & SLOTCAST_READER_FROM_OLDEST != 0 { StartAt::Oldest } else { StartAt::Now };
+        let options = ReaderOptions::new().policy(policy).start_at(start);
+        let reader = handle.with(|rt| Ok(rt.reader_with(options)?))?;
         let state = ReaderState::new(reader);
         // SAFETY: `out` is writable (checked non-null above).
         unsafe { put(out, Handle::create(READER, state).cast::<slotcast_reader>()) }

@@ -86,7 +86,7 @@ const _: () = assert!(SLOTCAST_MAX_PAYLOAD == SizeClass::MAX_PAYLOAD);
 const _: () = assert!(SLOTCAST_SIZE_CLASSES == SizeClass::COUNT);
 
 /// Every status code and its message, for `slotcast_strerror`.
-pub(super) const MESSAGES: [(c_int, &CStr); 22] = [
+pub(super) const MESSAGES: [(c_int, &CStr); 25] = [
     (SLOTCAST_OK, c"success"),
     (SLOTCAST_ERR_NULL, c"a required pointer argument is null"),
     (SLOTCAST_ERR_BAD_HANDLE, c"not a live slotcast handle of the expected kind"),
@@ -109,6 +109,9 @@ pub(super) const MESSAGES: [(c_int, &CStr); 22] = [
     (SLOTCAST_ERR_UNSUPPORTED, c"not supported on this platform"),
     (SLOTCAST_ERR_PANIC, c"internal error: a panic was caught in slotcast"),
     (SLOTCAST_ERR_FORKED, c"this process is a fork of the one that opened the shared runtime"),
+    (SLOTCAST_ERR_LAGGED, c"the writer lapped this lossy reader: events were lost"),
+    (SLOTCAST_ERR_STREAM_CLOSED, c"the stream is closed and every event was read"),
+    (SLOTCAST_ERR_WRITER_DEAD, c"the writer's process died and every event it published was read"),
 ];
 
 /// A static, NUL-terminated English message for a status code; "unknown

@@ -256,9 +256,17 @@ pub unsafe extern "C" fn slotcast_writer_published(writer: *mut slotcast_writer,
     })
 }
 
-/// Closes the writer: gives the writer role back (another writer may take
-/// it) and returns its idle slots to the pools. Later calls on the handle
-/// return `SLOTCAST_ERR_CLOSED`; free it with `slotcast_writer_free`.
+/// Closes the writer, and with it the stream: readers read every event it
+/// published, then get `SLOTCAST_ERR_STREAM_CLOSED` (a reader waiting for
+/// an event wakes up to say so). Gives the writer role back (another
+/// writer may take it, which opens the stream again) and returns its idle
+/// slots to the pools. `slotcast_writer_free` of an open writer closes it
+/// the same way. Later calls on the handle return `SLOTCAST_ERR_CLOSED`;
+/// free it with `slotcast_writer_free`.
+///
+/// A writer whose process dies without closing does not close the stream:
+/// its readers get `SLOTCAST_ERR_WRITER_DEAD` instead, once the dead
+/// process is noticed (within milliseconds for a waiting reader).
 ///
 /// Errors: `SLOTCAST_ERR_NULL`, `SLOTCAST_ERR_BAD_HANDLE`,
 /// `SLOTCAST_ERR_CLOSED` (already closed).

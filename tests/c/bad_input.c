@@ -383,6 +383,77 @@ int main(int argc, char **argv) {
     EXPECT(slotcast_reader_free(r), SLOTCAST_OK);
     EXPECT(slotcast_runtime_free(rt), SLOTCAST_OK);
 
+    /* ---- Reader flags; SLOTCAST_ERR_LAGGED: a lossy reader lapped ---- */
+    c = config();
+    c.ring_capacity = 4;
+    EXPECT(slotcast_runtime_new(&c, &rt), SLOTCAST_OK);
+    r = (slotcast_reader *)payload;
+    EXPECT(slotcast_runtime_reader_with(rt, 4, &r), SLOTCAST_ERR_INVALID_ARGUMENT);
+    CHECK(r == NULL); /* cleared on failure */
+    EXPECT(slotcast_runtime_reader_with(rt, SLOTCAST_READER_LOSSY, NULL), SLOTCAST_ERR_NULL);
+    EXPECT(slotcast_runtime_reader_with(NULL, 0, &r), SLOTCAST_ERR_NULL);
+    EXPECT(slotcast_runtime_reader_with((slotcast_runtime *)not_a_handle, 0, &r), SLOTCAST_ERR_BAD_HANDLE);
+    EXPECT(slotcast_runtime_reader_with(rt, SLOTCAST_READER_LOSSY, &r), SLOTCAST_OK);
+    EXPECT(slotcast_runtime_writer(rt, &w), SLOTCAST_OK);
+    /* Three rings' worth without waiting: the lossy reader holds nothing. */
+    for (int i = 0; i < 12; i++) {
+        EXPECT(slotcast_writer_publish(w, 4, payload, 8, 0, NULL), SLOTCAST_OK);
+    }
+    EXPECT(slotcast_reader_read(r, payload, sizeof payload, 0, &info), SLOTCAST_ERR_LAGGED);
+    EXPECT(slotcast_last_error(detail, sizeof detail, NULL), SLOTCAST_OK);
+    uint64_t lost = 0;
+    EXPECT(slotcast_reader_lost(r, NULL), SLOTCAST_ERR_NULL);
+    EXPECT(slotcast_reader_lost((slotcast_reader *)w, &lost), SLOTCAST_ERR_BAD_HANDLE);
+    EXPECT(slotcast_reader_lost(r, &lost), SLOTCAST_OK);
+    CHECK(lost > 0 && lost < 12);
+    char lapped[128];
+    snprintf(lapped, sizeof lapped, ": %llu events were lost", (unsigned long long)lost);
+    CHECK(strstr(detail, lapped) != NULL); /* the count, in the message */
+    EXPECT(slotcast_reader_read(r, payload, sizeof payload, 0, &info), SLOTCAST_OK);
+    uint64_t received = 1;
+    while (slotcast_reader_read(r, payload, sizeof payload, 0, &info) == SLOTCAST_OK) {
+        received++;
+    }
+    CHECK(received + lost == 12);
+
+    /* ---- SLOTCAST_ERR_STREAM_CLOSED: the writer closed, the reader drained ---- */
+    EXPECT(slotcast_writer_publish(w, 4, payload, 8, 0, NULL), SLOTCAST_OK);
+    EXPECT(slotcast_writer_close(w), SLOTCAST_OK);
+    EXPECT(slotcast_reader_read(r, payload, sizeof payload, SLOTCAST_WAIT_FOREVER, &info), SLOTCAST_OK);
+    CHECK(info.sequence == 12);
+    EXPECT(slotcast_reader_read(r, payload, sizeof payload, SLOTCAST_WAIT_FOREVER, &info), SLOTCAST_ERR_STREAM_CLOSED);
+    EXPECT(slotcast_reader_borrow(r, 0, &view), SLOTCAST_ERR_STREAM_CLOSED);
+    EXPECT(slotcast_writer_free(w), SLOTCAST_OK);
+    EXPECT(slotcast_reader_free(r), SLOTCAST_OK);
+    EXPECT(slotcast_runtime_free(rt), SLOTCAST_OK);
+
+    /* ---- SLOTCAST_ERR_WRITER_DEAD: the writer's process exits without closing ---- */
+    const char *dead = path_in(dir, 6, "dead");
+    EXPECT(slotcast_runtime_create_shared(dead, NULL, &rt), SLOTCAST_OK);
+    EXPECT(slotcast_runtime_reader(rt, &r), SLOTCAST_OK);
+    child = fork();
+    if (child == 0) {
+        /* A process of its own, which opens the file and dies holding the role. */
+        slotcast_runtime *crt = NULL;
+        slotcast_writer *cw = NULL;
+        int ok = slotcast_runtime_open(dead, 0, &crt) == SLOTCAST_OK && slotcast_runtime_writer(crt, &cw) == SLOTCAST_OK &&
+                 slotcast_writer_publish(cw, 5, "last", 4, 0, NULL) == SLOTCAST_OK;
+        _exit(ok ? 0 : 1);
+    }
+    CHECK(child > 0 && waitpid(child, &child_status, 0) == child);
+    CHECK(WIFEXITED(child_status) && WEXITSTATUS(child_status) == 0);
+    EXPECT(slotcast_reader_read(r, payload, sizeof payload, 5000000000ull, &info), SLOTCAST_OK);
+    CHECK(info.event_type == 5 && info.len == 4);
+    EXPECT(slotcast_reader_read(r, payload, sizeof payload, 5000000000ull, &info), SLOTCAST_ERR_WRITER_DEAD);
+    /* A new writer takes the role over: reading goes on. */
+    EXPECT(slotcast_runtime_writer(rt, &w), SLOTCAST_OK);
+    EXPECT(slotcast_writer_publish(w, 6, "next", 4, 0, NULL), SLOTCAST_OK);
+    EXPECT(slotcast_reader_read(r, payload, sizeof payload, 0, &info), SLOTCAST_OK);
+    CHECK(info.event_type == 6 && info.sequence == 1);
+    EXPECT(slotcast_writer_free(w), SLOTCAST_OK);
+    EXPECT(slotcast_reader_free(r), SLOTCAST_OK);
+    EXPECT(slotcast_runtime_free(rt), SLOTCAST_OK);
+
     /* ---- Codes that cannot be provoked here have messages all the same ---- */
     CHECK(strcmp(slotcast_strerror(SLOTCAST_ERR_UNSUPPORTED), slotcast_strerror(SLOTCAST_ERR_PANIC)) != 0);
     CHECK(strcmp(slotcast_strerror(12345), "unknown status code") == 0);

@@ -5,9 +5,9 @@
 //! holds). Also the system C compiler, and the event pattern the clients
 //! publish (`examples/c/pattern.h`, `examples/python/pattern.py`).
 
-use slotcast::Reader;
+use slotcast::{Reader, Runtime, WaitStrategy};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 /// The repository root.
@@ -153,4 +153,72 @@ pub fn read_pattern(reader: &mut Reader, events: u64, child: &mut Child, who: &s
         }
     }
     bytes
+}
+
+/// A client process of the policy tests (`tests/c/policies.c`,
+/// `tests/python/policies.py`) and its stdout, line by line.
+pub struct Client {
+    pub child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Client {
+    pub fn spawn(cmd: &mut Command) -> Client {
+        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Client { child, lines }
+    }
+
+    /// The next line, which must start with `word`; fails the test if none
+    /// comes within 30 s (a hang, not a slow machine).
+    pub fn expect(&mut self, word: &str) -> String {
+        let line = self.lines.recv_timeout(std::time::Duration::from_secs(30)).unwrap_or_else(|_| {
+            panic!("no line from {:?} for 30 s (exit: {:?})", self.child.id(), self.child.try_wait())
+        });
+        assert!(line.starts_with(word), "expected {word}, got {line:?}");
+        line
+    }
+
+    pub fn numbers(line: &str) -> Vec<u64> {
+        line.split(' ').skip(1).map(|n| n.parse().unwrap()).collect()
+    }
+
+    pub fn succeeds(mut self) {
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the C client failed: {status}");
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // A failed test leaves no process behind.
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A shared runtime in a new file, for a client process to open.
+pub fn shared_runtime(tag: &str) -> (std::path::PathBuf, Runtime) {
+    let path = super::temp_path(tag);
+    let rt =
+        Runtime::builder().shared(&path).ring_capacity(1024).wait_strategy(WaitStrategy::Blocking).build().unwrap();
+    (path, rt)
+}
+
+/// Publishes events `range` of the clients' pattern, waiting for room.
+pub fn publish_pattern(writer: &mut slotcast::Writer, range: std::ops::Range<u64>) {
+    for i in range {
+        writer.publish_bytes(pattern_type(i), &pattern_bytes(i)).unwrap();
+    }
 }

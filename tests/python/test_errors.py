@@ -235,11 +235,74 @@ class Codes(Base):
         self.assertEqual(r.read(0).data, b"still mine")
         self.assertTrue(os.path.exists(path))
 
+    def test_err_lagged(self):
+        rt = slotcast.Runtime.new(ring_capacity=4)
+        tap, w = rt.reader(lossy=True), rt.writer()
+        self.assertTrue(tap.lossy)
+        for i in range(12):  # three rings without waiting: the tap holds nothing
+            w.publish(bytes([i]), 1, timeout=0)
+        e = self.raises(slotcast.ERR_LAGGED, tap.read, 0)
+        self.assertIsInstance(e, slotcast.Lagged)
+        self.assertTrue(0 < e.missed < 12)
+        self.assertIn(f": {e.missed} events were lost", e.detail)
+        self.assertEqual(tap.lost, e.missed)
+        rest = [ev.data[0] for ev in tap.events(timeout=0)]
+        self.assertEqual(rest, list(range(e.missed, 12)), "on from the oldest event still there, in order")
+        self.assertEqual(len(rest) + tap.lost, 12)
+        self.assertEqual(rt.reader().lost, 0, "a gating reader loses nothing")
+
+    def test_err_stream_closed(self):
+        rt = slotcast.Runtime.new()
+        r, tap, w = rt.reader(), rt.reader(lossy=True), rt.writer()
+        w.publish(b"last words", 2)
+        w.close()
+        for reader in (r, tap):
+            self.assertEqual([ev.data for ev in reader], [b"last words"], "iteration drains, then ends")
+            e = self.raises(slotcast.ERR_STREAM_CLOSED, reader.read, None)
+            self.assertIsInstance(e, slotcast.StreamClosed)
+        rt.writer().publish(b"reopened")
+        self.assertEqual(r.read(0).data, b"reopened")
+
+    def test_err_writer_dead(self):
+        # A writer process that exits without closing: not a close.
+        path = self.path("dead")
+        rt = slotcast.Runtime.create_shared(path)
+        r = rt.reader()
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                child = slotcast.Runtime.open(path)
+                writer = child.writer()  # kept: freeing it would close the stream
+                writer.publish(b"from the child", 3)
+                status = 0
+            finally:
+                os._exit(status)  # dies holding the writer role
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        self.assertEqual(r.read(5).data, b"from the child")
+        e = self.raises(slotcast.ERR_WRITER_DEAD, r.read, 5)
+        self.assertIsInstance(e, slotcast.WriterDead)
+        rt.writer().publish(b"taken over")
+        self.assertEqual(r.read(0).data, b"taken over")
+
+    def test_reader_flags_are_checked(self):
+        rt = slotcast.Runtime.new()
+        out = ctypes.c_void_p(8)
+        for bad in (4, 1 << 31):
+            rc = slotcast.lib.slotcast_runtime_reader_with(rt._h, bad, ctypes.byref(out))
+            self.assertEqual(rc, slotcast.ERR_INVALID_ARGUMENT)
+            self.assertIsNone(out.value, "cleared on failure")
+        self.assertEqual(slotcast.lib.slotcast_runtime_reader_with(rt._h, 1, None), slotcast.ERR_NULL)
+        r = rt.reader()
+        self.assertEqual(slotcast.lib.slotcast_reader_lost(r._h, None), slotcast.ERR_NULL)
+        self.assertEqual(slotcast.lib.slotcast_reader_lost(rt._h, ctypes.byref(ctypes.c_uint64())), slotcast.ERR_BAD_HANDLE)
+
     def test_every_code_has_a_distinct_message(self):
         codes = [v for k, v in vars(slotcast).items() if k.startswith("ERR_")]
-        self.assertEqual(sorted(codes), list(range(-21, 0)))
+        self.assertEqual(sorted(codes), list(range(-24, 0)))
         messages = {slotcast.strerror(c) for c in codes + [slotcast.OK]}
-        self.assertEqual(len(messages), 22)
+        self.assertEqual(len(messages), 25)
         self.assertEqual(slotcast.strerror(12345), "unknown status code")
 
     def test_python_type_errors_never_reach_c(self):
