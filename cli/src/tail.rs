@@ -85,10 +85,6 @@ fn printable(bytes: &[u8]) -> bool {
     bytes.iter().all(|&b| b.is_ascii_graphic() || b == b' ')
 }
 
-/// How long to wait before asking again while the writer is dead: its
-/// status answers at once until a new writer takes the role.
-const DEAD_POLL: Duration = Duration::from_millis(5);
-
 pub(crate) fn run(args: &Args, json: bool) -> crate::Result {
     let rt = Runtime::open(&args.path)?;
     let policy = if args.gating { Policy::Gating } else { Policy::Lossy };
@@ -121,7 +117,10 @@ pub(crate) fn run(args: &Args, json: bool) -> crate::Result {
     while !stop.load(Ordering::Relaxed) && args.count.is_none_or(|n| seen < n) {
         let shown = match reader.recv_timeout(Duration::from_millis(100)) {
             Ok(event) => {
-                if writer_dead {
+                // A dead writer is reported once; reads then wait as before
+                // any writer came. A new one shows as its first event, or,
+                // between empty waits, as the role taken.
+                if writer_dead && (event.is_some() || rt.stats().writer_pid.is_some()) {
                     writer_dead = false;
                     status("writer_back", None, seen, lost)?;
                 }
@@ -143,11 +142,8 @@ pub(crate) fn run(args: &Args, json: bool) -> crate::Result {
             }
             Err(ReadError::Closed) => return status("closed", None, seen, lost),
             Err(ReadError::WriterDead) => {
-                if !writer_dead {
-                    writer_dead = true;
-                    status("writer_dead", None, seen, lost)?;
-                }
-                std::thread::sleep(DEAD_POLL);
+                writer_dead = true;
+                status("writer_dead", None, seen, lost)?;
                 continue;
             }
             Err(e) => return Err(e.into()),

@@ -455,9 +455,10 @@ fn tail_says_when_the_writer_dies_and_waits_for_a_new_one() {
     writer.kill().unwrap();
     writer.wait().unwrap();
     assert_eq!(tail.line(), "-- the writer's process died; waiting for a new writer");
-    // Still there, still waiting.
-    std::thread::sleep(Duration::from_millis(100));
+    // Still there, still waiting, and quiet: one line per death.
+    std::thread::sleep(Duration::from_millis(300));
     assert_eq!(rt.stats().readers.len(), 1);
+    assert_eq!(tail.lines.try_recv().ok(), None);
     let mut w = rt.writer().unwrap();
     w.try_publish_bytes(1, b"after").unwrap();
     assert_eq!(tail.line(), "-- a new writer took over");
