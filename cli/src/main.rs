@@ -2,8 +2,9 @@
 //! runtimes.
 //!
 //! ```text
-//! slotcast stat  /dev/shm/quotes          # config, cursors, lags, liveness, occupancy
-//! slotcast tail  /dev/shm/quotes          # follow the events as a reader, like tail -f
+//! slotcast stat  /dev/shm/quotes          # config, policies, cursors, lags, losses, liveness, occupancy
+//! slotcast tail  /dev/shm/quotes          # follow the events as a lossy reader, like tail -f
+//! slotcast tail --from oldest --gating /dev/shm/quotes   # replay the window, never lose an event
 //! slotcast hz    /dev/shm/quotes          # event rate, once a second
 //! slotcast bench --readers 2              # fan-out benchmark across processes
 //! slotcast clean /dev/shm/quotes          # remove a stale file
@@ -32,10 +33,20 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Configuration, published sequence, each reader's cursor, lag and
-    /// liveness, each process, and per-class occupancy.
+    /// Configuration, published sequence, each reader's policy, cursor,
+    /// lag, lost events and liveness, each process, and per-class
+    /// occupancy.
     Stat(stat::Args),
-    /// Attach as a reader and print events as they are published.
+    /// Attach as a reader (lossy unless `--gating`) and print events as
+    /// they are published; ends when the stream is closed.
+    ///
+    /// Lines starting with `--` are about the stream: a lap of the writer
+    /// (how many events were lost), the end of the stream (the final line;
+    /// status 0), the writer's process dying (the tail waits for a new
+    /// writer) and a new writer taking over. With `--json` they are objects
+    /// with a `status` field (`lagged`, `closed`, `writer_dead`,
+    /// `writer_back`), `events` shown and `lost` so far, and `missed` for a
+    /// lap.
     Tail(tail::Args),
     /// Event rate, sampled at an interval.
     Hz(hz::Args),

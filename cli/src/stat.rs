@@ -1,7 +1,7 @@
 //! `slotcast stat PATH`.
 
 use serde::Serialize;
-use slotcast::{Observer, SizeClass};
+use slotcast::{Observer, Policy, SizeClass};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -29,8 +29,12 @@ struct Report {
 struct Reader {
     entry: usize,
     pid: u64,
+    /// `"gating"` or `"lossy"`.
+    policy: &'static str,
     cursor: u64,
     lag: u64,
+    /// Events lost to the writer lapping it (always 0 for a gating reader).
+    lost: u64,
     alive: bool,
 }
 
@@ -70,7 +74,15 @@ pub(crate) fn run(args: &Args, json: bool) -> crate::Result {
         readers: stats
             .readers
             .iter()
-            .map(|r| Reader { entry: r.entry, pid: r.pid, cursor: r.cursor, lag: r.lag, alive: r.alive })
+            .map(|r| Reader {
+                entry: r.entry,
+                pid: r.pid,
+                policy: policy_name(r.policy),
+                cursor: r.cursor,
+                lag: r.lag,
+                lost: r.lost,
+                alive: r.alive,
+            })
             .collect(),
         processes: stats
             .processes
@@ -106,6 +118,16 @@ pub(crate) fn run(args: &Args, json: bool) -> crate::Result {
     Ok(())
 }
 
+/// The policy as `stat` prints it.
+fn policy_name(policy: Policy) -> &'static str {
+    match policy {
+        Policy::Gating => "gating",
+        Policy::Lossy => "lossy",
+        // `Policy` is non-exhaustive: one added after this command.
+        _ => "other",
+    }
+}
+
 fn yes_no(alive: bool) -> &'static str {
     if alive { "alive" } else { "DEAD" }
 }
@@ -122,9 +144,20 @@ fn print_text(r: &Report) {
     if r.readers.is_empty() {
         println!("  no readers");
     } else {
-        println!("  reader      pid         cursor        lag  process");
+        println!("  reader      pid  policy         cursor        lag       lost  process");
         for x in &r.readers {
-            println!("  {:>6} {:>8} {:>14} {:>10}  {}", x.entry, x.pid, x.cursor, x.lag, yes_no(x.alive));
+            // A gating reader never loses an event: no count to show.
+            let lost = if x.policy == "lossy" { x.lost.to_string() } else { "-".to_string() };
+            println!(
+                "  {:>6} {:>8}  {:<6} {:>14} {:>10} {:>10}  {}",
+                x.entry,
+                x.pid,
+                x.policy,
+                x.cursor,
+                x.lag,
+                lost,
+                yes_no(x.alive)
+            );
         }
     }
     println!();
