@@ -75,6 +75,12 @@ struct Position {
     /// `published` as last loaded: events in `[cursor, avail)` are readable.
     avail: u64,
     cap: u64,
+    /// How far `published` may run ahead of the cursor before `available`
+    /// leaves its fast path: the ring capacity for a gating reader (more is
+    /// corruption); 0 for a lossy reader, so that every read with events
+    /// available goes through [`lossy_pin`] (no test of the policy on a
+    /// gating reader's path).
+    fast_room: u64,
     /// At most this many events per cursor store (`try_read`) or batch.
     max_batch: u64,
     wait: WaitStrategy,
@@ -264,6 +270,7 @@ impl Reader {
             cursor: start,
             avail: start,
             cap,
+            fast_room: if lossy { 0 } else { cap },
             max_batch,
             wait,
             blocking,
@@ -640,9 +647,8 @@ impl Reader {
         if is_forked(pos.fork_epoch) {
             return Err(ReadError::Forked);
         }
-        if pos.lossy {
-            return lossy_available(&self.shared, pos, deadline);
-        }
+        // Never for a lossy reader, whose `avail` stays at or below its
+        // cursor (see `lossy_pin`).
         if pos.cursor < pos.avail {
             return Ok(pos.avail - pos.cursor);
         }
@@ -653,9 +659,10 @@ impl Reader {
             published = wait_or_end(&self.shared, pos, deadline)?;
         }
         // Both impossible relations in one comparison: a `published` below
-        // our cursor wraps to a distance above any capacity.
-        if published.wrapping_sub(pos.cursor) > pos.cap {
-            return Err(impossible_published(pos.cursor, published));
+        // our cursor wraps to a distance above any capacity. A lossy reader
+        // with events to read takes this branch too, to pin its cursor.
+        if published.wrapping_sub(pos.cursor) > pos.fast_room {
+            return beyond_fast_room(&self.shared, pos, published);
         }
         pos.avail = published;
         Ok(published - pos.cursor)
@@ -670,12 +677,7 @@ impl Reader {
         let entry = &shared.arena.readers()[pos.index];
         let event = match decode(shared, pos.cursor) {
             Ok(event) => event,
-            Err(e) => {
-                // Ends a lossy reader's read (unpins); nothing otherwise.
-                let at = pos.cursor;
-                commit(entry, pos, at);
-                return Err(e);
-            }
+            Err(e) => return Err(fail_at(entry, pos, pos.cursor, e)),
         };
         Ok(Some(EventGuard { entry, pos, event: ManuallyDrop::new(event) }))
     }
@@ -692,9 +694,7 @@ impl Reader {
         while end < start + n {
             if let Err(e) = decode(shared, end) {
                 if end == start {
-                    // Ends a lossy reader's read (unpins); nothing otherwise.
-                    commit(&shared.arena.readers()[pos.index], pos, start);
-                    return Err(e);
+                    return Err(fail_at(&shared.arena.readers()[pos.index], pos, start, e));
                 }
                 break;
             }
@@ -724,10 +724,7 @@ impl Reader {
             // The common case of a reader that keeps up: no loop.
             let event = match decode(shared, seq) {
                 Ok(event) => event,
-                Err(e) => {
-                    commit(entry, pos, seq);
-                    return Err(e);
-                }
+                Err(e) => return Err(fail_at(entry, pos, seq, e)),
             };
             handler(event, true);
             commit(entry, pos, end);
@@ -916,27 +913,23 @@ fn nothing_new(shared: &Anchor, pos: &mut Position) -> Result<u64, ReadError> {
     Err(ReadError::WriterDead)
 }
 
-/// [`Reader::available`] for a lossy reader: finds events to read, then
-/// pins the cursor (one CAS on its word, which the writer's lap CAS races):
-/// if the pin wins, the events up to the `published` loaded before are
-/// readable until the commit that unpins; if the writer lapped the cursor
-/// first, the reader moves to where the writer put it and reports the
-/// events it missed. Never pins to wait: a waiting lossy reader holds
-/// nothing back.
+/// [`Reader::available`] past its fast path: a gating reader's impossible
+/// `published`, or a lossy reader with events to read.
 #[cold]
 #[inline(never)]
-fn lossy_available(shared: &Anchor, pos: &mut Position, deadline: Deadline) -> Result<u64, ReadError> {
+fn beyond_fast_room(shared: &Anchor, pos: &mut Position, published: u64) -> Result<u64, ReadError> {
+    if pos.lossy { lossy_pin(shared, pos, published) } else { Err(impossible_published(pos.cursor, published)) }
+}
+
+/// A lossy reader has events to read (`published` loaded, not the cursor):
+/// pins the cursor (one CAS on its word, which the writer's lap CAS races).
+/// If the pin wins, the events up to `published` are readable until the
+/// commit that unpins; if the writer lapped the cursor first, the reader
+/// moves to where the writer put it and reports the events it missed. It
+/// never pins to wait: a waiting lossy reader holds nothing back.
+fn lossy_pin(shared: &Anchor, pos: &mut Position, published: u64) -> Result<u64, ReadError> {
     debug_assert!(!pos.pinned, "every read ends with a commit");
-    let arena = &shared.arena;
-    let entry = &arena.readers()[pos.index];
-    // ORDERING(publish): Acquire; pairs with the writer's Release store.
-    let mut published = arena.header().published.value.load(Acquire);
-    if published == pos.cursor {
-        published = wait_or_end(shared, pos, deadline)?;
-        if published == pos.cursor {
-            return Ok(0);
-        }
-    }
+    let entry = &shared.arena.readers()[pos.index];
     if published < pos.cursor {
         return Err(impossible_published(pos.cursor, published));
     }
@@ -960,7 +953,8 @@ fn lossy_available(shared: &Anchor, pos: &mut Position, deadline: Deadline) -> R
                 commit(entry, pos, pos.cursor);
                 return Err(impossible_published(pos.cursor, published));
             }
-            pos.avail = published;
+            // `avail` stays at or below the cursor: `available`'s shortcut
+            // (events known readable) must never serve an unpinned read.
             Ok(published - pos.cursor)
         }
         Err(lapped) => {
@@ -974,7 +968,6 @@ fn lossy_available(shared: &Anchor, pos: &mut Position, deadline: Deadline) -> R
             }
             let missed = lapped - pos.cursor;
             pos.cursor = lapped;
-            pos.avail = lapped;
             pos.lost = pos.lost.saturating_add(missed);
             // ORDERING: Relaxed; a statistic for `slotcast stat`.
             entry.lost.store(pos.lost, Relaxed);
@@ -1003,20 +996,34 @@ fn impossible_published(sequence: u64, published: u64) -> ReadError {
 /// unpins the cursor, even if it did not move.
 #[inline]
 fn commit(entry: &ReaderEntry, pos: &mut Position, to: u64) {
-    if pos.pinned {
-        return unpin(entry, pos, to, false);
-    }
     if to != pos.cursor {
         pos.cursor = to;
+        // The store below, without the pin, unpins a lossy reader.
+        pos.pinned = false;
         if is_forked(pos.fork_epoch) {
             // The entry is the parent's reader: leave its cursor alone.
             return;
         }
         // ORDERING(consume): Release; pairs with the writer's Acquire cursor
-        // load in `recompute_gate`: our reads of everything below `to` happen
-        // before the writer reuses it.
+        // load in `recompute_gate` (and its lap CAS, for a lossy reader):
+        // our reads of everything below `to` happen before the writer
+        // reuses it.
         entry.cursor.store(to, Release);
+    } else if pos.pinned {
+        // A lossy read that consumed nothing still ends.
+        unpin(entry, pos, to, false);
     }
+}
+
+/// A read that fails at `seq` (a malformed event): the events before it
+/// are consumed, and a lossy reader's read ends (unpinned). Out of line, so
+/// that the read paths return their error without merging with their
+/// success.
+#[cold]
+#[inline(never)]
+fn fail_at(entry: &ReaderEntry, pos: &mut Position, seq: u64, e: ReadError) -> ReadError {
+    commit(entry, pos, seq);
+    e
 }
 
 /// A cursor store between two steps of one read ([`Reader::try_read`]
