@@ -933,11 +933,13 @@ fn lossy_pin(shared: &Anchor, pos: &mut Position, published: u64) -> Result<u64,
     if published < pos.cursor {
         return Err(impossible_published(pos.cursor, published));
     }
-    // ORDERING(lossy): Acquire; pairs with the Acquire CAS of the writer's
-    // lap only through the modification order of this word: whichever CAS
-    // comes first wins. If ours does, the writer respects the cursor until
-    // our Release store of the next one, which its Acquire load orders
-    // after our reads. Failure: Acquire, the lapped value.
+    // ORDERING(lossy): the pin races the writer's lap CAS through the
+    // modification order of this word alone: whichever CAS comes first
+    // wins. If ours does, the writer respects the cursor until our Release
+    // store of the next one, which its Acquire load (or lap CAS) orders
+    // after our reads; the events below `published` were acquired by its
+    // load. Failure: Acquire; pairs with the lap's Release, so the next
+    // load of `published` is at least the lapped value.
     // Mutant: read without pinning (the writer may lap us mid-read).
     let pin = if cfg!(slotcast_mutant = "lossy_no_pin") {
         Ok(pos.cursor)
