@@ -128,7 +128,8 @@ pub(crate) const FLAG_SHARED: u64 = 1;
 pub(crate) struct WriterLine {
     /// 0 when free, otherwise the owner's process entry + 1.
     pub(crate) owner: AtomicU64,
-    /// Number of times the writer role has been taken.
+    /// Number of times a writer took the role (an allocator borrowing it
+    /// does not count): tells one writer's death from the next one's.
     pub(crate) epoch: AtomicU64,
     /// The stream's state: [`stream::OPEN`], [`stream::CLOSED`] or
     /// [`stream::WRITER_DEAD`].

@@ -81,9 +81,9 @@
 //!   handshake), then the reader table, then the two floors (below the
 //!   *ring floor* it may overwrite ring entries, below the *slot floor* it
 //!   may reuse slots) and a Release store of `published` without `BUSY`.
-//!   Floors never decrease, and the ring floor stays at most a ring minus a
-//!   quarter behind the writer: it reserves ring room a quarter ring at a
-//!   time, which is what a late joiner can replay.
+//!   Floors never decrease, and the ring floor stays at least three
+//!   quarters of a ring behind the writer: it reserves ring room a quarter
+//!   ring at a time, so a late joiner can replay the rest.
 //! * **Joining.** The joiner stores its cursor and marks its entry active
 //!   (Release; pairs with the writer's Acquire loads), then performs an
 //!   AcqRel RMW on the gate word. RMWs on one word are totally ordered: a

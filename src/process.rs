@@ -49,18 +49,22 @@ pub(crate) fn reap(arena: &Arena, dead: usize) -> Reaped {
             }
         }
     }
-    let owner = &arena.header().writer.owner;
-    // ORDERING(writer-role): Release; pairs with the Acquire CAS of the next
-    // writer, as the dead writer's own drop would have.
-    reaped.writer = owner.compare_exchange(dead as u64 + 1, 0, Release, Relaxed).is_ok();
-    if reaped.writer {
+    let line = &arena.header().writer;
+    // ORDERING: Relaxed; only the dead process could have released its
+    // role, and no other reaper runs for it (the caller holds its lock).
+    if line.owner.load(Relaxed) == dead as u64 + 1 {
         // Not a close: readers that have read everything learn that the
-        // writer died, until another takes the role (a CAS: a writer that
-        // died closing leaves the stream closed). ORDERING(close): Release;
-        // pairs with the readers' Acquire load of the state, as a close.
-        let stream = &arena.header().writer.stream;
-        let _ = stream.compare_exchange(stream::OPEN, stream::WRITER_DEAD, Release, Relaxed);
+        // writer died, until another takes the role. Marked while the dead
+        // process still holds the role, so that it can only be this
+        // writer's death: a writer taking the role after us opens the
+        // stream after this. A CAS: a writer that died closing leaves the
+        // stream closed. ORDERING(close): Release; pairs with the readers'
+        // Acquire load of the state, as a close.
+        let _ = line.stream.compare_exchange(stream::OPEN, stream::WRITER_DEAD, Release, Relaxed);
         wait::wake_all_for_state(arena.header(), arena.futex());
+        // ORDERING(writer-role): Release; pairs with the Acquire CAS of the
+        // next writer, as the dead writer's own drop would have.
+        reaped.writer = line.owner.compare_exchange(dead as u64 + 1, 0, Release, Relaxed).is_ok();
     }
     for class in SizeClass::ALL {
         for (slot, meta) in arena.metas(class).iter().enumerate() {

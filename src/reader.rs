@@ -66,6 +66,12 @@ mod borrow;
 /// cursor instead (the writer's process may have died mid-computation).
 const BUSY_GATE_LOOKS: u32 = 1000;
 
+/// A `try_` read of a shared runtime that finds nothing reaps dead
+/// processes (so that it learns of a dead writer) once per this many: a
+/// reap costs a clock read and, once a millisecond, a census of the
+/// processes' locks, which an empty poll should not pay each time.
+const REAP_EVERY_EMPTY: u32 = 16;
+
 /// A reader's position, split from its `Arc<Shared>` so that a guard can
 /// hold both a `&mut` to the position and a `&` to the arena.
 struct Position {
@@ -96,15 +102,14 @@ struct Position {
     private: bool,
     /// [`Policy::Lossy`]: every read pins the cursor first.
     lossy: bool,
-    /// The cursor word is pinned (`cursor | CURSOR_PIN`): a lossy reader
-    /// between its pin and the commit that ends the read.
-    pinned: bool,
     /// Events lost to laps since the reader joined.
     lost: u64,
     /// The writer epoch whose death this reader reported ([`ReadError::WriterDead`]),
     /// or `u64::MAX`: each dead writer is reported once, then reads wait
     /// for a writer to take over.
     dead_seen: u64,
+    /// Reads that found nothing (a shared runtime's reaping cadence).
+    empty_reads: u32,
 }
 
 /// One reader of a runtime: sees every event published while it is joined,
@@ -243,11 +248,17 @@ impl Reader {
             StartAt::Oldest => {
                 // ORDERING(join): Relaxed; the Acquire RMW that read the
                 // computation's final gate store ordered its floors before.
+                // Each is that computation's or a later one's (which saw
+                // us, and never lowers a floor): no lower than what the
+                // computation that missed us may reuse.
                 let ring_floor = header.gate.ring_floor.load(Relaxed);
                 let slot_floor = header.gate.slot_floor.load(Relaxed);
-                if ring_floor > slot_floor || slot_floor > now {
+                if ring_floor > now || slot_floor > now {
                     return refuse("the writer's floors are above the published cursor");
                 }
+                // No more than a ring below `now` (`published` may have
+                // moved since `from` was computed).
+                let from = from.max(now.saturating_sub(cap));
                 replay_start(arena, from.max(ring_floor), from.max(slot_floor), now)
             }
         };
@@ -277,9 +288,9 @@ impl Reader {
             fork_epoch,
             private,
             lossy,
-            pinned: false,
             lost: 0,
             dead_seen: u64::MAX,
+            empty_reads: 0,
         };
         Ok(Reader { shared: Anchor::new(shared), pos })
     }
@@ -576,9 +587,10 @@ impl Reader {
     /// file has one); the events before it are consumed, the cursor stays
     /// on it. In a shared runtime the event before it is handled with
     /// `end_of_batch` true. And what became of the stream, as
-    /// [`try_recv`](Reader::try_recv). A lossy reader keeps its cursor
-    /// pinned from its first event to its last: a slow handler holds the
-    /// writer back for that long.
+    /// [`try_recv`](Reader::try_recv). A lossy reader handles at most
+    /// [`max_batch`](Reader::max_batch) events per call, one step with its
+    /// cursor pinned: a slow handler holds the writer back for that step at
+    /// most (and a handler that panics ends the step).
     #[inline]
     pub fn try_read<F: FnMut(EventRef<'_>, bool)>(&mut self, handler: F) -> Result<usize, ReadError> {
         self.read_until(Deadline::now(), handler)
@@ -640,6 +652,19 @@ impl Reader {
     /// out of line.
     #[inline]
     fn available(&mut self, deadline: Deadline) -> Result<u64, ReadError> {
+        match self.fast_available(deadline)? {
+            Ok(n) => Ok(n),
+            Err(published) => beyond_fast_room(&self.shared, &mut self.pos, published),
+        }
+    }
+
+    /// [`available`](Reader::available) up to its fast path: `Ok(n)`, or
+    /// `Err(published)` when `published` runs further ahead of the cursor
+    /// than the fast path allows (a lossy reader with events to read, or
+    /// an impossible cursor), for the caller to hand to
+    /// [`beyond_fast_room`].
+    #[inline]
+    fn fast_available(&mut self, deadline: Deadline) -> Result<Result<u64, u64>, ReadError> {
         let pos = &mut self.pos;
         // Checked first, even with events already known to be readable: in
         // a forked child they are the parent's, whose cursor moves on while
@@ -650,7 +675,7 @@ impl Reader {
         // Never for a lossy reader, whose `avail` stays at or below its
         // cursor (see `lossy_pin`).
         if pos.cursor < pos.avail {
-            return Ok(pos.avail - pos.cursor);
+            return Ok(Ok(pos.avail - pos.cursor));
         }
         let arena = &self.shared.arena;
         // ORDERING(publish): Acquire; pairs with the writer's Release store.
@@ -662,10 +687,10 @@ impl Reader {
         // our cursor wraps to a distance above any capacity. A lossy reader
         // with events to read takes this branch too, to pin its cursor.
         if published.wrapping_sub(pos.cursor) > pos.fast_room {
-            return beyond_fast_room(&self.shared, pos, published);
+            return Ok(Err(published));
         }
         pos.avail = published;
-        Ok(published - pos.cursor)
+        Ok(Ok(published - pos.cursor))
     }
 
     #[inline]
@@ -709,7 +734,11 @@ impl Reader {
         deadline: Deadline,
         mut handler: F,
     ) -> Result<usize, ReadError> {
-        let n = self.available(deadline)?;
+        let n = match self.fast_available(deadline)? {
+            Ok(n) => n,
+            // A lossy reader with events to read (or an impossible cursor).
+            Err(published) => return self.read_beyond(published, handler),
+        };
         let Reader { shared, pos } = self;
         let entry = &shared.arena.readers()[pos.index];
         let start = pos.cursor;
@@ -721,11 +750,9 @@ impl Reader {
         // malformed one. One call site of `handler`, so that it is inlined
         // once.
         if n == 1 {
-            // The common case of a reader that keeps up: no loop.
-            let event = match decode(shared, seq) {
-                Ok(event) => event,
-                Err(e) => return Err(fail_at(entry, pos, seq, e)),
-            };
+            // The common case of a reader that keeps up: no loop. (Only a
+            // gating reader comes here: nothing to end on an error.)
+            let event = decode(shared, seq)?;
             handler(event, true);
             commit(entry, pos, end);
             return Ok(1);
@@ -746,7 +773,7 @@ impl Reader {
                     seq += 1;
                     handler(event, seq == stop);
                 }
-                commit_step(entry, pos, seq, seq < end);
+                commit(entry, pos, seq);
             }
             return Ok(n as usize);
         }
@@ -770,12 +797,55 @@ impl Reader {
                 };
                 handler(std::mem::replace(&mut event, next), false);
             }
-            commit_step(entry, pos, seq, seq < end && failed.is_none());
+            commit(entry, pos, seq);
             if let Some(e) = failed {
                 return Err(e);
             }
         }
         Ok(n as usize)
+    }
+
+    /// [`read_until`](Reader::read_until) past `available`'s fast path: a
+    /// lossy reader pins its cursor and handles one step of at most
+    /// `max_batch` events, decoding each event before handing out the
+    /// previous one (so `end_of_batch` marks the last event before a
+    /// malformed one). If the handler panics, the read ends (unpinned) as
+    /// the panic unwinds. A gating reader only gets here with an impossible
+    /// `published`, which is an error.
+    #[cold]
+    #[inline(never)]
+    fn read_beyond<F: FnMut(EventRef<'_>, bool)>(
+        &mut self,
+        published: u64,
+        mut handler: F,
+    ) -> Result<usize, ReadError> {
+        let Reader { shared, pos } = self;
+        let n = beyond_fast_room(shared, pos, published)?;
+        let entry = &shared.arena.readers()[pos.index];
+        let guard = EndReadOnUnwind { entry, pos };
+        let pos = &mut *guard.pos;
+        let end = pos.cursor + n;
+        let mut seq = pos.cursor;
+        let mut event = match decode(shared, seq) {
+            Ok(event) => event,
+            Err(e) => return Err(fail_at(entry, pos, seq, e)),
+        };
+        let mut failed = None;
+        loop {
+            seq += 1;
+            let next = if seq < end { decode(shared, seq).map_err(|e| failed = Some(e)).ok() } else { None };
+            let Some(next) = next else {
+                handler(event, true);
+                break;
+            };
+            handler(std::mem::replace(&mut event, next), false);
+        }
+        commit(entry, pos, seq);
+        std::mem::forget(guard);
+        match failed {
+            Some(e) => Err(e),
+            None => Ok((seq - (end - n)) as usize),
+        }
     }
 }
 
@@ -886,10 +956,21 @@ fn nothing_new(shared: &Anchor, pos: &mut Position) -> Result<u64, ReadError> {
     // ORDERING(close): Acquire; pairs with the Release store of the state
     // (close, reaper), made after the writer's last store of `published`.
     let mut state = header.writer.stream.load(Acquire);
-    // ORDERING: Relaxed; a pre-check, the reaper takes the role's word.
-    if state == stream::OPEN && !pos.private && header.writer.owner.load(Relaxed) != 0 && shared.sweep_dead(false) {
-        // ORDERING(close): as above.
-        state = header.writer.stream.load(Acquire);
+    if state == stream::OPEN && !pos.private {
+        // A writer in another process may have died: reap once every
+        // `REAP_EVERY_EMPTY` empty reads (the waiting forms reap about
+        // once a millisecond while they wait, see `wait::Watch`).
+        // ORDERING: Relaxed; a pre-check, the reaper takes the role's word.
+        let owner = header.writer.owner.load(Relaxed);
+        pos.empty_reads = pos.empty_reads.wrapping_add(1);
+        if owner != 0
+            && owner != shared.entry() as u64 + 1
+            && pos.empty_reads % REAP_EVERY_EMPTY == 0
+            && shared.sweep_dead(false)
+        {
+            // ORDERING(close): as above.
+            state = header.writer.stream.load(Acquire);
+        }
     }
     if state == stream::OPEN {
         return Ok(pos.cursor);
@@ -928,10 +1009,14 @@ fn beyond_fast_room(shared: &Anchor, pos: &mut Position, published: u64) -> Resu
 /// moves to where the writer put it and reports the events it missed. It
 /// never pins to wait: a waiting lossy reader holds nothing back.
 fn lossy_pin(shared: &Anchor, pos: &mut Position, published: u64) -> Result<u64, ReadError> {
-    debug_assert!(!pos.pinned, "every read ends with a commit");
     let entry = &shared.arena.readers()[pos.index];
     if published < pos.cursor {
         return Err(impossible_published(pos.cursor, published));
+    }
+    if is_pinned(entry, pos) {
+        // The last read never ended (its guard was forgotten): the pin is
+        // still ours, and this read goes on under it.
+        return pinned_events(entry, pos, published);
     }
     // ORDERING(lossy): the pin races the writer's lap CAS through the
     // modification order of this word alone: whichever CAS comes first
@@ -947,18 +1032,7 @@ fn lossy_pin(shared: &Anchor, pos: &mut Position, published: u64) -> Result<u64,
         entry.cursor.compare_exchange(pos.cursor, pos.cursor | CURSOR_PIN, Acquire, Acquire)
     };
     match pin {
-        Ok(_) => {
-            pos.pinned = !cfg!(slotcast_mutant = "lossy_no_pin");
-            // Pinned at the cursor, the writer cannot have published a ring
-            // past it: it would have had to lap us first.
-            if published - pos.cursor > pos.cap {
-                commit(entry, pos, pos.cursor);
-                return Err(impossible_published(pos.cursor, published));
-            }
-            // `avail` stays at or below the cursor: `available`'s shortcut
-            // (events known readable) must never serve an unpinned read.
-            Ok(published - pos.cursor)
-        }
+        Ok(_) => pinned_events(entry, pos, published),
         Err(lapped) => {
             // Only the writer's lap moves our word while it is not pinned:
             // forward, within what it has published, without the pin.
@@ -976,6 +1050,20 @@ fn lossy_pin(shared: &Anchor, pos: &mut Position, published: u64) -> Result<u64,
             Err(ReadError::Lagged { missed })
         }
     }
+}
+
+/// The events a pinned lossy reader may read: up to `published`, one step
+/// of at most `max_batch` (a read holds the writer back for one step at
+/// most). `avail` stays at or below the cursor: `available`'s shortcut
+/// (events known readable) must never serve an unpinned read.
+fn pinned_events(entry: &ReaderEntry, pos: &mut Position, published: u64) -> Result<u64, ReadError> {
+    // Pinned at the cursor, the writer cannot have published a ring past
+    // it: it would have had to lap us first.
+    if published - pos.cursor > pos.cap {
+        commit(entry, pos, pos.cursor);
+        return Err(impossible_published(pos.cursor, published));
+    }
+    Ok((published - pos.cursor).min(pos.max_batch))
 }
 
 /// The default of [`Reader::max_batch`]: a quarter of the ring, at least 1.
@@ -1000,8 +1088,6 @@ fn impossible_published(sequence: u64, published: u64) -> ReadError {
 fn commit(entry: &ReaderEntry, pos: &mut Position, to: u64) {
     if to != pos.cursor {
         pos.cursor = to;
-        // The store below, without the pin, unpins a lossy reader.
-        pos.pinned = false;
         if is_forked(pos.fork_epoch) {
             // The entry is the parent's reader: leave its cursor alone.
             return;
@@ -1011,9 +1097,10 @@ fn commit(entry: &ReaderEntry, pos: &mut Position, to: u64) {
         // our reads of everything below `to` happen before the writer
         // reuses it.
         entry.cursor.store(to, Release);
-    } else if pos.pinned {
-        // A lossy read that consumed nothing still ends.
-        unpin(entry, pos, to, false);
+    } else if is_pinned(entry, pos) {
+        // A lossy read that consumed nothing still ends (the store above,
+        // without the pin, ends the others).
+        unpin(entry, pos);
     }
 }
 
@@ -1028,24 +1115,22 @@ fn fail_at(entry: &ReaderEntry, pos: &mut Position, seq: u64, e: ReadError) -> R
     e
 }
 
-/// A cursor store between two steps of one read ([`Reader::try_read`]
-/// storing its cursor every `max_batch` events): as [`commit`], but a lossy
-/// reader's cursor stays pinned if `more` steps follow.
-#[inline]
-fn commit_step(entry: &ReaderEntry, pos: &mut Position, to: u64, more: bool) {
-    if pos.pinned {
-        unpin(entry, pos, to, more);
-    } else {
-        commit(entry, pos, to);
-    }
+/// Whether our cursor word is pinned: only a lossy reader pins it, and
+/// only it writes the word while it is (the writer's lap CAS expects no
+/// pin), so a pin there is ours. No flag in `Position`: the reader's hot
+/// path stays as it is without policies, and a pin left by a forgotten
+/// guard is found.
+#[cold]
+fn is_pinned(entry: &ReaderEntry, pos: &Position) -> bool {
+    // ORDERING: Relaxed; our own last store, or the writer's lap.
+    pos.lossy && entry.cursor.load(Relaxed) & CURSOR_PIN != 0
 }
 
-/// A pinned lossy reader's cursor store: `to`, pinned still if `keep`.
+/// Ends a lossy reader's read that consumed nothing: stores the cursor
+/// unpinned.
 #[cold]
 #[inline(never)]
-fn unpin(entry: &ReaderEntry, pos: &mut Position, to: u64, keep: bool) {
-    pos.cursor = to;
-    pos.pinned = keep;
+fn unpin(entry: &ReaderEntry, pos: &mut Position) {
     if is_forked(pos.fork_epoch) {
         return;
     }
@@ -1053,7 +1138,23 @@ fn unpin(entry: &ReaderEntry, pos: &mut Position, to: u64, keep: bool) {
     // the cursor (and its lap CAS, which reads this value): our reads below
     // `to` happen before it laps us past them or overwrites them. Only we
     // write the word while it is pinned (the writer's CAS expects no pin).
-    entry.cursor.store(if keep { to | CURSOR_PIN } else { to }, Release);
+    entry.cursor.store(pos.cursor, Release);
+}
+
+/// See `Reader::read_until`: ends a lossy reader's read if a handler
+/// panics. Normal returns forget it.
+struct EndReadOnUnwind<'a> {
+    entry: &'a ReaderEntry,
+    pos: &'a mut Position,
+}
+
+impl Drop for EndReadOnUnwind<'_> {
+    #[cold]
+    fn drop(&mut self) {
+        if is_pinned(self.entry, self.pos) {
+            unpin(self.entry, self.pos);
+        }
+    }
 }
 
 /// Reads and validates the descriptor of `seq`, which is in `[cursor, avail)`.

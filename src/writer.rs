@@ -111,6 +111,11 @@ impl Writer {
     pub(crate) fn take(shared: Arc<Shared>) -> Result<Writer, WriterError> {
         let mut writer = Self::take_role(shared)?;
         let arena = &writer.core.shared.arena;
+        // ORDERING: Relaxed; which writer this is: a reader reports a dead
+        // writer once per epoch (see `ReadError::WriterDead`). Only a
+        // writer the user takes counts: an allocator borrowing the role
+        // is not a new writer.
+        arena.header().writer.epoch.fetch_add(1, Relaxed);
         // ORDERING(close): Release; pairs with a reader's Acquire load of
         // the state (it only matters that readers stop reporting a close).
         arena.header().writer.stream.store(stream::OPEN, Release);
@@ -159,8 +164,6 @@ impl Writer {
                 .map_or(0, |entry| entry.pid.load(Relaxed));
             return Err(WriterError::Taken { owner: pid });
         }
-        // ORDERING: Relaxed; a counter for diagnostics.
-        line.epoch.fetch_add(1, Relaxed);
         match WriterCore::new(Arc::clone(&shared)) {
             Ok(core) => Ok(Writer { core, opens_stream: false }),
             Err(what) => {

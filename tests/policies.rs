@@ -208,6 +208,66 @@ fn the_allocator_borrowing_the_role_leaves_the_stream_as_it_was(kind: Kind) {
     let kept = (0..2).map(|_| alloc.try_alloc_bytes(0, &[1; 100]).unwrap()).collect::<Vec<_>>();
     assert_eq!(kept.len(), 2);
     assert_eq!(reader.try_read(|_, _| ()), Err(ReadError::Closed), "still closed");
+
+    // A stream that was never closed is not closed by the allocator either.
+    let rt = builder(kind).slots(SizeClass::S, 2).build().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let alloc = rt.allocator();
+    let kept = (0..2).map(|_| alloc.try_alloc_bytes(0, &[1; 100]).unwrap()).collect::<Vec<_>>();
+    drop(kept);
+    assert!(alloc.try_alloc_bytes(0, &[1; 100]).is_ok());
+    assert_eq!(reader.try_read(|_, _| ()), Ok(0), "open, nothing published");
+}
+
+/// A lossy reader whose guard is forgotten is not pinned for good: its next
+/// read goes on under the pin (the event again, as a gating reader would),
+/// and then the writer laps it as usual.
+fn a_forgotten_guard_does_not_pin_a_lossy_reader_for_good(kind: Kind) {
+    let rt = builder(kind).ring_capacity(8).build().unwrap();
+    let mut tap = rt.reader_with(lossy()).unwrap();
+    let mut writer = rt.writer().unwrap();
+    publish(&mut writer, 0, 16).unwrap();
+    std::mem::forget(tap.try_recv().unwrap().unwrap());
+    let again = tap.try_recv().map(|e| e.map(|e| pattern::check(e.data())));
+    assert_eq!(again, Ok(Some(Ok(0))), "the next read after the forgotten guard");
+    for seq in 1..40 {
+        publish(&mut writer, seq, 16).unwrap_or_else(|e| panic!("event {seq}: {e}"));
+    }
+    let (read, lost, next) = drain_lossy(&mut tap, 1);
+    assert_eq!((read + lost, next), (39, 40));
+}
+
+/// A `try_read` handler that panics ends the lossy read as it unwinds: the
+/// writer is not held back, and the reader reads on.
+#[cfg_attr(miri, ignore = "Miri does not unwind through every backing here")]
+fn a_panicking_handler_ends_a_lossy_read(kind: Kind) {
+    let rt = builder(kind).ring_capacity(8).build().unwrap();
+    let mut tap = rt.reader_with(lossy()).unwrap();
+    let mut writer = rt.writer().unwrap();
+    publish(&mut writer, 0, 16).unwrap();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = tap.try_read(|_, _| panic!("the handler fails"));
+    }));
+    assert!(caught.is_err());
+    for seq in 1..40 {
+        publish(&mut writer, seq, 16).unwrap_or_else(|e| panic!("event {seq}: {e}"));
+    }
+    let (read, lost, next) = drain_lossy(&mut tap, 0);
+    assert_eq!((read + lost, next), (40, 40), "the event under the panic was not consumed");
+}
+
+/// A lossy `try_read` handles one step of at most `max_batch` events per
+/// call (its pin holds the writer back for that step only).
+fn a_lossy_read_handles_one_step_per_call(kind: Kind) {
+    let rt = builder(kind).ring_capacity(16).build().unwrap();
+    let mut tap = rt.reader_with(lossy()).unwrap();
+    tap.set_max_batch(std::num::NonZeroUsize::new(3).unwrap());
+    let mut writer = rt.writer().unwrap();
+    for seq in 0..10 {
+        publish(&mut writer, seq, 16).unwrap();
+    }
+    let steps: Vec<usize> = std::iter::from_fn(|| tap.try_read(|_, _| ()).ok().filter(|&n| n > 0)).collect();
+    assert_eq!(steps, [3, 3, 3, 1]);
 }
 
 /// Every kind of wait wakes up when the writer closes, sleeping readers
@@ -254,14 +314,14 @@ fn a_late_joiner_replays_the_window(kind: Kind) {
         assert!(first <= 200 - 48, "{policy:?}: at least three quarters of the ring: starts at {first}");
         assert!(first >= 200 - 64, "{policy:?}: no more than the ring holds: starts at {first}");
         let mut next = first;
-        assert_eq!(
-            late.try_read(|ev, _| {
-                assert_eq!(ev.sequence(), next);
-                assert_eq!(pattern::check(ev.data()), Ok(next));
-                next += 1;
-            }),
-            Ok((200 - first) as usize)
-        );
+        // A lossy reader reads one step (`max_batch`) per call.
+        while late.try_read(|ev, _| {
+            assert_eq!(ev.sequence(), next);
+            assert_eq!(pattern::check(ev.data()), Ok(next));
+            next += 1;
+        }) != Ok(0)
+        {}
+        assert_eq!(next, 200, "{policy:?}: everything from the start on");
     }
     let now = rt.reader_with(ReaderOptions::new().start_at(StartAt::Now)).unwrap();
     assert_eq!(now.cursor(), 200);
@@ -294,13 +354,15 @@ fn a_replay_skips_events_whose_slot_was_recycled(kind: Kind) {
 /// The lost count and the policy are visible in the runtime's statistics.
 fn stats_show_each_readers_policy_and_losses(kind: Kind) {
     let rt = builder(kind).ring_capacity(8).build().unwrap();
-    let _gating = rt.reader().unwrap();
+    let mut gating = rt.reader().unwrap();
     let mut tap = rt.reader_with(lossy()).unwrap();
     let mut writer = rt.writer().unwrap();
     for seq in 0..40 {
-        publish(&mut writer, seq, 16).ok();
+        publish(&mut writer, seq, 16).unwrap();
+        assert_eq!(gating.try_read(|_, _| ()), Ok(1), "the gating reader keeps up");
     }
     let _ = drain_lossy(&mut tap, 0);
+    assert!(tap.lost() > 0, "the tap was lapped");
     let stats = rt.stats();
     let policies: Vec<_> = stats.readers.iter().map(|r| (r.policy, r.lost)).collect();
     assert!(policies.contains(&(Policy::Gating, 0)), "{policies:?}");
@@ -316,4 +378,7 @@ every_backing! {
     late_joiner => super::a_late_joiner_replays_the_window;
     replay_recycled => super::a_replay_skips_events_whose_slot_was_recycled;
     stats_policies => super::stats_show_each_readers_policy_and_losses;
+    forgotten_guard => super::a_forgotten_guard_does_not_pin_a_lossy_reader_for_good;
+    panicking_handler => super::a_panicking_handler_ends_a_lossy_read;
+    one_step_per_call => super::a_lossy_read_handles_one_step_per_call;
 }

@@ -62,7 +62,12 @@ pub fn slotcast(sc: &Scenario) -> System {
             Box::new(move |mut tally: Tally, ctx: Ctx| {
                 let mut backoff = Backoff::new();
                 loop {
-                    let n = reader.try_read(|ev, _| tally.see(ev.data())).expect("a sound runtime");
+                    let n = match reader.try_read(|ev, _| tally.see(ev.data())) {
+                        Ok(n) => n,
+                        // The writer is done and every event was read.
+                        Err(slotcast::ReadError::Closed) => return tally,
+                        Err(e) => panic!("a sound runtime: {e}"),
+                    };
                     if n > 0 {
                         backoff.reset();
                     } else if !ctx.idle(&mut backoff) {

@@ -56,7 +56,7 @@ pub(crate) struct WriterCore {
     /// (gating readers', pinned or unlapped lossy readers') is at least
     /// this; slots last published below it are reusable. Never decreases.
     gate_min: u64,
-    /// The ring floor: at most `gate_min`, and at most a ring minus
+    /// The ring floor: at most `gate_min`, and at least a ring minus
     /// [`lap_slack`] behind `next` when it was computed. Never decreases.
     ring_floor: u64,
     /// `ring_floor + cap`: the first sequence the writer may not claim by
