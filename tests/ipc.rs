@@ -452,6 +452,36 @@ fn a_reader_waiting_on_a_killed_writer_learns_it_then_resumes() {
     drop(rt);
 }
 
+/// A reader that only polls (`try_recv`, never waiting) learns of a killed
+/// writer too: its empty reads reap dead processes now and then.
+fn a_polling_reader_learns_of_a_killed_writer() {
+    let (path, rt) = shared("polled-dead-writer", 256);
+    let mut reader = rt.reader().unwrap();
+    let mut writer = Proc::spawn("stalled-writer", &path, &[("EVENTS", 10)]);
+    writer.expect("PUBLISHED");
+    assert_eq!(reader.try_read(|_, _| ()), Ok(10));
+    writer.child.kill().unwrap();
+    writer.child.wait().unwrap();
+    let start = Instant::now();
+    let mut polls = 0u64;
+    loop {
+        polls += 1;
+        match reader.try_recv().map(|e| e.is_some()) {
+            Ok(false) => {
+                assert!(start.elapsed() < Duration::from_secs(10), "no WriterDead after {polls} polls");
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            Err(ReadError::WriterDead) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    println!(
+        "  a polling reader learnt of the dead writer after {polls} polls, {:.1} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    assert_eq!(reader.try_recv().map(|e| e.is_some()), Ok(false), "reported once per dead writer");
+}
+
 /// A lossy reader killed while it reads (its cursor pinned) holds the
 /// writer only until its process is reaped, as a gating reader would.
 fn a_lossy_reader_killed_mid_read_is_reaped() {
@@ -519,6 +549,10 @@ fn main() {
         }),
         ("a_reader_waiting_on_a_killed_writer_learns_it_then_resumes", || {
             a_reader_waiting_on_a_killed_writer_learns_it_then_resumes();
+            Ok(())
+        }),
+        ("a_polling_reader_learns_of_a_killed_writer", || {
+            a_polling_reader_learns_of_a_killed_writer();
             Ok(())
         }),
         ("a_lossy_reader_killed_mid_read_is_reaped", || {
