@@ -102,12 +102,16 @@ fn retain(c: &mut Criterion) {
                 let mut send_backoff = Backoff::new();
                 // Acquire: pairs with the Release store after the run.
                 while !stop.load(Ordering::Acquire) {
-                    let n = reader
-                        .try_read(|ev, _| {
-                            let kept = ev.retain().expect("a sound runtime");
-                            send(&tx, Kept(kept), &mut send_backoff);
-                        })
-                        .expect("a sound runtime");
+                    let read = reader.try_read(|ev, _| {
+                        let kept = ev.retain().expect("a sound runtime");
+                        send(&tx, Kept(kept), &mut send_backoff);
+                    });
+                    let n = match read {
+                        Ok(n) => n,
+                        // The writer is done and every event was read.
+                        Err(slotcast::ReadError::Closed) => break,
+                        Err(e) => panic!("a sound runtime: {e}"),
+                    };
                     if n > 0 {
                         backoff.reset();
                     } else {
