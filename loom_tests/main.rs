@@ -88,6 +88,7 @@ mod orphan_scan;
 mod publish_consume;
 mod rejoin;
 mod rejoin_threads;
+mod reopen;
 mod retain_release;
 mod two_classes;
 mod two_readers;
