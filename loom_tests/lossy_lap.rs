@@ -28,7 +28,7 @@
 //! corrupt). The Acquire halves of the pin's success and of the lap CAS
 //! fail no model: see `main.rs`.
 //!
-//! Bound 2: at 3 this model takes minutes (about 260 s measured here, against 27 s).
+//! Bound 2 (22 to 27 s measured here): at 3 it took 260 s.
 
 use crate::common::*;
 use slotcast::{Policy, ReadError, ReaderOptions, WaitStrategy};
