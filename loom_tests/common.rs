@@ -38,7 +38,21 @@ pub(crate) fn runtime(slots: usize, max_readers: usize, wait: WaitStrategy) -> R
 /// A ring of 2 descriptors and, of each class listed, that many slots (no
 /// other class).
 pub(crate) fn runtime_with(slots: &[(SizeClass, usize)], max_readers: usize, wait: WaitStrategy) -> Runtime {
-    let mut builder = Runtime::builder().ring_capacity(2).max_readers(max_readers).wait_strategy(wait);
+    runtime_with_ring(2, slots, max_readers, wait)
+}
+
+/// A ring of `ring` descriptors and, of each class listed, that many slots
+/// (no other class). A ring of 2 gives the writer one event of room per
+/// gating computation (it reserves a quarter ring at a time, at least one
+/// event); a model that needs two events' room from one computation (the
+/// fast path after the slow one) takes a ring of 4.
+pub(crate) fn runtime_with_ring(
+    ring: usize,
+    slots: &[(SizeClass, usize)],
+    max_readers: usize,
+    wait: WaitStrategy,
+) -> Runtime {
+    let mut builder = Runtime::builder().ring_capacity(ring).max_readers(max_readers).wait_strategy(wait);
     for class in SizeClass::ALL {
         let count = slots.iter().find(|(c, _)| *c == class).map_or(0, |&(_, n)| n);
         builder = builder.slots(class, count);

@@ -3,9 +3,12 @@
 //! the writer refills it only after the pointer's last read, and with a new
 //! generation, so the pointer's handle no longer upgrades.
 //!
-//! Events 0 and 1 fill a pool of 2 slots; the reader reads both and retains
-//! event 1. Event 2 takes the slow path (the cached gate says the ring is
-//! full), which refreshes the gate to 2 and reuses event 0's slot. Event 3 then
+//! Events 0 and 1 fill a pool of 2 slots (a ring of 4: the gating
+//! computation of event 2 must leave ring room for event 3 too, and a ring
+//! of 2 gives one event of room per computation); the reader reads both and
+//! retains event 1. Event 2 takes the slow path (the cached gate says event
+//! 0's slot is still read), which refreshes the gate to 2 and reuses event
+//! 0's slot. Event 3 then
 //! passes the fast path's checks by the cached gate (ring room, event 1's
 //! slot past the reader), while another thread reads and drops the pointer:
 //! if the drop came first, `try_reuse` finds a refcount of 0 and reuses the
@@ -31,7 +34,7 @@ use slotcast::{UpgradeError, WaitStrategy};
 pub(crate) const BOUND: usize = 2;
 
 pub(crate) fn model() {
-    let rt = runtime(2, 1, WaitStrategy::BusySpin);
+    let rt = runtime_with_ring(4, &[(POOLED, 2)], 1, WaitStrategy::BusySpin);
     let mut reader = rt.reader().unwrap();
     let mut writer = rt.writer().unwrap();
     assert!(try_publish(&mut writer, 0) && try_publish(&mut writer, 1));

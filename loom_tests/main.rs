@@ -54,23 +54,41 @@
 //!   without acquiring the cursor stored before can only read an older
 //!   cursor value of the entry, never above the current `published`, so it
 //!   gates lower than it may, never higher.
+//! - The Acquire on success of a lossy reader's pin CAS (`lossy_available`):
+//!   a pin that succeeds reads the reader's own last store of its cursor (a
+//!   commit, or the join's), or a lapped value that its failed pin already
+//!   acquired; it has nothing left to acquire (made Relaxed, `lossy_lap`
+//!   and `lossy_pin_release` pass). Its Acquire on failure is needed
+//!   (`lossy_lap`).
+//! - The Acquire half of the writer's lap CAS (`WriterCore::lap_lossy`): it
+//!   succeeds only on the value `c` that its Acquire load of the cursor
+//!   just read, which already acquired the reader's Release store of `c`
+//!   (the reader stores the same unpinned `c` again only to end a read
+//!   that handed out no event, after an error or an empty batch: no payload
+//!   read to order). Made Release, `lossy_lap` and `lossy_pin_release`
+//!   pass. Its Release half is needed (`lossy_lap`).
 #![cfg(loom)]
 
 mod common;
 
 mod alloc_distinct;
 mod arena_lifetime;
+mod close_wake;
 mod fast_reuse;
 mod gating_wrap;
 mod handoff;
 mod inline_wrap;
 mod join_during_publish;
+mod join_oldest;
 mod leave;
+mod lossy_lap;
+mod lossy_pin_release;
 mod mutants;
 mod orphan_scan;
 mod publish_consume;
 mod rejoin;
 mod rejoin_threads;
+mod reopen;
 mod retain_release;
 mod two_classes;
 mod two_readers;

@@ -98,3 +98,16 @@ mutant_test!("inline_no_ring_check", inline_no_ring_check, inline_wrap::model, R
 // leaving reader's state and refills the slot that reader read (a bug this
 // suite found).
 mutant_test!("join_relaxed", join_relaxed, rejoin::model, RACE);
+// A lossy reader that reads without pinning its cursor: the writer laps it
+// mid-read and refills the slot it is reading.
+mutant_test!("lossy_no_pin", lossy_no_pin, lossy_lap::model, RACE);
+// The writer laps a lossy reader with a plain store: it overwrites a pin
+// made after its load, and refills the pinned event's slot.
+mutant_test!("lap_store", lap_store, lossy_lap::model, RACE);
+// A joiner from the oldest event takes the floors while the gate word says
+// the writer is computing them: it replays events that computation let the
+// writer reuse.
+mutant_test!("oldest_ignores_busy", oldest_ignores_busy, join_oldest::model, RACE, "never refused");
+// The close stored without Release: a reader sees the stream closed before
+// the last event it must read first.
+mutant_test!("close_relaxed", close_relaxed, close_wake::model, "before event 1");

@@ -41,16 +41,20 @@ pub(crate) fn model() {
     // the time before), so the reader's sleeps below are unbounded.
     publish(&mut writer, 0);
     assert_event(&reader.try_recv().unwrap().unwrap(), 0);
+    // The writer is handed back and dropped after the reads: its drop
+    // closes the stream, and the close's wake-up would wake a reader that a
+    // lost wake-up left asleep.
     let w = thread::spawn(move || {
         for seq in 1..3 {
             publish(&mut writer, seq);
         }
+        writer
     });
     for seq in 1..3 {
         let event = reader.recv().unwrap();
         assert_event(&event, seq);
     }
-    w.join().unwrap();
+    drop(w.join().unwrap());
 }
 
 #[test]

@@ -26,17 +26,21 @@ pub(crate) fn model() {
     let rt = runtime(2, 1, WaitStrategy::BusySpin);
     let mut reader = rt.reader().unwrap();
     let mut writer = rt.writer().unwrap();
+    // The writer is handed back and dropped after the reads: its drop
+    // closes the stream, and the close's wake-up would wake a reader that a
+    // lost wake-up left asleep.
     let w = thread::spawn(move || {
         for seq in 0..2 {
             publish(&mut writer, seq);
         }
+        writer
     });
     reader.set_wait_strategy(WaitStrategy::Blocking);
     for seq in 0..2 {
         let event = reader.recv().unwrap();
         assert_event(&event, seq);
     }
-    w.join().unwrap();
+    drop(w.join().unwrap());
 }
 
 #[test]

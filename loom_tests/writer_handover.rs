@@ -10,7 +10,9 @@
 //! `Runtime::writer` meanwhile, takes the role, rebuilds the ring position
 //! and its slots from the arena, and publishes events 2 and 3, which need
 //! both slots: event 0's only once the pointer (read and dropped by the main
-//! thread) has freed it.
+//! thread) has freed it. Dropping the first writer closes the stream until
+//! the second takes the role and reopens it: a reader that has read
+//! everything meanwhile is told `ReadError::Closed`, and reads again.
 //!
 //! Catches: `ORDERING(writer-role)` weakened, the Release store of the role
 //! in `Writer::drop` made Relaxed (mutant `writer_role_relaxed`: the second
@@ -25,7 +27,7 @@
 //! that CAS is the only edge (an allocator takes the slot).
 
 use crate::common::*;
-use slotcast::{WaitStrategy, WriterError};
+use slotcast::{ReadError, Reader, WaitStrategy, WriterError};
 
 pub(crate) const BOUND: usize = 2;
 
@@ -57,9 +59,22 @@ pub(crate) fn model() {
     assert_eq!(&kept[..], payload(0), "a retained event outlives its writer");
     drop(kept);
     for seq in 2..4 {
-        assert_event(&reader.recv().unwrap(), seq);
+        recv_across_handover(&mut reader, seq);
     }
     w.join().unwrap();
+}
+
+/// Reads event `seq`, which the second writer publishes: until it has
+/// taken the role, the stream may be closed (the first writer's drop).
+/// With `try_recv`: `recv` across a reopening is `reopen::model`.
+fn recv_across_handover(reader: &mut Reader, seq: u64) {
+    loop {
+        match reader.try_recv() {
+            Ok(Some(event)) => return assert_event(&event, seq),
+            Ok(None) | Err(ReadError::Closed) => pause(),
+            Err(e) => panic!("reading event {seq}: {e}"),
+        }
+    }
 }
 
 #[test]
