@@ -8,18 +8,13 @@
 //! the reader, with nothing to read, waits in `recv` (`BusySpin`) and reads
 //! again after a `Closed`.
 //!
-//! DEFECT (this model fails; ignored until `src/reader.rs` is fixed): the
-//! wait (`wait::wait_for_event`) ends when it sees the stream closed, with
-//! `published` still at the cursor; `nothing_new` then loads the state
-//! again, finds it `OPEN` (the second writer took the role in between) and
-//! returns the cursor as "nothing to read"; `available` returns 0, and
-//! `next_until` with `Deadline::NEVER` returns `Ok(None)`, so `recv` panics
-//! at its `unreachable!` ("a wait without deadline returns an event").
-//! `batch` and `read` return an empty batch and 0 events at the same
-//! point, although they wait for at least one; a lossy reader's
-//! `lossy_available` does the same. Found by `writer_handover` once its
-//! reader reads again after `Closed` (which it must since the stream has a
-//! life): loom's trace, at bound 2, is the one described.
+//! Found a defect (the model failed at bound 2): the wait ended when it
+//! saw the stream closed, with `published` still at the cursor; the state
+//! was loaded again, found `OPEN` (the second writer took the role in
+//! between), and "nothing to read" came back, so `recv` panicked at its
+//! `unreachable!` and `batch`/`read` returned nothing although they wait
+//! for at least one event. Fixed in `src/reader.rs` (`wait_or_end`: a wait
+//! that ends on a state change leaving nothing to report goes on waiting).
 //!
 //! Mutants: none (it checks the shipped code's wait across a reopening).
 
@@ -53,7 +48,6 @@ pub(crate) fn model() {
 }
 
 #[test]
-#[ignore = "defect: recv panics (unreachable) when the stream closes and reopens during its wait"]
 fn waiting_reader_survives_a_close_and_reopen() {
     check(BOUND, model);
 }
