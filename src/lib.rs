@@ -56,8 +56,9 @@
 //! with [`Writer::close`]. The protocols, each ordering with its partner:
 //!
 //! * **Lossy readers.** A [`Policy::Lossy`] reader's entry is marked lossy.
-//!   Before each read (one [`EventGuard`], one [`ReadBatch`], one step of
-//!   [`Reader::try_read`]) it *pins* its cursor: a CAS from `c` to
+//!   Before each read (one [`EventGuard`], one [`ReadBatch`], one call of
+//!   [`Reader::try_read`], which reads one step of at most
+//!   [`Reader::max_batch`] events) it *pins* its cursor: a CAS from `c` to
 //!   `c | PIN` (Acquire). The read ends with a Release store of the next
 //!   cursor, unpinned; that store pairs with the writer's Acquire loads of
 //!   the cursor and with its lap CAS, so the reader's reads happen before
@@ -73,7 +74,9 @@
 //!   exact count and goes on from where the writer moved it. Its read is
 //!   therefore never torn, and no reference is ever formed to memory being
 //!   written. A lossy reader holds the writer back only while a read is
-//!   open, and a dead one is reaped like any reader (loom models
+//!   open (a handler that panics ends it as it unwinds; a guard that is
+//!   forgotten leaves the pin to the reader's next read), and a dead one is
+//!   reaped like any reader (loom models
 //!   `lossy_lap` and `lossy_pin_release`; mutants `lossy_no_pin`,
 //!   `lap_store`).
 //! * **The writer's floors.** Every gating computation brackets itself on

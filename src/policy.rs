@@ -18,7 +18,8 @@
 /// **How a lossy reader stays sound.** It reads in place, like any reader,
 /// and the writer never writes what it is reading: while it reads (the
 /// span of one [`EventGuard`](crate::EventGuard), one [`ReadBatch`](crate::ReadBatch),
-/// or one step of [`Reader::try_read`](crate::Reader::try_read)) its cursor
+/// or one call of [`Reader::try_read`](crate::Reader::try_read), which reads one
+/// step of at most [`max_batch`](crate::Reader::max_batch) events) its cursor
 /// is *pinned*, and the writer respects a pinned cursor as it does a gating
 /// one. Between reads it is not pinned, and a writer that needs the room
 /// moves it forward (laps it) with a compare-and-swap; the reader's pin is a

@@ -239,7 +239,6 @@ fn a_forgotten_guard_does_not_pin_a_lossy_reader_for_good(kind: Kind) {
 
 /// A `try_read` handler that panics ends the lossy read as it unwinds: the
 /// writer is not held back, and the reader reads on.
-#[cfg_attr(miri, ignore = "Miri does not unwind through every backing here")]
 fn a_panicking_handler_ends_a_lossy_read(kind: Kind) {
     let rt = builder(kind).ring_capacity(8).build().unwrap();
     let mut tap = rt.reader_with(lossy()).unwrap();
