@@ -777,7 +777,7 @@ impl Reader {
             }
             return Ok(n as usize);
         }
-        let mut failed = None;
+        let mut failed;
         while seq < end {
             let stop = end.min(seq.saturating_add(pos.max_batch));
             let event = match decode(shared, seq) {
@@ -787,16 +787,7 @@ impl Reader {
                     return Err(e);
                 }
             };
-            let mut event = event;
-            loop {
-                seq += 1;
-                let next = if seq < stop { decode(shared, seq).map_err(|e| failed = Some(e)).ok() } else { None };
-                let Some(next) = next else {
-                    handler(event, true);
-                    break;
-                };
-                handler(std::mem::replace(&mut event, next), false);
-            }
+            (seq, failed) = hand_out_step(shared, event, seq, stop, &mut handler);
             commit(entry, pos, seq);
             if let Some(e) = failed {
                 return Err(e);
@@ -826,26 +817,44 @@ impl Reader {
         let pos = &mut *guard.pos;
         let end = pos.cursor + n;
         let mut seq = pos.cursor;
-        let mut event = match decode(shared, seq) {
+        let event = match decode(shared, seq) {
             Ok(event) => event,
             Err(e) => return Err(fail_at(entry, pos, seq, e)),
         };
-        let mut failed = None;
-        loop {
-            seq += 1;
-            let next = if seq < end { decode(shared, seq).map_err(|e| failed = Some(e)).ok() } else { None };
-            let Some(next) = next else {
-                handler(event, true);
-                break;
-            };
-            handler(std::mem::replace(&mut event, next), false);
-        }
+        let failed;
+        (seq, failed) = hand_out_step(shared, event, seq, end, &mut handler);
         commit(entry, pos, seq);
         std::mem::forget(guard);
         match failed {
             Some(e) => Err(e),
             None => Ok((seq - (end - n)) as usize),
         }
+    }
+}
+
+/// Hands the events of one step `[seq, stop)` to `handler`, `event` (the
+/// one at `seq`) decoded already. Each event is decoded before the previous
+/// one is handed out, so `end_of_batch` also marks the last event before a
+/// malformed one. Returns the sequence after the last event handed out and
+/// the error that ended the step early, if one did. One call site of
+/// `handler`, so that it is inlined once.
+#[inline(always)]
+fn hand_out_step<'a, F: FnMut(EventRef<'a>, bool)>(
+    shared: &'a Anchor,
+    mut event: EventRef<'a>,
+    mut seq: u64,
+    stop: u64,
+    handler: &mut F,
+) -> (u64, Option<ReadError>) {
+    let mut failed = None;
+    loop {
+        seq += 1;
+        let next = if seq < stop { decode(shared, seq).map_err(|e| failed = Some(e)).ok() } else { None };
+        let Some(next) = next else {
+            handler(event, true);
+            return (seq, failed);
+        };
+        handler(std::mem::replace(&mut event, next), false);
     }
 }
 
@@ -1660,6 +1669,31 @@ mod tests {
         assert_eq!(result, Err(corrupt));
         assert_eq!(steps, [(0, false), (1, true)]);
         assert_eq!(handled.cursor(), 2, "the events before it are consumed");
+    }
+
+    /// A lossy read meets a damaged event: it ends before it (the event
+    /// before marked as the end of its batch, as for a gating reader), the
+    /// error is reported, and the cursor is left unpinned.
+    #[cfg(all(target_os = "linux", not(miri)))]
+    #[test]
+    fn a_lossy_read_that_meets_a_damaged_event_ends_before_it_unpinned() {
+        let path = std::env::temp_dir().join(format!("slotcast-reader-lossy-damaged-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let rt = Runtime::builder().shared(path).ring_capacity(8).build().unwrap();
+        let mut tap = rt.reader_with(crate::ReaderOptions::new().policy(crate::Policy::Lossy)).unwrap();
+        tap.set_max_batch(std::num::NonZeroUsize::new(8).unwrap());
+        let mut writer = rt.writer().unwrap();
+        for i in 0..4u8 {
+            writer.try_publish_bytes(0, &[i]).unwrap();
+        }
+        rt.shared().arena.descriptor(2).slot.store(crate::layout::slot_word::pack(5, 0, 0), Relaxed);
+        let corrupt = ReadError::Corrupt { sequence: 2, what: "no such size class" };
+        let mut steps = Vec::new();
+        let result = tap.try_read(|event, end| steps.push((event.sequence(), end)));
+        assert_eq!(result, Err(corrupt));
+        assert_eq!(steps, [(0, false), (1, true)]);
+        let word = rt.shared().arena.readers()[tap.pos.index].cursor.load(Relaxed);
+        assert_eq!(word, 2, "the cursor stored after the good events, unpinned");
     }
 
     #[test]
