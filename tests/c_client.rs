@@ -12,11 +12,9 @@
 
 mod common;
 
-use common::capi::{self, Client, Link, publish_pattern, shared_runtime};
+use common::capi::{self, Link, publish_pattern, scenarios, shared_runtime};
 use slotcast::{ReadError, Runtime, WaitStrategy};
-use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 #[test]
 fn a_c_process_pushes_100_000_events_that_a_rust_reader_verifies() {
@@ -91,92 +89,34 @@ fn policies() -> std::path::PathBuf {
     .clone()
 }
 
+/// `tests/c/policies.c MODE ARGS...`, the C client of the policy scenarios.
+fn c_client(args: &[&str]) -> Command {
+    let mut cmd = Command::new(policies());
+    cmd.args(args);
+    cmd
+}
+
 #[test]
 fn a_lossy_c_reader_that_stops_reading_does_not_stop_a_rust_writer() {
-    const EVENTS: u64 = 20_000; // about 20 rings
-    let (path, rt) = shared_runtime("c-tap");
-    let mut tap = Client::spawn(Command::new(policies()).args(["tap", path.to_str().unwrap()]));
-    tap.expect("JOINED");
-    let mut writer = rt.writer().unwrap();
-    publish_pattern(&mut writer, 0..10);
-    tap.expect("STALLED");
-    // The C reader holds no pin between calls: the writer never waits.
-    let start = Instant::now();
-    for i in 10..EVENTS {
-        if let Err(e) = writer.try_publish_bytes(capi::pattern_type(i), &capi::pattern_bytes(i)) {
-            panic!("event {i}: the stalled lossy C reader stopped the writer: {e}");
-        }
-    }
-    let publishing = start.elapsed();
-    tap.child.stdin.take().unwrap().write_all(b"GO\n").unwrap();
-    let line = tap.expect("TAP");
-    let [received, lost, lagged] = Client::numbers(&line)[..] else { panic!("{line}") };
-    assert!(lagged >= 1, "the tap was lapped: {line}");
-    assert_eq!(received + lost, EVENTS, "received + lost = published: {line}");
-    tap.succeeds();
-    println!(
-        "{} events published without waiting past a stalled lossy C reader in {publishing:?}; {line}",
-        EVENTS - 10
-    );
+    let (line, publishing) = scenarios::stalled_lossy_tap(&c_client, "C", "c-tap");
+    println!("19990 events published without waiting past a stalled lossy C reader in {publishing:?}; {line}");
 }
 
 #[test]
 fn a_c_reader_drains_then_sees_the_stream_closed_by_a_rust_writer_process() {
-    const EVENTS: u64 = 5_000;
-    let (path, rt) = shared_runtime("c-drain");
-    let mut reader = Client::spawn(Command::new(policies()).args(["drain", path.to_str().unwrap()]));
-    reader.expect("JOINED");
-    let mut writer = rt.writer().unwrap();
-    publish_pattern(&mut writer, 0..EVENTS);
-    let closed = Instant::now();
-    writer.close();
-    let line = reader.expect("CLOSED");
-    let after = closed.elapsed();
-    assert_eq!(Client::numbers(&line), [EVENTS], "every event, then the close: {line}");
-    reader.succeeds();
-    println!("the C reader read {EVENTS} events and the close, {after:?} after close()");
+    let after = scenarios::drain_then_closed(&c_client, "c-drain", 5_000);
+    println!("the C reader read 5000 events and the close, {after:?} after close()");
 }
 
 #[test]
 fn a_waiting_c_reader_learns_its_writer_process_was_killed_and_reads_on_with_the_next() {
-    let (path, rt) = shared_runtime("c-dead");
-    let p = path.to_str().unwrap();
-    let mut reader = Client::spawn(Command::new(policies()).args(["dead", p]));
-    reader.expect("JOINED");
-    let mut first = Client::spawn(Command::new(policies()).args(["write", p, "0", "1000", "hang"]));
-    first.expect("PUBLISHED");
-    // The reader has read everything (or will) and waits in a read call.
-    #[allow(clippy::disallowed_methods)] // the test paces its own processes
-    std::thread::sleep(Duration::from_millis(50));
-    let killed = Instant::now();
-    first.child.kill().unwrap(); // SIGKILL
-    let line = reader.expect("DEAD");
-    let after = killed.elapsed();
-    assert_eq!(Client::numbers(&line), [1000], "every event of the dead writer: {line}");
-    let _ = first.child.wait();
-    let second = Client::spawn(Command::new(policies()).args(["write", p, "1000", "500", "close"]));
-    let line = reader.expect("CLOSED");
-    assert_eq!(Client::numbers(&line), [1500], "the new writer's events, then its close: {line}");
-    second.succeeds();
-    reader.succeeds();
-    assert_eq!(rt.published(), 1500);
+    let after = scenarios::writer_killed_then_taken_over(&c_client, "c-dead", 1000, 500);
     println!("the waiting C reader returned SLOTCAST_ERR_WRITER_DEAD {after:?} after SIGKILL (seen from here)");
 }
 
 #[test]
 fn a_c_reader_joining_from_the_oldest_event_replays_the_window() {
-    const EVENTS: u64 = 300;
-    let (path, rt) = shared_runtime("c-oldest");
-    // A gating reader that read nothing keeps every event's slot.
-    let _holder = rt.reader().unwrap();
-    let mut writer = rt.writer().unwrap();
-    publish_pattern(&mut writer, 0..EVENTS);
-    let mut late = Client::spawn(Command::new(policies()).args(["oldest", path.to_str().unwrap()]));
-    for _ in ["gating", "lossy"] {
-        let line = late.expect("REPLAYED");
-        assert_eq!(Client::numbers(&line), [0, EVENTS], "the whole window, in order: {line}");
-    }
-    late.succeeds();
+    scenarios::oldest_replays_the_window(&c_client, "c-oldest");
 }
 
 #[test]

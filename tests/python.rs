@@ -8,12 +8,11 @@
 
 mod common;
 
-use common::capi::{self, Client, publish_pattern, shared_runtime};
+use common::capi::{self, scenarios};
 use slotcast::{ReadError, Runtime, WaitStrategy};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// Events each way: Python publishes or verifies a few µs per event.
 const EVENTS: u64 = 30_000;
@@ -156,83 +155,23 @@ fn policies(args: &[&str]) -> Command {
 
 #[test]
 fn a_lossy_python_reader_that_stops_reading_does_not_stop_a_rust_writer() {
-    const EVENTS: u64 = 20_000; // about 20 rings
-    let (path, rt) = shared_runtime("py-tap");
-    let mut tap = Client::spawn(&mut policies(&["tap", path.to_str().unwrap()]));
-    tap.expect("JOINED");
-    let mut writer = rt.writer().unwrap();
-    publish_pattern(&mut writer, 0..10);
-    tap.expect("STALLED");
-    // The Python reader holds no pin between calls: the writer never waits.
-    for i in 10..EVENTS {
-        if let Err(e) = writer.try_publish_bytes(capi::pattern_type(i), &capi::pattern_bytes(i)) {
-            panic!("event {i}: the stalled lossy Python reader stopped the writer: {e}");
-        }
-    }
-    tap.child.stdin.take().unwrap().write_all(b"GO\n").unwrap();
-    let line = tap.expect("TAP");
-    let [received, lost, lagged] = Client::numbers(&line)[..] else { panic!("{line}") };
-    assert!(lagged >= 1, "the tap was lapped: {line}");
-    assert_eq!(received + lost, EVENTS, "received + lost = published: {line}");
-    tap.succeeds();
+    let (line, _) = scenarios::stalled_lossy_tap(&policies, "Python", "py-tap");
     println!("python tap: {line}");
 }
 
 #[test]
 fn a_python_reader_drains_then_its_iteration_ends_at_the_close_of_a_rust_writer_process() {
-    const EVENTS: u64 = 3_000;
-    let (path, rt) = shared_runtime("py-drain");
-    let mut reader = Client::spawn(&mut policies(&["drain", path.to_str().unwrap()]));
-    reader.expect("JOINED");
-    let mut writer = rt.writer().unwrap();
-    publish_pattern(&mut writer, 0..EVENTS);
-    let closed = Instant::now();
-    writer.close();
-    let line = reader.expect("CLOSED");
-    let after = closed.elapsed();
-    assert_eq!(Client::numbers(&line), [EVENTS], "every event, then the close: {line}");
-    reader.succeeds();
-    println!("the Python reader read {EVENTS} events and the close, {after:?} after close()");
+    let after = scenarios::drain_then_closed(&policies, "py-drain", 3_000);
+    println!("the Python reader read 3000 events and the close, {after:?} after close()");
 }
 
 #[test]
 fn a_waiting_python_reader_learns_its_writer_process_was_killed_and_reads_on_with_the_next() {
-    let (path, rt) = shared_runtime("py-dead");
-    let p = path.to_str().unwrap();
-    let mut reader = Client::spawn(&mut policies(&["dead", p]));
-    reader.expect("JOINED");
-    let mut first = Client::spawn(&mut policies(&["write", p, "0", "500", "hang"]));
-    first.expect("PUBLISHED");
-    // The reader has read everything (or will) and waits in a read call.
-    #[allow(clippy::disallowed_methods)] // the test paces its own processes
-    std::thread::sleep(Duration::from_millis(100));
-    let killed = Instant::now();
-    first.child.kill().unwrap(); // SIGKILL
-    let line = reader.expect("DEAD");
-    let after = killed.elapsed();
-    assert_eq!(Client::numbers(&line), [500], "every event of the dead writer: {line}");
-    let _ = first.child.wait();
-    let second = Client::spawn(&mut policies(&["write", p, "500", "300", "close"]));
-    let line = reader.expect("CLOSED");
-    assert_eq!(Client::numbers(&line), [800], "the new writer's events, then its close: {line}");
-    second.succeeds();
-    reader.succeeds();
-    assert_eq!(rt.published(), 800);
+    let after = scenarios::writer_killed_then_taken_over(&policies, "py-dead", 500, 300);
     println!("the waiting Python reader raised WriterDead {after:?} after SIGKILL (seen from here)");
 }
 
 #[test]
 fn a_python_reader_joining_from_the_oldest_event_replays_the_window() {
-    const EVENTS: u64 = 300;
-    let (path, rt) = shared_runtime("py-oldest");
-    // A gating reader that read nothing keeps every event's slot.
-    let _holder = rt.reader().unwrap();
-    let mut writer = rt.writer().unwrap();
-    publish_pattern(&mut writer, 0..EVENTS);
-    let mut late = Client::spawn(&mut policies(&["oldest", path.to_str().unwrap()]));
-    for _ in ["gating", "lossy"] {
-        let line = late.expect("REPLAYED");
-        assert_eq!(Client::numbers(&line), [0, EVENTS], "the whole window, in order: {line}");
-    }
-    late.succeeds();
+    scenarios::oldest_replays_the_window(&policies, "py-oldest");
 }

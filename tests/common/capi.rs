@@ -222,3 +222,110 @@ pub fn publish_pattern(writer: &mut slotcast::Writer, range: std::ops::Range<u64
         writer.publish_bytes(pattern_type(i), &pattern_bytes(i)).unwrap();
     }
 }
+
+/// The policy scenarios, the same for every client language: `client`
+/// builds the command of a client process (`tests/c/policies.c`,
+/// `tests/python/policies.py`) from its mode and arguments, and `who`
+/// names it in messages. Each returns what it measured, for the test to
+/// print.
+pub mod scenarios {
+    use super::{Client, pattern_bytes, pattern_type, publish_pattern, shared_runtime};
+    use std::io::Write;
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    /// A client's command from its mode and arguments.
+    pub type Spawn<'a> = &'a dyn Fn(&[&str]) -> Command;
+
+    /// A lossy client reader that stops reading does not stop a Rust
+    /// writer; once it reads again, received + lost = published. Returns
+    /// its `TAP` line and how long the publishing took.
+    pub fn stalled_lossy_tap(client: Spawn<'_>, who: &str, tag: &str) -> (String, Duration) {
+        const EVENTS: u64 = 20_000; // about 20 rings
+        let (path, rt) = shared_runtime(tag);
+        let mut tap = Client::spawn(&mut client(&["tap", path.to_str().unwrap()]));
+        tap.expect("JOINED");
+        let mut writer = rt.writer().unwrap();
+        publish_pattern(&mut writer, 0..10);
+        tap.expect("STALLED");
+        // The client reader holds no pin between calls: the writer never waits.
+        let start = Instant::now();
+        for i in 10..EVENTS {
+            if let Err(e) = writer.try_publish_bytes(pattern_type(i), &pattern_bytes(i)) {
+                panic!("event {i}: the stalled lossy {who} reader stopped the writer: {e}");
+            }
+        }
+        let publishing = start.elapsed();
+        tap.child.stdin.take().unwrap().write_all(b"GO\n").unwrap();
+        let line = tap.expect("TAP");
+        let [received, lost, lagged] = Client::numbers(&line)[..] else { panic!("{line}") };
+        assert!(lagged >= 1, "the tap was lapped: {line}");
+        assert_eq!(received + lost, EVENTS, "received + lost = published: {line}");
+        tap.succeeds();
+        (line, publishing)
+    }
+
+    /// A client reader drains `events`, then learns of the Rust writer's
+    /// close. Returns the time from `close()` to its `CLOSED` line.
+    pub fn drain_then_closed(client: Spawn<'_>, tag: &str, events: u64) -> Duration {
+        let (path, rt) = shared_runtime(tag);
+        let mut reader = Client::spawn(&mut client(&["drain", path.to_str().unwrap()]));
+        reader.expect("JOINED");
+        let mut writer = rt.writer().unwrap();
+        publish_pattern(&mut writer, 0..events);
+        let closed = Instant::now();
+        writer.close();
+        let line = reader.expect("CLOSED");
+        let after = closed.elapsed();
+        assert_eq!(Client::numbers(&line), [events], "every event, then the close: {line}");
+        reader.succeeds();
+        after
+    }
+
+    /// A client reader waiting in a read call learns that its writer
+    /// process was killed (after reading its `first` events), then reads a
+    /// new writer process's `then` events up to its close. Returns the time
+    /// from the SIGKILL to the reader's `DEAD` line.
+    pub fn writer_killed_then_taken_over(client: Spawn<'_>, tag: &str, first: u64, then: u64) -> Duration {
+        let (path, rt) = shared_runtime(tag);
+        let p = path.to_str().unwrap();
+        let mut reader = Client::spawn(&mut client(&["dead", p]));
+        reader.expect("JOINED");
+        let (first_s, then_s, total) = (first.to_string(), then.to_string(), first + then);
+        let mut killed_writer = Client::spawn(&mut client(&["write", p, "0", &first_s, "hang"]));
+        killed_writer.expect("PUBLISHED");
+        // The reader has read everything (or will) and waits in a read call.
+        #[allow(clippy::disallowed_methods)] // the test paces its own processes
+        std::thread::sleep(Duration::from_millis(100));
+        let killed = Instant::now();
+        killed_writer.child.kill().unwrap(); // SIGKILL
+        let line = reader.expect("DEAD");
+        let after = killed.elapsed();
+        assert_eq!(Client::numbers(&line), [first], "every event of the dead writer: {line}");
+        let _ = killed_writer.child.wait();
+        let second = Client::spawn(&mut client(&["write", p, &first_s, &then_s, "close"]));
+        let line = reader.expect("CLOSED");
+        assert_eq!(Client::numbers(&line), [total], "the new writer's events, then its close: {line}");
+        second.succeeds();
+        reader.succeeds();
+        assert_eq!(rt.published(), total);
+        after
+    }
+
+    /// A client reader joining from the oldest event replays the whole
+    /// window, once gating and once lossy.
+    pub fn oldest_replays_the_window(client: Spawn<'_>, tag: &str) {
+        const EVENTS: u64 = 300;
+        let (path, rt) = shared_runtime(tag);
+        // A gating reader that read nothing keeps every event's slot.
+        let _holder = rt.reader().unwrap();
+        let mut writer = rt.writer().unwrap();
+        publish_pattern(&mut writer, 0..EVENTS);
+        let mut late = Client::spawn(&mut client(&["oldest", path.to_str().unwrap()]));
+        for _ in ["gating", "lossy"] {
+            let line = late.expect("REPLAYED");
+            assert_eq!(Client::numbers(&line), [0, EVENTS], "the whole window, in order: {line}");
+        }
+        late.succeeds();
+    }
+}
