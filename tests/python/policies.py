@@ -25,7 +25,6 @@ print "JOINED" once joined.
 
 import signal
 import sys
-import time
 
 import pattern
 import slotcast
@@ -101,12 +100,9 @@ def dead(path):
     if not isinstance(e, slotcast.WriterDead):
         raise e
     say("DEAD", seen)
-    # Until a new writer takes over, every read says the writer is dead.
-    while True:
-        seen, e = read_on(reader, seen)
-        if not isinstance(e, slotcast.WriterDead):
-            break
-        time.sleep(0.001)
+    # Told once per dead writer: the next reads wait for the writer that
+    # takes over, and end at its close (a second WriterDead fails).
+    seen, e = read_on(reader, seen)
     if not isinstance(e, slotcast.StreamClosed):
         raise e
     say("CLOSED", seen)
