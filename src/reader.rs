@@ -207,6 +207,8 @@ impl Reader {
         // next to the entry's previous reader's `ACTIVE` state: the claim
         // above acquired that reader's leave, and this carries its reads on.
         entry.cursor.store(from, crate::sync::mutant!("join_relaxed", Relaxed, Release));
+        // ORDERING: Relaxed; for display (`stats`), published with the
+        // entry by the Release store of its state below.
         entry.pid.store(pid, Relaxed);
         entry.lost.store(0, Relaxed);
         // ORDERING(gating): Release; pairs with the writer's Acquire load of

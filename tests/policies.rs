@@ -279,12 +279,17 @@ fn a_waiting_reader_wakes_when_the_writer_closes() {
             let rt = Runtime::new().unwrap();
             let mut reader = rt.reader_with(ReaderOptions::new().policy(policy)).unwrap();
             reader.set_wait_strategy(strategy);
-            let writer = rt.writer().unwrap();
+            let mut writer = rt.writer().unwrap();
             let (tx, rx) = mpsc::channel();
             let waiter = std::thread::spawn(move || {
+                // One event first: the writer's publish acknowledges a
+                // blocking reader, which from then on sleeps without a
+                // bound, so only the close's wake-up can end its wait.
+                assert_eq!(reader.read(|_, _| ()), Ok(1));
                 let result = reader.read(|_, _| ()).map(|_| ());
                 tx.send((result, Instant::now())).unwrap();
             });
+            publish(&mut writer, 0, 16).unwrap();
             // Long enough for a blocking reader to be asleep on the futex.
             std::thread::sleep(Duration::from_millis(50));
             let closed = Instant::now();
