@@ -22,6 +22,8 @@ use crate::lifetime::{Anchor, Shared};
 use crate::ring_ptr::{Handle, RingPtr, check_view};
 use crate::slot_alloc;
 use crate::sync::{Arc, Ordering::*};
+#[cfg(not(loom))]
+use crate::task_wait::RoomBackoff;
 use crate::writer::Writer;
 use bytemuck::Pod;
 use std::fmt;
@@ -32,7 +34,8 @@ use std::fmt;
 ///
 /// `Allocator` is `Clone + Send + Sync`; allocation is lock-free (one CAS on
 /// the slot found). A full pool is an error ([`AllocError::Full`]), never a
-/// panic or a wait.
+/// panic; the async forms ([`alloc_with_async`](Allocator::alloc_with_async)
+/// and the others) wait for a free slot instead.
 ///
 /// ```
 /// use slotcast::{Runtime, SizeClass};
@@ -150,6 +153,101 @@ impl Allocator {
     /// [`UpgradeError::Invalid`] or [`UpgradeError::Stale`].
     pub fn upgrade(&self, handle: Handle) -> Result<RingPtr, UpgradeError> {
         RingPtr::upgrade(self.shared.shared(), handle)
+    }
+
+    /// As [`try_alloc_with`](Allocator::try_alloc_with), waiting for a
+    /// free slot as a future: back-pressure for a task that allocates
+    /// faster than its readers drop pointers. Dropped pointers do not wake
+    /// allocators (that would cost every last drop a look at a waiter
+    /// list): a waiting task yields to its executor a few times, then looks
+    /// again after naps of 20 µs growing to 1 ms.
+    ///
+    /// Cancellation safe: dropping the future before it completes claims
+    /// no slot and drops `fill` uncalled (the slot is claimed and filled in
+    /// the poll that completes the future).
+    ///
+    /// ```
+    /// use slotcast::{Runtime, SizeClass};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::builder().slots(SizeClass::S, 1).build()?;
+    /// let alloc = rt.allocator();
+    /// let first = alloc.alloc_bytes_async(0, &[1; 200]).await?;
+    /// // The pool's only slot is taken: the next allocation waits for it.
+    /// let release = tokio::spawn(async move {
+    ///     tokio::task::yield_now().await;
+    ///     drop(first);
+    /// });
+    /// let second = alloc.alloc_bytes_async(0, &[2; 200]).await?;
+    /// assert_eq!(second[0], 2);
+    /// release.await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`try_alloc_with`](Allocator::try_alloc_with), but never
+    /// [`AllocError::Full`]: that is waited out.
+    #[cfg(not(loom))]
+    pub async fn alloc_with_async<F: FnOnce(&mut [u8]) -> usize>(
+        &self,
+        class: SizeClass,
+        event_type: u32,
+        fill: F,
+    ) -> Result<RingPtr, AllocError> {
+        if self.shared.forked() {
+            return Err(AllocError::Forked);
+        }
+        let class = self.shared.config.class_for(class).ok_or(AllocError::NoSlots(class))?;
+        let mut backoff = RoomBackoff::new();
+        let (slot, generation) = loop {
+            match self.claim(class) {
+                Err(AllocError::Full(_)) => backoff.pause().await,
+                claimed => break claimed?,
+            }
+        };
+        failpoint!("alloc.claimed");
+        slot_alloc::fill(&self.shared, class, slot, generation, event_type, fill)
+    }
+
+    /// As [`try_alloc_bytes`](Allocator::try_alloc_bytes), waiting for a
+    /// free slot as a future (see [`alloc_with_async`](Allocator::alloc_with_async)).
+    ///
+    /// Cancellation safe, as [`alloc_with_async`](Allocator::alloc_with_async).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_alloc_bytes`](Allocator::try_alloc_bytes), but never
+    /// [`AllocError::Full`].
+    #[cfg(not(loom))]
+    pub async fn alloc_bytes_async(&self, event_type: u32, bytes: &[u8]) -> Result<RingPtr, AllocError> {
+        let class = self.shared.config.pick_class(bytes.len())?;
+        self.alloc_with_async(class, event_type, |buf| {
+            buf[..bytes.len()].copy_from_slice(bytes);
+            bytes.len()
+        })
+        .await
+    }
+
+    /// As [`try_alloc_pod`](Allocator::try_alloc_pod), waiting for a free
+    /// slot as a future (see [`alloc_with_async`](Allocator::alloc_with_async)).
+    ///
+    /// Cancellation safe, as [`alloc_with_async`](Allocator::alloc_with_async).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_alloc_pod`](Allocator::try_alloc_pod), but never
+    /// [`AllocError::Full`].
+    #[cfg(not(loom))]
+    pub async fn alloc_pod_async<T: Pod>(&self, event_type: u32, value: &T) -> Result<RingPtr<T>, AllocError> {
+        let view_error = |e| match e {
+            ViewError::Align { required } => AllocError::Align { required },
+            ViewError::Size { expected, .. } => AllocError::TooLarge { len: expected },
+        };
+        check_view::<T>(size_of::<T>()).map_err(view_error)?;
+        let ptr = self.alloc_bytes_async(event_type, bytemuck::bytes_of(value)).await?;
+        ptr.cast().map_err(view_error)
     }
 
     /// As `claim_free`, and if the pool is empty, once more after releasing

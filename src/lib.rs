@@ -258,6 +258,8 @@ mod shm;
 mod slot_alloc;
 mod stats;
 mod sync;
+#[cfg(not(loom))]
+mod task_wait;
 mod wait;
 mod writer;
 
@@ -273,6 +275,8 @@ pub use event::SizeClass;
 pub use observer::Observer;
 pub use policy::{Policy, ReaderOptions, StartAt};
 pub use reader::{BatchIter, EventGuard, EventRef, ReadBatch, Reader};
+#[cfg(not(loom))]
+pub use reader::{OwnedEvent, ReaderStream};
 pub use ring_ptr::{Handle, RingPtr};
 pub use runtime::Runtime;
 pub use shm::{OpenOptions, remove_stale};

@@ -60,6 +60,14 @@ use std::time::{Duration, Instant};
 #[cfg(all(feature = "capi", not(loom)))]
 mod borrow;
 
+// The async forms and the `Stream` (Waker-based; outside the loom models).
+#[cfg(not(loom))]
+mod async_read;
+#[cfg(not(loom))]
+mod event_stream;
+#[cfg(not(loom))]
+pub use event_stream::{OwnedEvent, ReaderStream};
+
 /// How many times a joiner starting from the oldest event looks again at a
 /// gate word the writer is computing its floors under (a few hundred
 /// nanoseconds of work) before it starts from the writer's published
@@ -700,13 +708,20 @@ impl Reader {
         if self.available(deadline)? == 0 {
             return Ok(None);
         }
+        self.guard_at_cursor().map(Some)
+    }
+
+    /// The event at the cursor, which [`available`](Reader::available)
+    /// found readable (and, for a lossy reader, pinned).
+    #[inline]
+    fn guard_at_cursor(&mut self) -> Result<EventGuard<'_>, ReadError> {
         let Reader { shared, pos } = self;
         let entry = &shared.arena.readers()[pos.index];
         let event = match decode(shared, pos.cursor) {
             Ok(event) => event,
             Err(e) => return Err(fail_at(entry, pos, pos.cursor, e)),
         };
-        Ok(Some(EventGuard { entry, pos, event: ManuallyDrop::new(event) }))
+        Ok(EventGuard { entry, pos, event: ManuallyDrop::new(event) })
     }
 
     #[inline]

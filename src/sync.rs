@@ -100,3 +100,10 @@ pub(crate) use payload::{PayloadMut, PayloadRef};
 
 mod futex;
 pub(crate) use futex::Futex;
+
+// The async forms' wake-ups (a waker list per arena, a timer thread): plain
+// std, outside what loom models (see `task_wait.rs`).
+#[cfg(not(loom))]
+mod tasks;
+#[cfg(not(loom))]
+pub(crate) mod timer;

@@ -456,16 +456,65 @@ pub(crate) fn is_open(header: &Header) -> bool {
 /// is marked dead by the writer whose death the reader reported already.
 #[inline]
 fn ends_wait(header: &Header, watch: Option<&Watch<'_>>) -> bool {
+    stream_ends_wait(header, watch.map(|w| w.dead_seen))
+}
+
+/// [`ends_wait`] for a reader that reported the death of writer epoch
+/// `dead_seen` (if any).
+#[inline]
+fn stream_ends_wait(header: &Header, dead_seen: Option<u64>) -> bool {
     if is_open(header) {
         return false;
     }
     // ORDERING: Relaxed; which writer died, read after the state.
-    let dead_seen = watch.is_some_and(|w| {
-        w.dead_seen == header.writer.epoch.load(Relaxed)
+    let reported = dead_seen.is_some_and(|seen| {
+        seen == header.writer.epoch.load(Relaxed)
             // ORDERING(close): as in `is_open`.
             && header.writer.stream.load(Acquire) == stream::WRITER_DEAD
     });
-    !dead_seen
+    !reported
+}
+
+/// What an async task that found nothing at `cursor` does where a sleeping
+/// reader would sleep (`task_wait.rs`): its waker is in the arena's task
+/// list already; it counts itself in `waiters`, then checks `published` and
+/// the stream's state, as [`sleep_for_event`] does before each sleep, with
+/// the same orderings (the writer's side is unchanged: it wakes the task
+/// list with the futex word's sleepers).
+///
+/// Returns `Ok(published)` if there is no need to wait (an event, or the
+/// stream's end), else `Err(nap)`: `None` if the writer acknowledged the
+/// registration (the task may wait unbounded), or the nap after which the
+/// task must look again (see the module docs: the writer's next publish may
+/// have missed the registration).
+#[cfg(not(loom))]
+pub(crate) fn task_registers(
+    registration: &mut Blocking,
+    header: &Header,
+    cursor: u64,
+    dead_seen: Option<u64>,
+) -> Result<u64, Option<Duration>> {
+    let wake = &header.wake;
+    if !registration.acked && registration.counted {
+        // ORDERING(wake_ack): Acquire; as in `sleep_for_event`.
+        let acked = wake.acked.load(Acquire);
+        registration.acked = acked.wrapping_sub(registration.epoch) as i32 >= 0;
+    }
+    // ORDERING(wake): AcqRel RMW; as in `sleep_for_event`: whichever of
+    // this and the writer's RMW on `waiters` comes second sees the other
+    // (the writer then wakes the task list, which holds our waker already).
+    wake.waiters.fetch_add(1, AcqRel);
+    // ORDERING(publish): Acquire; pairs with the writer's Release store.
+    let p = header.published.value.load(Acquire);
+    if p != cursor || stream_ends_wait(header, dead_seen) {
+        return Ok(p);
+    }
+    if registration.acked {
+        return Err(None);
+    }
+    let nap = unacked_nap(registration.naps);
+    registration.naps = registration.naps.saturating_add(1);
+    Err(Some(nap))
 }
 
 /// The sleeping half of the wake-up protocol (see the module docs). With a

@@ -44,6 +44,9 @@ use crate::sync::{Arc, Ordering::*, mutant};
 use crate::wait::{self, WaitStrategy};
 use std::fmt;
 
+// The async publishing forms (Waker-based; outside the loom models).
+#[cfg(not(loom))]
+mod async_publish;
 mod claim;
 mod core;
 mod owned;

@@ -49,6 +49,8 @@ const LAYERS: &[&[&str]] = &[
     &["shm"],
     // How an arena outlives its handles.
     &["lifetime"],
+    // How async tasks wait on an arena.
+    &["task_wait"],
     // Handles.
     &["ring_ptr"],
     // Claiming and filling one pool slot outside the ring.

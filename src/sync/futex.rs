@@ -23,6 +23,8 @@
 //!   loom reports as a model that never ends.
 
 use super::AtomicU32;
+#[cfg(not(loom))]
+use super::tasks::Tasks;
 use std::time::Duration;
 
 #[cfg(all(miri, not(loom)))]
@@ -39,6 +41,11 @@ pub(crate) struct Futex {
     cond: Condvar,
     #[cfg(loom)]
     wakes: AtomicU32,
+    /// This process's async tasks waiting on the word (see `tasks.rs`):
+    /// [`wake_all`](Futex::wake_all) wakes them too. In an `Arc` so that a
+    /// timer's nap can name a wait without keeping the arena.
+    #[cfg(not(loom))]
+    tasks: std::sync::Arc<Tasks>,
 }
 
 impl Futex {
@@ -51,7 +58,23 @@ impl Futex {
             cond: Condvar::new(),
             #[cfg(loom)]
             wakes: AtomicU32::new(0),
+            #[cfg(not(loom))]
+            tasks: std::sync::Arc::default(),
         }
+    }
+
+    /// This process's async tasks waiting on the word.
+    #[cfg(not(loom))]
+    pub(crate) fn tasks(&self) -> &std::sync::Arc<Tasks> {
+        &self.tasks
+    }
+
+    /// Wakes every thread sleeping on `word` and every task of this process
+    /// waiting on it.
+    pub(crate) fn wake_all(&self, word: &AtomicU32) {
+        self.wake_sleepers(word);
+        #[cfg(not(loom))]
+        self.tasks.wake_all();
     }
 
     /// Sleeps while `word` holds `expected`, for at most `timeout`.
@@ -72,7 +95,7 @@ impl Futex {
 
     /// Wakes every thread sleeping on `word`.
     #[cfg(all(not(loom), not(miri), target_os = "linux"))]
-    pub(crate) fn wake_all(&self, word: &AtomicU32) {
+    fn wake_sleepers(&self, word: &AtomicU32) {
         use rustix::thread::futex;
         let flags = if self.shared { futex::Flags::empty() } else { futex::Flags::PRIVATE };
         // The kernel reads the count as an `int`: `u32::MAX` would be -1 and
@@ -92,7 +115,7 @@ impl Futex {
 
     /// Sleepers re-check on their own; nothing to do.
     #[cfg(all(not(loom), not(miri), not(target_os = "linux")))]
-    pub(crate) fn wake_all(&self, _word: &AtomicU32) {}
+    fn wake_sleepers(&self, _word: &AtomicU32) {}
 
     /// Miri stand-in: check and sleep under the mutex.
     #[cfg(all(miri, not(loom)))]
@@ -110,7 +133,7 @@ impl Futex {
 
     /// Miri stand-in: notify under the mutex.
     #[cfg(all(miri, not(loom)))]
-    pub(crate) fn wake_all(&self, _word: &AtomicU32) {
+    fn wake_sleepers(&self, _word: &AtomicU32) {
         let _guard = self.lock.lock().unwrap();
         self.cond.notify_all();
     }
@@ -135,7 +158,7 @@ impl Futex {
 
     /// Loom stand-in: count a wake.
     #[cfg(loom)]
-    pub(crate) fn wake_all(&self, _word: &AtomicU32) {
+    fn wake_sleepers(&self, _word: &AtomicU32) {
         // ORDERING(futex-wake): Release; pairs with the sleeper's Acquire
         // loads, publishing the bump of the word made before this call.
         self.wakes.fetch_add(1, super::Ordering::Release);

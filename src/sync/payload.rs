@@ -17,6 +17,18 @@ pub(crate) struct PayloadRef {
     _track: loom::cell::ConstPtr<Box<[u8]>>,
 }
 
+// SAFETY: a `PayloadRef` is a shared, read-only view of slot bytes that
+// nobody writes while it lives (the slot protocols: a reader's cursor or a
+// `RingPtr`'s reference keeps the writer off them), as a `&[u8]` is, which
+// is `Send + Sync`: reading them from another thread is as sound. (The loom
+// build's tracked pointer stays on its thread.) So an event read in place
+// may cross an `.await` on a multi-threaded executor.
+#[cfg(not(loom))]
+unsafe impl Send for PayloadRef {}
+// SAFETY: as for `Send`.
+#[cfg(not(loom))]
+unsafe impl Sync for PayloadRef {}
+
 /// Exclusive access to the payload bytes of one slot.
 pub(crate) struct PayloadMut {
     ptr: NonNull<u8>,

@@ -558,6 +558,24 @@ impl WriterCore {
     }
 }
 
+impl WriterCore {
+    /// Whether a claim of `class` would find room now (the async forms'
+    /// test before they claim): [`claim_until`](Self::claim_until) without
+    /// the claim, and the same refusals. Nothing claimed stays claimed: the
+    /// slot found stays at the front of its FIFO.
+    #[cfg(not(loom))]
+    pub(super) fn has_room(&mut self, class: SizeClass) -> Result<bool, Refused> {
+        let class = match class {
+            SizeClass::XS => SizeClass::XS,
+            _ => self.route[class.index()].ok_or_else(|| no_slots(class))?,
+        };
+        if is_forked(self.fork_epoch) {
+            return Err(forked());
+        }
+        Ok(self.try_claim_fast(class).is_some() || self.claim_wait(class, Deadline::now()).is_ok())
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn no_slots(class: SizeClass) -> Refused {

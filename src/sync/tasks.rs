@@ -1,0 +1,148 @@
+//! Async tasks waiting on an arena's futex word: the task half of a sleep.
+//!
+//! A task that found nothing to read registers its [`Waker`] here (one list
+//! per arena per process, in the arena's [`Futex`](super::Futex)) before it
+//! counts itself in the arena's `waiters` word, exactly where a sleeping
+//! thread would go to sleep (see `wait.rs` and `task_wait.rs`). Whoever
+//! wakes the futex word's sleepers wakes this list too:
+//!
+//! * in the writer's own process, [`Futex::wake_all`](super::Futex::wake_all)
+//!   calls [`Tasks::wake_all`] right after the kernel wake-up, so a task is
+//!   woken by the publishing thread itself, with no thread in between;
+//! * in another process, nobody but the kernel sees that wake-up: a thread
+//!   of that process sleeps on the futex word for its tasks (`task_wait.rs`
+//!   starts it; the list records whether one runs).
+//!
+//! [`Tasks::wake_all`] takes the wakers out: a woken task that still finds
+//! nothing registers again, as a sleeping thread does before every sleep.
+
+#![allow(clippy::disallowed_types, reason = "the shim itself: a mutex guards the wakers")]
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::task::Waker;
+
+/// The waiting tasks of one arena in this process.
+#[derive(Default)]
+pub(crate) struct Tasks {
+    list: Mutex<List>,
+    /// How many wakers the list holds: lets [`wake_all`](Tasks::wake_all)
+    /// skip the lock while no task waits (every wake-up of a blocking
+    /// reader comes through there).
+    waiting: AtomicUsize,
+}
+
+#[derive(Default)]
+struct List {
+    /// The next key handed out: keys are never reused, so a timer set for
+    /// one wait never wakes a later one (see [`Tasks::wake`]).
+    next_key: u64,
+    wakers: HashMap<u64, Waker>,
+    /// A thread of this process sleeps on the futex word for these tasks.
+    thread: bool,
+}
+
+impl Tasks {
+    /// A key for one wait, fixed for as long as it lasts.
+    pub(crate) fn key(&self) -> u64 {
+        let mut list = self.lock();
+        list.next_key += 1;
+        list.next_key
+    }
+
+    /// Registers (or refreshes) the waker of wait `key`. Returns `true` if
+    /// no thread sleeps on the futex word for this process's tasks: the
+    /// caller then starts one if the arena is shared, and the list counts
+    /// it as started from now on.
+    pub(crate) fn register(&self, key: u64, waker: &Waker) -> bool {
+        let mut list = self.lock();
+        match list.wakers.get_mut(&key) {
+            Some(old) => old.clone_from(waker),
+            None => {
+                list.wakers.insert(key, waker.clone());
+                // ORDERING: Relaxed, under the lock; read after the writer's
+                // AcqRel RMW on `waiters` that acquired our count there,
+                // which this store happens before (see `wake_all`).
+                self.waiting.store(list.wakers.len(), Relaxed);
+            }
+        }
+        let start = !list.thread;
+        list.thread = true;
+        start
+    }
+
+    /// Forgets wait `key` (it ended, or its future was dropped).
+    pub(crate) fn remove(&self, key: u64) {
+        let mut list = self.lock();
+        if list.wakers.remove(&key).is_some() {
+            // ORDERING: Relaxed, under the lock; see `register`.
+            self.waiting.store(list.wakers.len(), Relaxed);
+        }
+    }
+
+    /// Wakes wait `key` if it is still registered (a timer's wake-up).
+    pub(crate) fn wake(&self, key: u64) {
+        let waker = {
+            let mut list = self.lock();
+            let waker = list.wakers.remove(&key);
+            // ORDERING: Relaxed, under the lock; see `register`.
+            self.waiting.store(list.wakers.len(), Relaxed);
+            waker
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Wakes every registered task, outside the lock.
+    ///
+    /// The caller (the writer after its AcqRel RMWs on `waiters`, or a
+    /// futex thread after its Acquire load of the futex word) has acquired
+    /// the registration of every task it must wake: a task stores its waker
+    /// here before its own RMW on `waiters`. So the Relaxed load of
+    /// `waiting` sees those tasks, and a zero means none to wake.
+    pub(crate) fn wake_all(&self) {
+        // ORDERING: Relaxed; see above.
+        if self.waiting.load(Relaxed) == 0 {
+            return;
+        }
+        let wakers = {
+            let mut list = self.lock();
+            // ORDERING: Relaxed, under the lock; see `register`.
+            self.waiting.store(0, Relaxed);
+            std::mem::take(&mut list.wakers)
+        };
+        for waker in wakers.into_values() {
+            waker.wake();
+        }
+    }
+
+    /// Whether no task waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().wakers.is_empty()
+    }
+
+    /// The futex thread's exit: it stops (and the next registration starts
+    /// another) only if no task waits.
+    pub(crate) fn thread_may_stop(&self) -> bool {
+        let mut list = self.lock();
+        if list.wakers.is_empty() {
+            list.thread = false;
+        }
+        !list.thread
+    }
+
+    /// The futex thread could not be started: the next registration tries
+    /// again.
+    pub(crate) fn thread_failed(&self) {
+        self.lock().thread = false;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, List> {
+        // A panic under this lock (an allocation failure, a waker's clone)
+        // leaves the list consistent: every operation is a single insert,
+        // remove or take.
+        self.list.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

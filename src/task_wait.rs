@@ -1,0 +1,228 @@
+//! How async tasks wait: for the next event, for room in the ring or a
+//! pool, for a free slot. Built on [`Waker`](std::task::Waker) alone, so
+//! every executor can drive the futures (tokio, async-std, smol, a
+//! hand-written `block_on`).
+//!
+//! **Events.** A task with nothing to read takes the place of a sleeping
+//! `Blocking` reader in the wake-up protocol of `wait.rs`, with its waker
+//! where the thread's sleep would be:
+//!
+//! ```text
+//! writer (unchanged)                          task, on a poll that finds nothing
+//! published.store(seq, Release)               once per wait: count in `blocking` (epoch e)
+//! b = blocking.load(Relaxed)                  tasks.register(key, waker)
+//! if count(b) == 0 { return }                 (acked >= e ?)            Acquire
+//! if waiters.fetch_add(0, AcqRel) > 0 {       waiters.fetch_add(1, AcqRel)
+//!     waiters.swap(0, AcqRel)                 if published.load(Acquire) != cursor { read }
+//!     futex.fetch_add(1, Release)             unacknowledged: a timer polls again after a nap
+//!     futex_wake_all + tasks.wake_all()       Pending
+//! }
+//! ```
+//!
+//! * **Nothing when nobody waits.** A task counts itself in `blocking` only
+//!   while a wait of it is pending, and uncounts itself when the wait ends
+//!   or its future is dropped. With no task waiting (and no `Blocking`
+//!   reader) the writer's whole cost is the Relaxed load of `blocking` it
+//!   makes already after every publish: no extra load, no read-modify-write,
+//!   no syscall.
+//! * **One process.** The writer's wake-up (`Futex::wake_all`) wakes the
+//!   process's task list after the kernel's sleepers: the publishing thread
+//!   itself calls `Waker::wake`, no thread in between.
+//! * **Across processes.** The kernel wakes only threads: the first task of
+//!   a process to wait on a shared runtime starts a thread of that process
+//!   (`slotcast-wake`) that sleeps on the futex word and wakes the
+//!   process's tasks after every bump of it (a task registers its waker
+//!   before its RMW on `waiters`, which the writer's RMWs acquire before
+//!   its bump, which the thread acquires before it takes the list: every
+//!   task the bump is for is in the list it wakes). While another process
+//!   holds the writer role the thread also reaps dead processes about once
+//!   a millisecond, so a writer that dies ends the tasks' waits
+//!   (`WriterDead`) as it ends the blocking forms'. The thread stops after
+//!   100 ms without a waiting task.
+//! * **The unacknowledged race.** The writer's Relaxed load of `blocking`
+//!   may miss a registration still in flight while the task misses the
+//!   writer's `published` (the store-buffering race of `wait.rs`). A
+//!   blocking reader covers it with bounded naps until the writer
+//!   acknowledges its registration; a task does the same with the timer
+//!   thread (`sync/timer.rs`): an unacknowledged wait is polled again after
+//!   1 ms, then 2, 4, ... up to 100 ms. In that race an event can be seen
+//!   late by one nap, or by the time to the writer's next publish, which
+//!   sees the registration and wakes the task.
+//!
+//! **Room and slots.** Readers never wake the writer (it would cost every
+//! read a read-modify-write), nor do dropped pointers wake an allocator: a
+//! task facing a full ring or pool yields to its executor a few times, then
+//! looks again after naps of 20 µs growing to 1 ms (the timer thread), as
+//! the blocking forms sleep.
+//!
+//! **Cancellation.** A wait keeps nothing but its registration: dropping its
+//! future unregisters it (the owner's `Drop` calls [`TaskWait::finish`]),
+//! and the cursor, the ring and the pools are as they were.
+
+use crate::lifetime::{Anchor, ArenaCtl, Shared};
+use crate::sync::{Arc, Ordering::*, timer};
+use crate::wait::{self, Blocking, WATCH_EVERY};
+use std::future::Future;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// How long the futex thread of a process stays after its last task
+/// stopped waiting.
+const LINGER: Duration = Duration::from_millis(100);
+
+/// One async wait for events: its key in the arena's task list and its
+/// count in `blocking`, both taken at the first poll that finds nothing and
+/// given back by [`finish`](TaskWait::finish).
+#[derive(Debug, Default)]
+pub(crate) struct TaskWait {
+    /// The wait's key in the task list (0: none yet).
+    key: u64,
+    registration: Option<Blocking>,
+}
+
+impl TaskWait {
+    pub(crate) const fn new() -> Self {
+        Self { key: 0, registration: None }
+    }
+
+    /// Nothing to read at `cursor`: arranges for `cx`'s task to be woken
+    /// when the writer publishes past it or the stream's state changes.
+    /// Returns `Some(published)` if there is no need to wait (read again),
+    /// `None` once the task may return `Pending`.
+    pub(crate) fn pend(
+        &mut self,
+        shared: &Anchor,
+        cursor: u64,
+        dead_seen: Option<u64>,
+        cx: &Context<'_>,
+    ) -> Option<u64> {
+        let arena = &shared.arena;
+        let header = arena.header();
+        let tasks = arena.futex().tasks();
+        if self.key == 0 {
+            self.key = tasks.key();
+        }
+        let registration = self.registration.get_or_insert_with(|| wait::register_blocking(header));
+        if tasks.register(self.key, cx.waker()) && shared.shared.is_some() {
+            start_futex_thread(shared.shared_arc());
+        }
+        match wait::task_registers(registration, header, cursor, dead_seen) {
+            Ok(published) => Some(published),
+            Err(None) => None,
+            Err(Some(nap)) => {
+                let wake = timer::Wake::Task(Arc::downgrade(tasks), self.key);
+                timer::after(Instant::now() + nap, wake);
+                None
+            }
+        }
+    }
+
+    /// Ends the wait: uncounts it and takes its waker out of the list. Every
+    /// owner calls it when the wait ends and in its `Drop`.
+    pub(crate) fn finish(&mut self, ctl: &ArenaCtl) {
+        if let Some(registration) = self.registration.take() {
+            wait::unregister_blocking(ctl.arena.header(), registration);
+        }
+        if self.key != 0 {
+            ctl.arena.futex().tasks().remove(self.key);
+            self.key = 0;
+        }
+    }
+}
+
+/// Starts this process's futex thread for a shared runtime's tasks (see the
+/// module docs). If the thread cannot be started, the next registration
+/// tries again; meanwhile the tasks' timer naps bound their waits.
+fn start_futex_thread(shared: &Arc<Shared>) {
+    let held = Arc::clone(shared);
+    let started = std::thread::Builder::new().name("slotcast-wake".into()).spawn(move || futex_thread(&held));
+    if started.is_err() {
+        shared.arena.futex().tasks().thread_failed();
+    }
+}
+
+/// Sleeps on the futex word and wakes this process's tasks after every
+/// bump; reaps dead processes while another process holds the writer role;
+/// stops after [`LINGER`] without a waiting task. Holds the runtime (its
+/// mapping) while it runs.
+fn futex_thread(shared: &Shared) {
+    let arena = &shared.arena;
+    let header = arena.header();
+    let futex = arena.futex();
+    let tasks = futex.tasks();
+    let word = &header.wake.futex;
+    let me = shared.entry() as u64 + 1;
+    // ORDERING(futex): Acquire; pairs with the writer's Release bump: the
+    // registrations that bump served are in the list taken after it.
+    let mut last = word.load(Acquire);
+    // Tasks that registered before the load above: their bump may be older.
+    tasks.wake_all();
+    loop {
+        // ORDERING: Relaxed; a hint, the reaper takes the role's word.
+        let owner = header.writer.owner.load(Relaxed);
+        let watch = owner != 0 && owner != me;
+        futex.wait(word, last, Some(if watch { WATCH_EVERY } else { LINGER }));
+        // ORDERING(futex): Acquire; as above.
+        let now = word.load(Acquire);
+        if now != last {
+            last = now;
+            tasks.wake_all();
+            continue;
+        }
+        if watch && !tasks.is_empty() {
+            // A dead writer's reaper marks the stream and bumps the word
+            // (if a task counted itself in `waiters`): seen above next.
+            shared.sweep_dead(false);
+            continue;
+        }
+        if tasks.thread_may_stop() {
+            return;
+        }
+    }
+}
+
+/// How many times a task facing a full ring or pool yields to its executor
+/// before it naps.
+const ROOM_YIELDS: u32 = 8;
+
+/// The pauses of a task waiting for room in the ring or a pool, or for a
+/// free slot: a few yields to the executor, then naps of 20 µs growing to
+/// 1 ms, as the blocking forms' `Blocking` waits.
+#[derive(Debug, Default)]
+pub(crate) struct RoomBackoff {
+    round: u32,
+}
+
+impl RoomBackoff {
+    pub(crate) const fn new() -> Self {
+        Self { round: 0 }
+    }
+
+    /// One pause: a future that completes after it.
+    pub(crate) fn pause(&mut self) -> impl Future<Output = ()> + Send + 'static {
+        let round = self.round;
+        self.round = self.round.saturating_add(1);
+        let nap = round.checked_sub(ROOM_YIELDS).map(|k| Duration::from_micros(20 << k.min(6)).min(Duration::from_millis(1)));
+        let mut due: Option<Instant> = None;
+        std::future::poll_fn(move |cx| {
+            let Some(nap) = nap else {
+                // A yield: be polled again after the executor's other tasks.
+                if due.is_some() {
+                    return Poll::Ready(());
+                }
+                due = Some(Instant::now());
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            };
+            let now = Instant::now();
+            match due {
+                Some(at) if now >= at => Poll::Ready(()),
+                _ => {
+                    let at = *due.get_or_insert(now + nap);
+                    timer::after(at, timer::Wake::Waker(cx.waker().clone()));
+                    Poll::Pending
+                }
+            }
+        })
+    }
+}
