@@ -202,7 +202,8 @@ impl RoomBackoff {
     pub(crate) fn pause(&mut self) -> impl Future<Output = ()> + Send + 'static {
         let round = self.round;
         self.round = self.round.saturating_add(1);
-        let nap = round.checked_sub(ROOM_YIELDS).map(|k| Duration::from_micros(20 << k.min(6)).min(Duration::from_millis(1)));
+        let nap =
+            round.checked_sub(ROOM_YIELDS).map(|k| Duration::from_micros(20 << k.min(6)).min(Duration::from_millis(1)));
         let mut due: Option<Instant> = None;
         std::future::poll_fn(move |cx| {
             let Some(nap) = nap else {
@@ -224,5 +225,107 @@ impl RoomBackoff {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Runtime;
+    use crate::sync::Ordering::Relaxed;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::{Context, Poll, Wake, Waker};
+    use std::time::{Duration, Instant};
+
+    /// Counts its wake-ups.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Relaxed);
+        }
+    }
+
+    #[allow(clippy::disallowed_types, reason = "a test's waker")]
+    fn counting() -> (std::sync::Arc<Count>, Waker) {
+        let count = std::sync::Arc::new(Count::default());
+        (count.clone(), Waker::from(count))
+    }
+
+    fn blocking_count(rt: &Runtime) -> u32 {
+        rt.shared().arena.header().wake.blocking.load(Relaxed) as u32
+    }
+
+    /// The writer's whole cost with no task waiting is its load of
+    /// `blocking`: the count is zero unless a wait is pending (and the
+    /// `Blocking` reader's own registration is given up by its first async
+    /// wait, taken again by its next blocking wait).
+    #[test]
+    fn a_task_is_counted_only_while_it_waits() {
+        let rt = Runtime::new().unwrap();
+        let mut reader = rt.reader().unwrap();
+        let mut writer = rt.writer().unwrap();
+        assert_eq!(blocking_count(&rt), 1, "a Blocking reader counts from its join");
+        let (_, waker) = counting();
+        let mut cx = Context::from_waker(&waker);
+        {
+            let mut wait = pin!(reader.recv_async());
+            assert!(wait.as_mut().poll(&mut cx).is_pending());
+            assert_eq!(blocking_count(&rt), 1, "the pending task, instead of the reader");
+        }
+        assert_eq!(blocking_count(&rt), 0, "a dropped wait is uncounted");
+        writer.try_publish_bytes(0, b"x").unwrap();
+        {
+            let mut wait = pin!(reader.recv_async());
+            let Poll::Ready(Ok(event)) = wait.as_mut().poll(&mut cx) else { panic!("an event was ready") };
+            assert_eq!(event.data(), b"x");
+        }
+        assert_eq!(blocking_count(&rt), 0, "a wait that never pended counts nothing");
+        assert!(reader.recv_timeout(Duration::from_millis(1)).unwrap().is_none());
+        assert_eq!(blocking_count(&rt), 1, "a blocking wait counts the reader again");
+    }
+
+    /// In one process the publishing thread itself wakes the task, within
+    /// the publish (no thread in between).
+    #[test]
+    fn the_writers_publish_wakes_a_waiting_task_itself() {
+        let rt = Runtime::new().unwrap();
+        let mut reader = rt.reader().unwrap();
+        let mut writer = rt.writer().unwrap();
+        // Acknowledge the registrations to come: the writer has loaded the
+        // count with a task in it once (a first wait, woken by a publish).
+        let (count, waker) = counting();
+        let mut cx = Context::from_waker(&waker);
+        for round in 1..=3 {
+            let mut wait = pin!(reader.recv_async());
+            assert!(wait.as_mut().poll(&mut cx).is_pending());
+            writer.try_publish_bytes(0, b"x").unwrap();
+            assert!(count.0.load(Relaxed) >= round, "round {round}: not woken by the publish");
+            assert!(wait.as_mut().poll(&mut cx).is_ready());
+        }
+    }
+
+    /// A wait whose registration no publish has acknowledged is polled
+    /// again by the timer (the store-buffering race's bound), and then
+    /// again, with growing naps, while nothing comes.
+    #[test]
+    fn an_unacknowledged_wait_is_polled_again_by_the_timer() {
+        let rt = Runtime::new().unwrap();
+        let mut reader = rt.reader().unwrap();
+        let _writer = rt.writer().unwrap();
+        let (count, waker) = counting();
+        let mut cx = Context::from_waker(&waker);
+        let mut wait = pin!(reader.recv_async());
+        assert!(wait.as_mut().poll(&mut cx).is_pending());
+        let start = Instant::now();
+        for woken in 1..=3 {
+            while count.0.load(Relaxed) < woken {
+                assert!(start.elapsed() < Duration::from_secs(10), "the timer never polled the wait again");
+                crate::sync::sleep(Duration::from_millis(1));
+            }
+            assert!(wait.as_mut().poll(&mut cx).is_pending());
+        }
     }
 }

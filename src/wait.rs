@@ -372,7 +372,7 @@ impl Watch<'_> {
 /// for a writer that may never pass it. A stream that is no longer open
 /// returns `Some(published)` too (perhaps the cursor): the caller looks at
 /// the stream's state. `blocking` is the reader's registration, `Some`
-/// exactly when its strategy is `Blocking`. `watch`, if any, reaps about
+/// when its strategy is `Blocking` (`None`: never sleeps unbounded). `watch`, if any, reaps about
 /// every [`WATCH_EVERY`] while the wait lasts and the writer role is held by
 /// another process (a blocking sleep then lasts at most that long): a
 /// shared runtime's reader uses it to notice a writer whose process died.

@@ -4,7 +4,7 @@
 use super::{EventGuard, EventRef, ReadBatch, Reader};
 use crate::error::ReadError;
 use crate::task_wait::TaskWait;
-use crate::wait::Deadline;
+use crate::wait::{self, Deadline};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -139,6 +139,14 @@ pub(super) fn poll_readable(reader: &mut Reader, wait: &mut TaskWait, cx: &Conte
         if let Some(found) = found {
             wait.finish(&reader.shared);
             return Poll::Ready(found);
+        }
+        if let Some(registration) = reader.pos.blocking.take() {
+            // A `Blocking` reader is counted in `blocking` for as long as it
+            // is one (its sleeps need the writer's acknowledgement); a task
+            // is counted only while it waits, so that the writer pays
+            // nothing while no task waits. The next blocking wait counts
+            // the reader again.
+            wait::unregister_blocking(reader.shared.arena.header(), registration);
         }
         let dead_seen = Some(reader.pos.dead_seen);
         if wait.pend(&reader.shared, reader.pos.cursor, dead_seen, cx).is_none() {
