@@ -229,6 +229,7 @@ impl RoomBackoff {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_types, reason = "a waker is made from a std `Arc`")]
 mod tests {
     use crate::Runtime;
     use crate::sync::Ordering::Relaxed;
@@ -248,7 +249,6 @@ mod tests {
         }
     }
 
-    #[allow(clippy::disallowed_types, reason = "a test's waker")]
     fn counting() -> (std::sync::Arc<Count>, Waker) {
         let count = std::sync::Arc::new(Count::default());
         (count.clone(), Waker::from(count))

@@ -24,24 +24,19 @@ use std::task::{Context, Poll};
 ///
 /// ```
 /// use slotcast::Runtime;
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let rt = Runtime::new()?;
 /// let mut reader = rt.reader()?;
 /// let mut writer = rt.writer()?;
+/// let waiting = tokio::spawn(async move {
+///     let event = reader.recv_async().await.unwrap();
+///     (event.event_type(), event.data().to_vec())
+/// });
+/// tokio::task::yield_now().await; // the reader's task waits
 /// writer.publish_bytes_async(1, b"hello").await?;
-/// let event = reader.recv_async().await?;
-/// assert_eq!((event.event_type(), event.data()), (1, &b"hello"[..]));
+/// assert_eq!(waiting.await?, (1, b"hello".to_vec()));
 /// # Ok(())
-/// # }
-/// # slotcast_doc_block_on(run()).unwrap();
-/// # fn slotcast_doc_block_on<F: std::future::Future>(f: F) -> F::Output {
-/// #     let waker = std::task::Waker::noop();
-/// #     let mut cx = std::task::Context::from_waker(&waker);
-/// #     let mut f = std::pin::pin!(f);
-/// #     loop {
-/// #         if let std::task::Poll::Ready(out) = f.as_mut().poll(&mut cx) { return out; }
-/// #         std::thread::yield_now();
-/// #     }
 /// # }
 /// ```
 impl Reader {
