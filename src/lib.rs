@@ -286,7 +286,6 @@ mod shm;
 mod slot_alloc;
 mod stats;
 mod sync;
-#[cfg(not(loom))]
 mod task_wait;
 mod wait;
 mod writer;

@@ -60,8 +60,8 @@ use std::time::{Duration, Instant};
 #[cfg(all(feature = "capi", not(loom)))]
 mod borrow;
 
-// The async forms and the `Stream` (Waker-based; outside the loom models).
-#[cfg(not(loom))]
+// The async forms (Waker-based; `loom_tests/task_wake.rs` models them) and
+// the `Stream`.
 mod async_read;
 #[cfg(not(loom))]
 mod event_stream;

@@ -55,19 +55,34 @@
 //! looks again after naps of 20 µs growing to 1 ms (the timer thread), as
 //! the blocking forms sleep.
 //!
+//! **Checked.** `loom_tests/task_wake.rs` models a task waiting for two
+//! events while the writer publishes them (loom's `block_on` reports a task
+//! nobody woke as a deadlock); its mutants put the waker in the list after
+//! the RMW on `waiters` (`task_register_after`) and leave the list unwoken
+//! (`tasks_unwoken`). The timer and the futex thread are plain std, outside
+//! the model: the thread's argument is above, and the tests of real
+//! processes (`tests/ipc.rs`) run it.
+//!
 //! **Cancellation.** A wait keeps nothing but its registration: dropping its
 //! future unregisters it (the owner's `Drop` calls [`TaskWait::finish`]),
 //! and the cursor, the ring and the pools are as they were.
 
-use crate::lifetime::{Anchor, ArenaCtl, Shared};
-use crate::sync::{Arc, Ordering::*, timer};
-use crate::wait::{self, Blocking, WATCH_EVERY};
-use std::future::Future;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use crate::lifetime::{Anchor, ArenaCtl};
+use crate::wait::{self, Blocking};
+use std::task::Context;
+#[cfg(not(loom))]
+use {
+    crate::lifetime::Shared,
+    crate::sync::{Arc, Ordering::*, timer},
+    crate::wait::WATCH_EVERY,
+    std::future::Future,
+    std::task::Poll,
+    std::time::{Duration, Instant},
+};
 
 /// How long the futex thread of a process stays after its last task
 /// stopped waiting.
+#[cfg(not(loom))]
 const LINGER: Duration = Duration::from_millis(100);
 
 /// One async wait for events: its key in the arena's task list and its
@@ -103,19 +118,41 @@ impl TaskWait {
             self.key = tasks.key();
         }
         let registration = self.registration.get_or_insert_with(|| wait::register_blocking(header));
-        if tasks.register(self.key, cx.waker()) && shared.shared.is_some() {
-            start_futex_thread(shared.shared_arc());
+        // The waker is in the list before the task counts itself in
+        // `waiters`: a writer whose RMW there sees the count wakes the list
+        // after it. Mutant: register it after (a lost wake-up).
+        let register_after = cfg!(slotcast_mutant = "task_register_after");
+        if !register_after {
+            register(self.key, shared, cx);
         }
-        match wait::task_registers(registration, header, cursor, dead_seen) {
+        let registered = wait::task_registers(registration, header, cursor, dead_seen);
+        if register_after {
+            register(self.key, shared, cx);
+        }
+        match registered {
             Ok(published) => Some(published),
             Err(None) => None,
             Err(Some(nap)) => {
-                let wake = timer::Wake::Task(Arc::downgrade(tasks), self.key);
-                timer::after(Instant::now() + nap, wake);
+                self.nap(tasks, nap);
                 None
             }
         }
     }
+
+    /// Has the task polled again after `nap` (the timer thread), if its
+    /// wait is still registered then.
+    #[cfg(not(loom))]
+    #[allow(clippy::disallowed_types, reason = "the list's `Arc` is std's in every build (see `Futex::tasks`)")]
+    fn nap(&self, tasks: &std::sync::Arc<crate::sync::Tasks>, nap: Duration) {
+        timer::after(Instant::now() + nap, timer::Wake::Task(std::sync::Arc::downgrade(tasks), self.key));
+    }
+
+    /// Loom has no clock: the models keep the writer's count of waiting
+    /// readers non-zero (an acknowledged blocking reader), so that a task
+    /// relies on the writer's wake-up alone (see `loom_tests/task_wake.rs`).
+    #[cfg(loom)]
+    #[allow(clippy::disallowed_types, reason = "the list's `Arc` is std's in every build (see `Futex::tasks`)")]
+    fn nap(&self, _tasks: &std::sync::Arc<crate::sync::Tasks>, _nap: std::time::Duration) {}
 
     /// Ends the wait: uncounts it and takes its waker out of the list. Every
     /// owner calls it when the wait ends and in its `Drop`.
@@ -130,6 +167,19 @@ impl TaskWait {
     }
 }
 
+/// Puts the waker of wait `key` in the list; the first of a process's
+/// tasks waiting on a shared runtime starts its futex thread.
+fn register(key: u64, shared: &Anchor, cx: &Context<'_>) {
+    let starts = shared.arena.futex().tasks().register(key, cx.waker());
+    #[cfg(not(loom))]
+    if starts && shared.shared.is_some() {
+        start_futex_thread(shared.shared_arc());
+    }
+    #[cfg(loom)]
+    let _ = starts;
+}
+
+#[cfg(not(loom))]
 /// Starts this process's futex thread for a shared runtime's tasks (see the
 /// module docs). If the thread cannot be started, the next registration
 /// tries again; meanwhile the tasks' timer naps bound their waits.
@@ -141,6 +191,7 @@ fn start_futex_thread(shared: &Arc<Shared>) {
     }
 }
 
+#[cfg(not(loom))]
 /// Sleeps on the futex word and wakes this process's tasks after every
 /// bump; reaps dead processes while another process holds the writer role;
 /// stops after [`LINGER`] without a waiting task. Holds the runtime (its
@@ -181,10 +232,12 @@ fn futex_thread(shared: &Shared) {
     }
 }
 
+#[cfg(not(loom))]
 /// How many times a task facing a full ring or pool yields to its executor
 /// before it naps.
 const ROOM_YIELDS: u32 = 8;
 
+#[cfg(not(loom))]
 /// The pauses of a task waiting for room in the ring or a pool, or for a
 /// free slot: a few yields to the executor, then naps of 20 µs growing to
 /// 1 ms, as the blocking forms' `Blocking` waits.
@@ -193,6 +246,7 @@ pub(crate) struct RoomBackoff {
     round: u32,
 }
 
+#[cfg(not(loom))]
 impl RoomBackoff {
     pub(crate) const fn new() -> Self {
         Self { round: 0 }
@@ -228,7 +282,7 @@ impl RoomBackoff {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 #[allow(clippy::disallowed_types, reason = "a waker is made from a std `Arc`")]
 mod tests {
     use crate::Runtime;

@@ -487,7 +487,6 @@ fn stream_ends_wait(header: &Header, dead_seen: Option<u64>) -> bool {
 /// registration (the task may wait unbounded), or the nap after which the
 /// task must look again (see the module docs: the writer's next publish may
 /// have missed the registration).
-#[cfg(not(loom))]
 pub(crate) fn task_registers(
     registration: &mut Blocking,
     header: &Header,

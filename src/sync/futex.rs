@@ -23,7 +23,6 @@
 //!   loom reports as a model that never ends.
 
 use super::AtomicU32;
-#[cfg(not(loom))]
 use super::tasks::Tasks;
 use std::time::Duration;
 
@@ -43,8 +42,9 @@ pub(crate) struct Futex {
     wakes: AtomicU32,
     /// This process's async tasks waiting on the word (see `tasks.rs`):
     /// [`wake_all`](Futex::wake_all) wakes them too. In an `Arc` so that a
-    /// timer's nap can name a wait without keeping the arena.
-    #[cfg(not(loom))]
+    /// timer's nap can name a wait without keeping the arena (a std `Arc`
+    /// in every build: loom has no `Weak`, and nothing races on its count).
+    #[allow(clippy::disallowed_types, reason = "the timer's `Weak`, see above")]
     tasks: std::sync::Arc<Tasks>,
 }
 
@@ -58,13 +58,12 @@ impl Futex {
             cond: Condvar::new(),
             #[cfg(loom)]
             wakes: AtomicU32::new(0),
-            #[cfg(not(loom))]
-            tasks: std::sync::Arc::default(),
+            tasks: std::sync::Arc::new(Tasks::new()),
         }
     }
 
     /// This process's async tasks waiting on the word.
-    #[cfg(not(loom))]
+    #[allow(clippy::disallowed_types, reason = "the timer's `Weak`, see the field")]
     pub(crate) fn tasks(&self) -> &std::sync::Arc<Tasks> {
         &self.tasks
     }
@@ -73,8 +72,10 @@ impl Futex {
     /// waiting on it.
     pub(crate) fn wake_all(&self, word: &AtomicU32) {
         self.wake_sleepers(word);
-        #[cfg(not(loom))]
-        self.tasks.wake_all();
+        // Mutant: wake the sleeping threads only (a task waits forever).
+        if !cfg!(slotcast_mutant = "tasks_unwoken") {
+            self.tasks.wake_all();
+        }
     }
 
     /// Sleeps while `word` holds `expected`, for at most `timeout`.

@@ -16,21 +16,17 @@
 //! [`Tasks::wake_all`] takes the wakers out: a woken task that still finds
 //! nothing registers again, as a sleeping thread does before every sleep.
 
-#![allow(clippy::disallowed_types, reason = "the shim itself: a mutex guards the wakers")]
-
+use super::{AtomicU64, Mutex, MutexGuard, Ordering::Relaxed};
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::task::Waker;
 
 /// The waiting tasks of one arena in this process.
-#[derive(Default)]
 pub(crate) struct Tasks {
     list: Mutex<List>,
     /// How many wakers the list holds: lets [`wake_all`](Tasks::wake_all)
     /// skip the lock while no task waits (every wake-up of a blocking
     /// reader comes through there).
-    waiting: AtomicUsize,
+    waiting: AtomicU64,
 }
 
 #[derive(Default)]
@@ -44,6 +40,10 @@ struct List {
 }
 
 impl Tasks {
+    pub(crate) fn new() -> Self {
+        Self { list: Mutex::new(List::default()), waiting: AtomicU64::new(0) }
+    }
+
     /// A key for one wait, fixed for as long as it lasts.
     pub(crate) fn key(&self) -> u64 {
         let mut list = self.lock();
@@ -64,7 +64,7 @@ impl Tasks {
                 // ORDERING: Relaxed, under the lock; read after the writer's
                 // AcqRel RMW on `waiters` that acquired our count there,
                 // which this store happens before (see `wake_all`).
-                self.waiting.store(list.wakers.len(), Relaxed);
+                self.waiting.store(list.wakers.len() as u64, Relaxed);
             }
         }
         let start = !list.thread;
@@ -77,17 +77,18 @@ impl Tasks {
         let mut list = self.lock();
         if list.wakers.remove(&key).is_some() {
             // ORDERING: Relaxed, under the lock; see `register`.
-            self.waiting.store(list.wakers.len(), Relaxed);
+            self.waiting.store(list.wakers.len() as u64, Relaxed);
         }
     }
 
     /// Wakes wait `key` if it is still registered (a timer's wake-up).
+    #[cfg_attr(loom, allow(dead_code, reason = "the timer's, which loom builds leave out"))]
     pub(crate) fn wake(&self, key: u64) {
         let waker = {
             let mut list = self.lock();
             let waker = list.wakers.remove(&key);
             // ORDERING: Relaxed, under the lock; see `register`.
-            self.waiting.store(list.wakers.len(), Relaxed);
+            self.waiting.store(list.wakers.len() as u64, Relaxed);
             waker
         };
         if let Some(waker) = waker {
@@ -119,12 +120,14 @@ impl Tasks {
     }
 
     /// Whether no task waits.
+    #[cfg_attr(loom, allow(dead_code, reason = "the futex thread's, which loom builds leave out"))]
     pub(crate) fn is_empty(&self) -> bool {
         self.lock().wakers.is_empty()
     }
 
     /// The futex thread's exit: it stops (and the next registration starts
     /// another) only if no task waits.
+    #[cfg_attr(loom, allow(dead_code, reason = "the futex thread's, which loom builds leave out"))]
     pub(crate) fn thread_may_stop(&self) -> bool {
         let mut list = self.lock();
         if list.wakers.is_empty() {
@@ -135,11 +138,12 @@ impl Tasks {
 
     /// The futex thread could not be started: the next registration tries
     /// again.
+    #[cfg_attr(loom, allow(dead_code, reason = "loom builds start no thread (no shared runtime)"))]
     pub(crate) fn thread_failed(&self) {
         self.lock().thread = false;
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, List> {
+    fn lock(&self) -> MutexGuard<'_, List> {
         // A panic under this lock (an allocation failure, a waker's clone)
         // leaves the list consistent: every operation is a single insert,
         // remove or take.
