@@ -208,6 +208,9 @@ fn futex_thread(shared: &Shared) {
     let mut last = word.load(Acquire);
     // Tasks that registered before the load above: their bump may be older.
     tasks.wake_all();
+    // Since when no task has waited (woken tasks that wait again register
+    // again at once: only a list empty for `LINGER` stops the thread).
+    let mut idle: Option<Instant> = None;
     loop {
         // ORDERING: Relaxed; a hint, the reaper takes the role's word.
         let owner = header.writer.owner.load(Relaxed);
@@ -220,13 +223,17 @@ fn futex_thread(shared: &Shared) {
             tasks.wake_all();
             continue;
         }
-        if watch && !tasks.is_empty() {
-            // A dead writer's reaper marks the stream and bumps the word
-            // (if a task counted itself in `waiters`): seen above next.
-            shared.sweep_dead(false);
+        if !tasks.is_empty() {
+            idle = None;
+            if watch {
+                // A dead writer's reaper marks the stream and bumps the word
+                // (if a task counted itself in `waiters`): seen above next.
+                shared.sweep_dead(false);
+            }
             continue;
         }
-        if tasks.thread_may_stop() {
+        let since = *idle.get_or_insert_with(Instant::now);
+        if since.elapsed() >= LINGER && tasks.thread_may_stop() {
             return;
         }
     }
