@@ -145,6 +145,10 @@ impl ArenaCtl {
 
 impl Drop for ArenaCtl {
     fn drop(&mut self) {
+        // The futex thread of `task_wait.rs` (if one runs) reads the arena
+        // only under a lease: wait for one in progress, refuse the next.
+        #[cfg(not(loom))]
+        self.arena.futex().tasks().end_leases();
         if let Some(shared) = &self.shared {
             shared.close(&self.arena, self.me);
         }

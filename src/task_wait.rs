@@ -31,7 +31,9 @@
 //! * **Across processes.** The kernel wakes only threads: the first task of
 //!   a process to wait on a shared runtime starts a thread of that process
 //!   (`slotcast-wake`) that sleeps on the futex word and wakes the
-//!   process's tasks after every bump of it (a task registers its waker
+//!   process's tasks after every bump of it (it holds no handle: it reads
+//!   the arena under a lease that the arena's drop waits out, and sleeps
+//!   outside it) (a task registers its waker
 //!   before its RMW on `waiters`, which the writer's RMWs acquire before
 //!   its bump, which the thread acquires before it takes the list: every
 //!   task the bump is for is in the list it wakes). While another process
@@ -72,10 +74,10 @@ use crate::wait::{self, Blocking};
 use std::task::Context;
 #[cfg(not(loom))]
 use {
-    crate::lifetime::Shared,
-    crate::sync::{Arc, Ordering::*, timer},
+    crate::sync::{Arc, Futex, Ordering::*, Tasks, timer},
     crate::wait::WATCH_EVERY,
     std::future::Future,
+    std::ptr::NonNull,
     std::task::Poll,
     std::time::{Duration, Instant},
 };
@@ -142,9 +144,8 @@ impl TaskWait {
     /// Has the task polled again after `nap` (the timer thread), if its
     /// wait is still registered then.
     #[cfg(not(loom))]
-    #[allow(clippy::disallowed_types, reason = "the list's `Arc` is std's in every build (see `Futex::tasks`)")]
-    fn nap(&self, tasks: &std::sync::Arc<crate::sync::Tasks>, nap: Duration) {
-        timer::after(Instant::now() + nap, timer::Wake::Task(std::sync::Arc::downgrade(tasks), self.key));
+    fn nap(&self, tasks: &Arc<Tasks>, nap: Duration) {
+        timer::after(Instant::now() + nap, timer::Wake::Task(Arc::downgrade(tasks), self.key));
     }
 
     /// Loom has no clock: the models keep the writer's count of waiting
@@ -173,19 +174,48 @@ fn register(key: u64, shared: &Anchor, cx: &Context<'_>) {
     let starts = shared.arena.futex().tasks().register(key, cx.waker());
     #[cfg(not(loom))]
     if starts && shared.shared.is_some() {
-        start_futex_thread(shared.shared_arc());
+        start_futex_thread(shared);
     }
     #[cfg(loom)]
     let _ = starts;
+}
+
+/// What the futex thread holds: the process's task list (an `Arc` of its
+/// own) and a pointer to the arena, read only under a lease of the list
+/// ([`Tasks::lease`]). No handle: a handle would keep this process attached
+/// to the shared file after its last user handle is dropped (and a process
+/// that then exits would leave the file looking as if it had died).
+#[cfg(not(loom))]
+struct Detached {
+    tasks: Arc<Tasks>,
+    ctl: NonNull<ArenaCtl>,
+}
+
+// SAFETY: the list is `Send + Sync`; the pointer is dereferenced only under
+// a lease (`Detached::arena`), which the arena's drop waits out before it
+// frees anything, and an `ArenaCtl` is `Sync`.
+#[cfg(not(loom))]
+unsafe impl Send for Detached {}
+
+#[cfg(not(loom))]
+impl Detached {
+    /// `f` on the arena, if it is still there.
+    fn arena<R>(&self, f: impl FnOnce(&ArenaCtl) -> R) -> Option<R> {
+        let _lease = self.tasks.lease()?;
+        // SAFETY: under the lease the arena is alive: `ArenaCtl::drop` ends
+        // the leases (waiting for this one) before it tears anything down.
+        Some(f(unsafe { self.ctl.as_ref() }))
+    }
 }
 
 #[cfg(not(loom))]
 /// Starts this process's futex thread for a shared runtime's tasks (see the
 /// module docs). If the thread cannot be started, the next registration
 /// tries again; meanwhile the tasks' timer naps bound their waits.
-fn start_futex_thread(shared: &Arc<Shared>) {
-    let held = Arc::clone(shared);
-    let started = std::thread::Builder::new().name("slotcast-wake".into()).spawn(move || futex_thread(&held));
+fn start_futex_thread(shared: &Anchor) {
+    let tasks = Arc::clone(shared.arena.futex().tasks());
+    let detached = Detached { tasks, ctl: shared.ctl_ptr() };
+    let started = std::thread::Builder::new().name("slotcast-wake".into()).spawn(move || futex_thread(&detached));
     if started.is_err() {
         shared.arena.futex().tasks().thread_failed();
     }
@@ -194,30 +224,35 @@ fn start_futex_thread(shared: &Arc<Shared>) {
 #[cfg(not(loom))]
 /// Sleeps on the futex word and wakes this process's tasks after every
 /// bump; reaps dead processes while another process holds the writer role;
-/// stops after [`LINGER`] without a waiting task. Holds the runtime (its
-/// mapping) while it runs.
-fn futex_thread(shared: &Shared) {
-    let arena = &shared.arena;
-    let header = arena.header();
-    let futex = arena.futex();
-    let tasks = futex.tasks();
-    let word = &header.wake.futex;
-    let me = shared.entry() as u64 + 1;
-    // ORDERING(futex): Acquire; pairs with the writer's Release bump: the
-    // registrations that bump served are in the list taken after it.
-    let mut last = word.load(Acquire);
+/// stops after [`LINGER`] without a waiting task, or once the arena is
+/// gone. Reads the arena only under leases, and sleeps outside them.
+fn futex_thread(detached: &Detached) {
+    let tasks = &*detached.tasks;
+    let start = detached.arena(|ctl| {
+        let word = &ctl.arena.header().wake.futex;
+        // ORDERING(futex): Acquire; pairs with the writer's Release bump:
+        // the registrations that bump served are in the list taken after.
+        (std::ptr::from_ref(word), word.load(Acquire), ctl.entry() as u64 + 1)
+    });
+    let Some((word, mut last, me)) = start else {
+        tasks.thread_failed();
+        return;
+    };
     // Tasks that registered before the load above: their bump may be older.
     tasks.wake_all();
     // Since when no task has waited (woken tasks that wait again register
     // again at once: only a list empty for `LINGER` stops the thread).
     let mut idle: Option<Instant> = None;
     loop {
-        // ORDERING: Relaxed; a hint, the reaper takes the role's word.
-        let owner = header.writer.owner.load(Relaxed);
-        let watch = owner != 0 && owner != me;
-        futex.wait(word, last, Some(if watch { WATCH_EVERY } else { LINGER }));
+        let watch = detached.arena(|ctl| {
+            // ORDERING: Relaxed; a hint, the reaper takes the role's word.
+            let owner = ctl.arena.header().writer.owner.load(Relaxed);
+            owner != 0 && owner != me
+        });
+        let Some(watch) = watch else { break };
+        Futex::wait_detached(word, last, if watch { WATCH_EVERY } else { LINGER });
         // ORDERING(futex): Acquire; as above.
-        let now = word.load(Acquire);
+        let Some(now) = detached.arena(|ctl| ctl.arena.header().wake.futex.load(Acquire)) else { break };
         if now != last {
             last = now;
             tasks.wake_all();
@@ -225,10 +260,10 @@ fn futex_thread(shared: &Shared) {
         }
         if !tasks.is_empty() {
             idle = None;
-            if watch {
-                // A dead writer's reaper marks the stream and bumps the word
-                // (if a task counted itself in `waiters`): seen above next.
-                shared.sweep_dead(false);
+            // A dead writer's reaper marks the stream and bumps the word
+            // (if a task counted itself in `waiters`): seen above next.
+            if watch && detached.arena(|ctl| ctl.sweep_dead(false)).is_none() {
+                break;
             }
             continue;
         }
@@ -237,6 +272,8 @@ fn futex_thread(shared: &Shared) {
             return;
         }
     }
+    // The arena is gone (its tasks, which held its handles, with it).
+    tasks.thread_failed();
 }
 
 #[cfg(not(loom))]

@@ -104,6 +104,42 @@ impl Futex {
         let _ = futex::wake(word, flags, i32::MAX as u32);
     }
 
+    /// Sleeps while the word at `word` holds `expected`, for at most
+    /// `timeout`, with no reference to it: the mapping may go while the
+    /// caller sleeps (the futex thread of `task_wait.rs`, which holds no
+    /// handle). The kernel reads the word; if it is no longer mapped the
+    /// call fails at once, and a word mapped anew in its place at worst
+    /// wakes the caller early. Shared futex keys (the arena is a file).
+    #[cfg(all(not(loom), not(miri), target_os = "linux"))]
+    pub(crate) fn wait_detached(word: *const AtomicU32, expected: u32, timeout: Duration) {
+        let ts = libc::timespec {
+            tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
+            tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+        };
+        // SAFETY: FUTEX_WAIT reads the u32 at `word` in the kernel, which
+        // checks the address (EFAULT if unmapped) and never writes it; no
+        // Rust reference to it is made. `ts` lives across the call.
+        // EAGAIN, EINTR, ETIMEDOUT and EFAULT all mean "look again".
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                word,
+                libc::FUTEX_WAIT,
+                expected,
+                &ts as *const libc::timespec,
+                std::ptr::null::<u32>(),
+                0u32,
+            );
+        }
+    }
+
+    /// Without a futex to sleep on outside the arena's life: a nap.
+    #[cfg(any(miri, not(target_os = "linux")))]
+    #[cfg(not(loom))]
+    pub(crate) fn wait_detached(_word: *const AtomicU32, _expected: u32, timeout: Duration) {
+        super::sleep(timeout.min(Duration::from_micros(200)));
+    }
+
     /// Without a futex, sleep briefly and let the caller re-check.
     #[cfg(all(not(loom), not(miri), not(target_os = "linux")))]
     pub(crate) fn wait(&self, word: &AtomicU32, expected: u32, timeout: Option<Duration>) {

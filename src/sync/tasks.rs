@@ -23,6 +23,13 @@ use std::task::Waker;
 /// The waiting tasks of one arena in this process.
 pub(crate) struct Tasks {
     list: Mutex<List>,
+    /// Whether the arena is still there, for the futex thread, which holds
+    /// no handle (a handle would keep the process attached to a shared
+    /// file after its last user handle is gone, and at exit leave it
+    /// looking dead): it reads the arena only under this lock, and the
+    /// arena's drop clears it first (see [`lease`](Tasks::lease)).
+    #[cfg(not(loom))]
+    arena: Mutex<bool>,
     /// How many wakers the list holds: lets [`wake_all`](Tasks::wake_all)
     /// skip the lock while no task waits (every wake-up of a blocking
     /// reader comes through there).
@@ -41,7 +48,30 @@ struct List {
 
 impl Tasks {
     pub(crate) fn new() -> Self {
-        Self { list: Mutex::new(List::default()), waiting: AtomicU64::new(0) }
+        Self {
+            list: Mutex::new(List::default()),
+            #[cfg(not(loom))]
+            arena: Mutex::new(true),
+            waiting: AtomicU64::new(0),
+        }
+    }
+
+    /// The futex thread's hold on the arena: `None` once the arena is gone;
+    /// else the arena stays while the guard lives (its drop waits in
+    /// [`end_leases`](Tasks::end_leases)). Hold it briefly and call no user
+    /// code under it but `Waker::wake` (a waker that dropped the runtime's
+    /// last handle inline would wait for itself).
+    #[cfg(not(loom))]
+    pub(crate) fn lease(&self) -> Option<MutexGuard<'_, bool>> {
+        let alive = self.arena.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        (*alive).then_some(alive)
+    }
+
+    /// The arena is about to go: waits for a lease in progress, refuses the
+    /// next ones.
+    #[cfg(not(loom))]
+    pub(crate) fn end_leases(&self) {
+        *self.arena.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = false;
     }
 
     /// A key for one wait, fixed for as long as it lasts.
@@ -136,8 +166,8 @@ impl Tasks {
         !list.thread
     }
 
-    /// The futex thread could not be started: the next registration tries
-    /// again.
+    /// The futex thread could not be started, or stopped with the arena:
+    /// the next registration starts another.
     #[cfg_attr(loom, allow(dead_code, reason = "loom builds start no thread (no shared runtime)"))]
     pub(crate) fn thread_failed(&self) {
         self.lock().thread = false;
