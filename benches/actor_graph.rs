@@ -31,7 +31,10 @@
 //! interleaved rounds (the machine's speed drifts between criterion's
 //! groups), which print messages per second per round and the median
 //! ratios ringptr/arc and ringptr/vec, also written to
-//! `slotcast-extra/actor_graph.json`:
+//! `slotcast-extra/actor_graph.json`. A fourth, diagnostic row runs there
+//! too: the ringptr graph bounded by the same credits as `arc` and `vec`,
+//! with a pool twice as large so that no allocation ever waits; against
+//! `ringptr` it shows what waiting for a free slot costs.
 //!
 //! ```text
 //! cargo bench -p slotcast-benches --bench actor_graph
@@ -60,7 +63,7 @@ const ACTORS: usize = 3;
 const MESSAGES: u64 = 10_000;
 /// Interleaved rounds under `cargo bench`, and messages per variant and
 /// round.
-const ROUNDS: usize = 7;
+const ROUNDS: usize = 9;
 const ROUND_MESSAGES: u64 = 100_000;
 
 /// How one variant makes, shares and releases a message.
@@ -76,14 +79,18 @@ trait Variant: Clone + Send + Unpin + 'static {
     fn done(&self);
 }
 
-/// `RingPtr`: the pool bounds the messages in flight.
+/// `RingPtr`: the pool bounds the messages in flight; with credits (the
+/// diagnostic row), the credits do, and the pool never runs out.
 #[derive(Clone)]
-struct Pooled(Allocator);
+struct Pooled(Allocator, Option<Arc<Semaphore>>);
 
 impl Variant for Pooled {
     type Msg = RingPtr;
 
     async fn make(&self, seq: u64) -> RingPtr {
+        if let Some(credits) = &self.1 {
+            take_credits(credits).await;
+        }
         self.0
             .alloc_with_async(SizeClass::M, 1, |buf| {
                 fill(seq, &mut buf[..LEN]);
@@ -97,7 +104,11 @@ impl Variant for Pooled {
         msg.as_bytes()
     }
 
-    fn done(&self) {}
+    fn done(&self) {
+        if let Some(credits) = &self.1 {
+            credits.add_permits(1);
+        }
+    }
 }
 
 /// Credits for the variants without a pool: [`CAP`] messages in flight.
@@ -205,9 +216,8 @@ impl<V: Variant> Handler<Route<V::Msg>> for Worker<V> {
     fn handle(&mut self, Route(msg): Route<V::Msg>, _: &mut Context<Self>) {
         let bytes = V::bytes(&msg);
         let seq = self.seen;
-        let intact = bytes.len() == LEN
-            && bytes[..8] == seq.to_le_bytes()
-            && checksum(bytes) == expected_checksum(seq, LEN);
+        let intact =
+            bytes.len() == LEN && bytes[..8] == seq.to_le_bytes() && checksum(bytes) == expected_checksum(seq, LEN);
         self.wrong += u64::from(!intact);
         self.seen += 1;
         drop(msg);
@@ -315,8 +325,7 @@ impl<V: Variant> Graph<V> {
     /// Sends `messages` messages through the graph; the time from the first
     /// one made to the last one read by every actor.
     fn run(&mut self, system: &SystemRunner, messages: u64) -> Duration {
-        let (elapsed, reports) =
-            system.block_on(self.ingest.send(Run { messages })).expect("the ingest actor stopped");
+        let (elapsed, reports) = system.block_on(self.ingest.send(Run { messages })).expect("the ingest actor stopped");
         self.sent += messages;
         for (id, report) in reports.iter().enumerate() {
             assert_eq!(report.wrong, 0, "actor {id} read a damaged message");
@@ -350,7 +359,7 @@ fn median(values: &[f64]) -> f64 {
 fn main() {
     let system = System::new();
     let rt = Runtime::builder().slots(SizeClass::M, CAP).build().expect("a runtime");
-    let mut ringptr = Graph::start(&system, Pooled(rt.allocator()));
+    let mut ringptr = Graph::start(&system, Pooled(rt.allocator(), None));
     let mut arc = Graph::start(&system, Shared(credits()));
     let mut vec = Graph::start(&system, Owned(credits()));
 
@@ -366,44 +375,60 @@ fn main() {
     criterion.final_summary();
 
     if common::benchmarking() && common::selected("actor_graph/1KB/interleaved") {
+        // The diagnostic row: the ringptr graph under arc's and vec's
+        // credits, with a pool twice as large so that no allocation waits.
+        let roomy = Runtime::builder().slots(SizeClass::M, 2 * CAP).build().expect("a runtime");
+        let mut credited = Graph::start(&system, Pooled(roomy.allocator(), Some(credits())));
         // Untimed: every graph's threads and memory warm.
         for _ in 0..2 {
             ringptr.run(&system, ROUND_MESSAGES);
             arc.run(&system, ROUND_MESSAGES);
             vec.run(&system, ROUND_MESSAGES);
+            credited.run(&system, ROUND_MESSAGES);
         }
-        let (mut ours, mut arcs, mut vecs) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ours, mut arcs, mut vecs, mut credits) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for round in 0..ROUNDS {
             // A different variant first in each round.
-            let mut rates = [0.0; 3];
-            for k in 0..3 {
-                let which = (round + k) % 3;
+            let mut rates = [0.0; 4];
+            for k in 0..4 {
+                let which = (round + k) % 4;
                 let elapsed = match which {
                     0 => ringptr.run(&system, ROUND_MESSAGES),
                     1 => arc.run(&system, ROUND_MESSAGES),
-                    _ => vec.run(&system, ROUND_MESSAGES),
+                    2 => vec.run(&system, ROUND_MESSAGES),
+                    _ => credited.run(&system, ROUND_MESSAGES),
                 };
                 rates[which] = rate(ROUND_MESSAGES, elapsed);
             }
             println!(
-                "actor_graph/1KB round {}: ringptr {:.0} msg/s, arc {:.0} msg/s, vec {:.0} msg/s (ringptr/arc {:.2}, ringptr/vec {:.2})",
+                "actor_graph/1KB round {}: ringptr {:.0} msg/s, arc {:.0} msg/s, vec {:.0} msg/s (ringptr/arc {:.2}, ringptr/vec {:.2}); ringptr under credits {:.0} msg/s (/arc {:.2}, /vec {:.2})",
                 round + 1,
                 rates[0],
                 rates[1],
                 rates[2],
                 rates[0] / rates[1],
-                rates[0] / rates[2]
+                rates[0] / rates[2],
+                rates[3],
+                rates[3] / rates[1],
+                rates[3] / rates[2]
             );
             ours.push(rates[0]);
             arcs.push(rates[1]);
             vecs.push(rates[2]);
+            credits.push(rates[3]);
         }
+        credited.stop();
+        assert_eq!(roomy.stats().pool(SizeClass::M).in_use, 0, "every slot is back in the pool");
         let over_arc: Vec<f64> = ours.iter().zip(&arcs).map(|(o, a)| o / a).collect();
         let over_vec: Vec<f64> = ours.iter().zip(&vecs).map(|(o, v)| o / v).collect();
+        let credited_over_arc: Vec<f64> = credits.iter().zip(&arcs).map(|(o, a)| o / a).collect();
+        let credited_over_vec: Vec<f64> = credits.iter().zip(&vecs).map(|(o, v)| o / v).collect();
         println!(
-            "actor_graph/1KB interleaved, {ROUNDS} rounds of {ROUND_MESSAGES} messages: median ringptr/arc {:.2}, ringptr/vec {:.2}",
+            "actor_graph/1KB interleaved, {ROUNDS} rounds of {ROUND_MESSAGES} messages: median ringptr/arc {:.2}, ringptr/vec {:.2}; ringptr under credits: /arc {:.2}, /vec {:.2}",
             median(&over_arc),
-            median(&over_vec)
+            median(&over_vec),
+            median(&credited_over_arc),
+            median(&credited_over_vec)
         );
         let doc = json!({
             "messages_per_round": ROUND_MESSAGES,
@@ -416,6 +441,9 @@ fn main() {
             "ringptr_over_vec": over_vec,
             "median_ringptr_over_arc": median(&over_arc),
             "median_ringptr_over_vec": median(&over_vec),
+            "ringptr_credits": credits,
+            "median_ringptr_credits_over_arc": median(&credited_over_arc),
+            "median_ringptr_credits_over_vec": median(&credited_over_vec),
         });
         common::write_extra("actor_graph", &format!("{}\n", serde_json::to_string_pretty(&doc).expect("JSON")));
     }
