@@ -41,6 +41,10 @@
 //!
 //! [actix]: https://docs.rs/actix
 
+// The actors share the message pattern through std's `Arc`, which
+// `clippy.toml` reserves for the library's `sync` shim.
+#![allow(clippy::disallowed_types)]
+
 use actix::prelude::*;
 use clap::Parser;
 use slotcast::{AllocError, Allocator, RingPtr, Runtime, SizeClass};
