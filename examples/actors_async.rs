@@ -16,10 +16,12 @@
 //! and at the end that every slot is back in the pool (`Runtime::stats`).
 //!
 //! Back-pressure comes from the pool: with `--slots` messages in flight the
-//! ingest actor's `alloc_with_async` waits (as a future: the ingest actor's
-//! thread stays free) until an actor drops the last pointer to a slot, so
-//! mailboxes never hold more than `--slots` messages and no sleep loop is
-//! needed.
+//! ingest actor's `alloc_with_async` waits as a future until an actor drops
+//! the last pointer to a slot (dropped pointers wake nobody: the future
+//! yields to the executor, then looks again after naps on slotcast's timer
+//! thread, and the ingest actor's thread stays free meanwhile), so the
+//! mailboxes never hold more than `--slots` messages and the example needs
+//! no loop of its own.
 //!
 //! # Why actix
 //!
