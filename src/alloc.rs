@@ -22,11 +22,11 @@ use crate::lifetime::{Anchor, Shared};
 use crate::ring_ptr::{Handle, RingPtr, check_view};
 use crate::slot_alloc;
 use crate::sync::{Arc, Ordering::*};
-#[cfg(not(loom))]
-use crate::task_wait::RoomBackoff;
 use crate::writer::Writer;
 use bytemuck::Pod;
 use std::fmt;
+#[cfg(not(loom))]
+use {crate::task_wait::SlotWait, std::task::Poll};
 
 /// Hands out [`RingPtr`]s to pool slots from any thread, with no ring in
 /// between: the actor use case. Allocate and fill a slot, send clones to
@@ -157,10 +157,11 @@ impl Allocator {
 
     /// As [`try_alloc_with`](Allocator::try_alloc_with), waiting for a
     /// free slot as a future: back-pressure for a task that allocates
-    /// faster than its readers drop pointers. Dropped pointers do not wake
-    /// allocators (that would cost every last drop a look at a waiter
-    /// list): a waiting task yields to its executor a few times, then looks
-    /// again after naps of 20 µs growing to 1 ms.
+    /// faster than its readers drop pointers. The drop that frees a slot in
+    /// this process wakes the waiting task (every pointer drop costs one
+    /// load for it while nobody waits); a slot freed by another process,
+    /// or by the writer handing back the slots it keeps, is seen at the
+    /// wait's next nap (20 µs growing to 1 ms).
     ///
     /// Cancellation safe: dropping the future before it completes claims
     /// no slot and drops `fill` uncalled (the slot is claimed and filled in
@@ -200,13 +201,20 @@ impl Allocator {
             return Err(AllocError::Forked);
         }
         let class = self.shared.config.class_for(class).ok_or(AllocError::NoSlots(class))?;
-        let mut backoff = RoomBackoff::new();
-        let (slot, generation) = loop {
+        let mut wait = SlotWait::new(&self.shared.slot_tasks);
+        let (slot, generation) = std::future::poll_fn(|cx| {
+            // Registered before the look: a slot freed after it wakes us.
+            wait.register(cx);
             match self.claim(class) {
-                Err(AllocError::Full(_)) => backoff.pause().await,
-                claimed => break claimed?,
+                Err(AllocError::Full(_)) => {
+                    wait.nap(cx);
+                    Poll::Pending
+                }
+                claimed => Poll::Ready(claimed),
             }
-        };
+        })
+        .await?;
+        drop(wait);
         failpoint!("alloc.claimed");
         slot_alloc::fill(&self.shared, class, slot, generation, event_type, fill)
     }

@@ -67,6 +67,10 @@ pub(crate) struct ArenaCtl {
     /// of this process has given back to the pools already (0: none, and no
     /// writer before epoch 1 kept any): see `Allocator::return_ring_slots`.
     pub(crate) ring_slots_returned: AtomicU64,
+    /// This process's allocator tasks waiting for a free slot (see
+    /// `task_wait::SlotWait`), woken by the last drop of a pointer.
+    #[cfg(not(loom))]
+    pub(crate) slot_tasks: Arc<crate::sync::Tasks>,
 }
 
 impl ArenaCtl {
@@ -82,7 +86,19 @@ impl ArenaCtl {
             fork_epoch,
             orphans_left: AtomicU64::new(0),
             ring_slots_returned: AtomicU64::new(0),
+            #[cfg(not(loom))]
+            slot_tasks: Arc::new(crate::sync::Tasks::new()),
         }
+    }
+
+    /// The list of this process's allocator tasks waiting for a free slot,
+    /// if one waits (one load otherwise): a pointer's drop takes it before
+    /// it gives its hold back, after which the arena may be gone, and wakes
+    /// it after, if that freed the slot.
+    #[cfg(not(loom))]
+    #[inline]
+    fn slot_waiters(&self) -> Option<Arc<crate::sync::Tasks>> {
+        if self.slot_tasks.is_waiting() { Some(Arc::clone(&self.slot_tasks)) } else { None }
     }
 
     /// Whether this process is a `fork` of the one that opened this shared
@@ -400,6 +416,11 @@ impl SlotHold {
     /// drops, the slot may be rewritten and the arena freed.
     #[inline]
     pub(crate) unsafe fn release(&self, class: SizeClass, slot: u32) {
+        // An allocator task waiting for a free slot is woken if this frees
+        // one (`task_wait::SlotWait`). Taken before the hold is given back:
+        // after it, the arena may be gone.
+        #[cfg(not(loom))]
+        let waiters = self.ctl().slot_waiters();
         if let Some(word) = self.local {
             let ctl = self.ctl();
             // SAFETY: our hold keeps the `ArenaCtl` (the local word and the
@@ -423,6 +444,12 @@ impl SlotHold {
                 // nothing of the arena afterwards.
                 unsafe { ArenaCtl::holds_released(self.ctl) };
             }
+            // Whether the slot is free in the file depends on the other
+            // processes' holds: a waiting allocator looks.
+            #[cfg(not(loom))]
+            if let Some(waiters) = waiters {
+                waiters.wake_all();
+            }
             return;
         }
         // SAFETY: our reference keeps the meta word alive until this call.
@@ -431,6 +458,10 @@ impl SlotHold {
             // SAFETY: this was the last reference of a slot the runtime's drop
             // marked; we touch nothing of the arena afterwards.
             unsafe { ArenaCtl::orphan_released(self.ctl) };
+        }
+        #[cfg(not(loom))]
+        if let (Some(waiters), Released::Freed) = (waiters, released) {
+            waiters.wake_all();
         }
     }
 }

@@ -259,8 +259,11 @@ pub(crate) fn clone(word: &AtomicU64) {
 /// What dropping a reference did.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Released {
-    /// Other references remain, or the slot went back to its owner.
+    /// Other references remain.
     Done,
+    /// This was the last reference: the slot is free (or back with the
+    /// writer, if the ring still covers it). A waiting allocator may look.
+    Freed,
     /// This was the last reference of a slot of a dropped runtime: the caller
     /// must take part in freeing the arena.
     LastOrphan,
@@ -280,7 +283,7 @@ pub(crate) fn release(word: &AtomicU64) -> Released {
         sync::fence(Acquire);
         return Released::LastOrphan;
     }
-    Released::Done
+    if meta::refcount(old) == 1 { Released::Freed } else { Released::Done }
 }
 
 /// `upgrade(handle)`: +1 only if the slot still holds `generation` and has
@@ -362,7 +365,7 @@ mod tests {
         assert_eq!(refcount(w.load(Relaxed)), 2);
         assert!(!meta::is_free(w.load(Relaxed)));
         assert_eq!(release(&w), Released::Done);
-        assert_eq!(release(&w), Released::Done);
+        assert_eq!(release(&w), Released::Freed);
         assert!(meta::is_free(w.load(Relaxed)));
         assert_eq!(generation(w.load(Relaxed)), g);
     }
@@ -388,7 +391,7 @@ mod tests {
         assert_eq!(refcount(w.load(Relaxed)), 1);
         assert!(upgrade(&w, g), "filled: the handle upgrades");
         assert_eq!(release(&w), Released::Done);
-        assert_eq!(release(&w), Released::Done);
+        assert_eq!(release(&w), Released::Freed);
         assert!(meta::is_free(w.load(Relaxed)));
     }
 
@@ -430,7 +433,7 @@ mod tests {
         assert!(upgrade(&w, g));
         assert!(!upgrade(&w, g.wrapping_add(1)), "wrong generation");
         assert_eq!(release(&w), Released::Done);
-        assert_eq!(release(&w), Released::Done);
+        assert_eq!(release(&w), Released::Freed);
         assert!(!upgrade(&w, g), "a count of 0 is never revived");
         let g2 = alloc(&w).unwrap();
         assert_ne!(g, g2);

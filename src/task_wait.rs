@@ -51,11 +51,17 @@
 //!   late by one nap, or by the time to the writer's next publish, which
 //!   sees the registration and wakes the task.
 //!
-//! **Room and slots.** Readers never wake the writer (it would cost every
-//! read a read-modify-write), nor do dropped pointers wake an allocator: a
-//! task facing a full ring or pool yields to its executor a few times, then
-//! looks again after naps of 20 µs growing to 1 ms (the timer thread), as
-//! the blocking forms sleep.
+//! **Room.** Readers never wake the writer (it would cost every read a
+//! read-modify-write): a task facing a full ring or pool yields to its
+//! executor a few times, then looks again after naps of 20 µs growing to
+//! 1 ms (the timer thread), as the blocking forms sleep.
+//!
+//! **Free slots.** An allocator task waiting for a free slot is woken by
+//! the pointer drop that frees one in its process ([`SlotWait`]): every
+//! drop loads the count of waiting allocators (one load while none waits),
+//! and takes the list before it frees, since the arena may go after. A
+//! free it misses (a registration racing the drop, another process's drop,
+//! the writer handing back slots) is seen at the wait's next nap.
 //!
 //! **Checked.** `loom_tests/task_wake.rs` models a task waiting for two
 //! events while the writer publishes them (loom's `block_on` reports a task
@@ -276,6 +282,54 @@ fn futex_thread(detached: &Detached) {
     tasks.thread_failed();
 }
 
+/// An allocator task's wait for a free slot: its waker in this process's
+/// list of slot waiters (`ArenaCtl::slot_tasks`), which the last drop of a
+/// pointer in this process wakes when it frees a slot (one load in every
+/// drop while nobody waits). The drop loads the list's count before it
+/// frees, so a registration racing it, a slot freed by another process or
+/// by the writer's hand-back is seen at the next of the wait's naps
+/// (20 µs growing to 1 ms, the timer thread) instead.
+#[cfg(not(loom))]
+pub(crate) struct SlotWait<'a> {
+    tasks: &'a Tasks,
+    /// The wait's key in the list (0: none yet).
+    key: u64,
+    naps: u32,
+}
+
+#[cfg(not(loom))]
+impl<'a> SlotWait<'a> {
+    pub(crate) fn new(tasks: &'a Tasks) -> Self {
+        Self { tasks, key: 0, naps: 0 }
+    }
+
+    /// Registers the task before it looks for a slot: a slot freed after
+    /// the look wakes it.
+    pub(crate) fn register(&mut self, cx: &Context<'_>) {
+        if self.key == 0 {
+            self.key = self.tasks.key();
+        }
+        self.tasks.register(self.key, cx.waker());
+    }
+
+    /// The look found none: the task waits, polled again at the latest
+    /// after the next nap.
+    pub(crate) fn nap(&mut self, cx: &Context<'_>) {
+        let nap = Duration::from_micros(20 << self.naps.min(6)).min(Duration::from_millis(1));
+        self.naps = self.naps.saturating_add(1);
+        timer::after(Instant::now() + nap, timer::Wake::Waker(cx.waker().clone()));
+    }
+}
+
+#[cfg(not(loom))]
+impl Drop for SlotWait<'_> {
+    fn drop(&mut self) {
+        if self.key != 0 {
+            self.tasks.remove(self.key);
+        }
+    }
+}
+
 #[cfg(not(loom))]
 /// How many times a task facing a full ring or pool yields to its executor
 /// before it naps.
@@ -403,6 +457,28 @@ mod tests {
             assert!(count.0.load(Relaxed) >= round, "round {round}: not woken by the publish");
             assert!(wait.as_mut().poll(&mut cx).is_ready());
         }
+    }
+
+    /// The drop that frees a slot wakes the allocator task waiting for one,
+    /// within the drop (not at the wait's next nap); a drop that frees
+    /// nothing wakes nobody.
+    #[test]
+    fn the_drop_that_frees_a_slot_wakes_a_waiting_allocation() {
+        let rt = Runtime::builder().slots(crate::SizeClass::S, 1).build().unwrap();
+        let alloc = rt.allocator();
+        let held = alloc.try_alloc_bytes(0, &[1; 100]).unwrap();
+        let other = held.clone();
+        let (count, waker) = counting();
+        let mut cx = Context::from_waker(&waker);
+        let mut wait = pin!(alloc.alloc_bytes_async(0, &[2; 100]));
+        assert!(wait.as_mut().poll(&mut cx).is_pending(), "the pool is full");
+        let before = count.0.load(Relaxed);
+        drop(other);
+        assert_eq!(count.0.load(Relaxed), before, "a drop that frees nothing wakes nobody");
+        drop(held);
+        assert_eq!(count.0.load(Relaxed), before + 1, "the freeing drop wakes the allocation");
+        let Poll::Ready(Ok(second)) = wait.as_mut().poll(&mut cx) else { panic!("the freed slot is claimed") };
+        assert_eq!(second[0], 2);
     }
 
     /// A wait whose registration no publish has acknowledged is polled

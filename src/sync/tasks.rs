@@ -149,6 +149,16 @@ impl Tasks {
         }
     }
 
+    /// Whether a task waits: one Relaxed load (a pointer's drop asks it
+    /// for the allocators' list, see `SlotHold::release`).
+    #[inline]
+    #[cfg_attr(loom, allow(dead_code, reason = "the allocators' list, which loom builds leave out"))]
+    pub(crate) fn is_waiting(&self) -> bool {
+        // ORDERING: Relaxed; a hint: a registration it misses is bounded
+        // by the waiter's naps.
+        self.waiting.load(Relaxed) != 0
+    }
+
     /// Whether no task waits.
     #[cfg_attr(loom, allow(dead_code, reason = "the futex thread's, which loom builds leave out"))]
     pub(crate) fn is_empty(&self) -> bool {
