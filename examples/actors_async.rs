@@ -17,11 +17,12 @@
 //!
 //! Back-pressure comes from the pool: with `--slots` messages in flight the
 //! ingest actor's `alloc_with_async` waits as a future until an actor drops
-//! the last pointer to a slot (dropped pointers wake nobody: the future
-//! yields to the executor, then looks again after naps on slotcast's timer
-//! thread, and the ingest actor's thread stays free meanwhile), so the
-//! mailboxes never hold more than `--slots` messages and the example needs
-//! no loop of its own.
+//! the last pointer to a slot (that drop wakes the waiting future; the
+//! ingest actor's thread stays free meanwhile), so the mailboxes never hold
+//! more than `--slots` messages and the example needs no loop of its own.
+//! With `--slots 1` every message waits for the one before it to cross the
+//! whole graph: the rate is then the actors' round trip (a thread hop per
+//! mailbox: each actor here runs on an arbiter thread of its own).
 //!
 //! # Why actix
 //!
