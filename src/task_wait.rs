@@ -101,11 +101,19 @@ pub(crate) struct TaskWait {
     /// The wait's key in the task list (0: none yet).
     key: u64,
     registration: Option<Blocking>,
+    /// The timer's nap of an unacknowledged wait, cancelled when it ends.
+    #[cfg(not(loom))]
+    nap: Option<timer::NapKey>,
 }
 
 impl TaskWait {
     pub(crate) const fn new() -> Self {
-        Self { key: 0, registration: None }
+        Self {
+            key: 0,
+            registration: None,
+            #[cfg(not(loom))]
+            nap: None,
+        }
     }
 
     /// Nothing to read at `cursor`: arranges for `cx`'s task to be woken
@@ -149,9 +157,16 @@ impl TaskWait {
 
     /// Has the task polled again after `nap` (the timer thread), if its
     /// wait is still registered then.
+    /// On the timer's 1 ms grid: the nap only bounds a rare race, so its
+    /// precision does not matter, and the timer thread then wakes at most
+    /// once a millisecond for all the waits of the process.
     #[cfg(not(loom))]
-    fn nap(&self, tasks: &Arc<Tasks>, nap: Duration) {
-        timer::after(Instant::now() + nap, timer::Wake::Task(Arc::downgrade(tasks), self.key));
+    fn nap(&mut self, tasks: &Arc<Tasks>, nap: Duration) {
+        if let Some(old) = self.nap.take() {
+            timer::cancel(old);
+        }
+        let due = timer::on_grid(Instant::now() + nap, Duration::from_millis(1));
+        self.nap = Some(timer::after(due, timer::Wake::Task(Arc::downgrade(tasks), self.key)));
     }
 
     /// Loom has no clock: the models keep the writer's count of waiting
@@ -159,11 +174,15 @@ impl TaskWait {
     /// relies on the writer's wake-up alone (see `loom_tests/task_wake.rs`).
     #[cfg(loom)]
     #[allow(clippy::disallowed_types, reason = "the list's `Arc` is std's in every build (see `Futex::tasks`)")]
-    fn nap(&self, _tasks: &std::sync::Arc<crate::sync::Tasks>, _nap: std::time::Duration) {}
+    fn nap(&mut self, _tasks: &std::sync::Arc<crate::sync::Tasks>, _nap: std::time::Duration) {}
 
     /// Ends the wait: uncounts it and takes its waker out of the list. Every
     /// owner calls it when the wait ends and in its `Drop`.
     pub(crate) fn finish(&mut self, ctl: &ArenaCtl) {
+        #[cfg(not(loom))]
+        if let Some(nap) = self.nap.take() {
+            timer::cancel(nap);
+        }
         if let Some(registration) = self.registration.take() {
             wait::unregister_blocking(ctl.arena.header(), registration);
         }

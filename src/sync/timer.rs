@@ -12,18 +12,19 @@
 //!
 //! The thread starts with the first nap and sleeps on a condition variable
 //! until the earliest due time. A reader's nap names its wait in the
-//! arena's [`Tasks`] (a `Weak` and a key), so a nap that outlives its wait
-//! wakes nothing; a writer's nap holds its waker, and at worst polls a
-//! future that moved on once more, which every future allows.
+//! arena's [`Tasks`] (a `Weak` and a key) and is cancelled when the wait
+//! ends; its due time is on a 1 ms grid ([`on_grid`]), so that the thread
+//! wakes at most once a millisecond for all of them, not once per wait. A
+//! writer's or allocator's nap holds its waker, and at worst polls a future
+//! that moved on once more, which every future allows.
 
 #![allow(clippy::disallowed_types, reason = "the shim itself: a mutex and a condition variable run the timer")]
 
 use super::tasks::Tasks;
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, OnceLock, Weak};
 use std::task::Waker;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Whom a nap wakes.
 pub(crate) enum Wake {
@@ -33,33 +34,15 @@ pub(crate) enum Wake {
     Waker(Waker),
 }
 
-struct Nap {
-    due: Instant,
-    /// Tie-break: naps due at once fire in the order they were set.
-    order: u64,
-    wake: Wake,
-}
-
-impl PartialEq for Nap {
-    fn eq(&self, other: &Self) -> bool {
-        (self.due, self.order) == (other.due, other.order)
-    }
-}
-impl Eq for Nap {}
-impl PartialOrd for Nap {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Nap {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (self.due, self.order).cmp(&(other.due, other.order))
-    }
-}
+/// A nap set with [`after`], to [`cancel`] it: its due time and its order
+/// among the naps set for that time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct NapKey(Instant, u64);
 
 #[derive(Default)]
 struct Naps {
-    heap: BinaryHeap<Reverse<Nap>>,
+    /// By due time, then by order of setting.
+    due: BTreeMap<NapKey, Wake>,
     order: u64,
     /// The thread could not be started: naps are served by whoever sets
     /// the next one (see `after`), never lost.
@@ -69,13 +52,15 @@ struct Naps {
 struct Timer {
     naps: Mutex<Naps>,
     changed: Condvar,
+    /// Where the coarse grid of [`on_grid`] starts.
+    base: Instant,
 }
 
 fn timer() -> &'static Timer {
     static TIMER: OnceLock<Timer> = OnceLock::new();
     TIMER.get_or_init(|| {
         let started = std::thread::Builder::new().name("slotcast-timer".into()).spawn(run);
-        let timer = Timer { naps: Mutex::default(), changed: Condvar::new() };
+        let timer = Timer { naps: Mutex::default(), changed: Condvar::new(), base: Instant::now() };
         if started.is_err() {
             timer.lock().no_thread = true;
         }
@@ -85,31 +70,51 @@ fn timer() -> &'static Timer {
 
 impl Timer {
     fn lock(&self) -> std::sync::MutexGuard<'_, Naps> {
-        // Every operation under the lock is a push or a pop: a panic leaves
-        // the heap consistent.
+        // Every operation under the lock is an insert or a remove: a panic
+        // leaves the map consistent.
         self.naps.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
-/// Wakes `wake` at `due` (or soon after).
-pub(crate) fn after(due: Instant, wake: Wake) {
+/// `at`, rounded up to the next multiple of `grid` since the timer's start:
+/// naps that need no precision share their due times, so the timer thread
+/// wakes at most once per `grid` for all of them however many tasks set
+/// them.
+pub(crate) fn on_grid(at: Instant, grid: Duration) -> Instant {
+    let base = timer().base;
+    let grid = grid.as_nanos().max(1);
+    let offset = at.saturating_duration_since(base).as_nanos();
+    let steps = offset.div_ceil(grid);
+    base + Duration::from_nanos(u64::try_from(steps * grid).unwrap_or(u64::MAX))
+}
+
+/// Wakes `wake` at `due` (or soon after), unless [`cancel`]led first.
+pub(crate) fn after(due: Instant, wake: Wake) -> NapKey {
     let timer = timer();
     let mut naps = timer.lock();
+    naps.order += 1;
+    let key = NapKey(due, naps.order);
     if naps.no_thread {
         // No thread to wait: wake at once, the task polls again (it spins
         // through its executor rather than never waking).
         drop(naps);
         fire(wake);
-        return;
+        return key;
     }
-    naps.order += 1;
-    let order = naps.order;
-    let earliest = naps.heap.peek().is_none_or(|Reverse(first)| due < first.due);
-    naps.heap.push(Reverse(Nap { due, order, wake }));
+    let earliest = naps.due.first_key_value().is_none_or(|(first, _)| key < *first);
+    naps.due.insert(key, wake);
     drop(naps);
     if earliest {
         timer.changed.notify_one();
     }
+    key
+}
+
+/// Forgets a nap that is no longer needed (its wait ended), so that it
+/// wakes nothing. The thread is not told: if it planned to wake for this
+/// nap, it wakes, finds nothing due, and sleeps on.
+pub(crate) fn cancel(key: NapKey) {
+    timer().lock().due.remove(&key);
 }
 
 fn fire(wake: Wake) {
@@ -132,17 +137,18 @@ fn run() {
         let mut naps = timer.lock();
         loop {
             let now = Instant::now();
-            while naps.heap.peek().is_some_and(|Reverse(first)| first.due <= now) {
-                if let Some(Reverse(nap)) = naps.heap.pop() {
-                    due.push(nap.wake);
+            while let Some(entry) = naps.due.first_entry() {
+                if entry.key().0 > now {
+                    break;
                 }
+                due.push(entry.remove());
             }
             if !due.is_empty() {
                 break;
             }
-            naps = match naps.heap.peek() {
-                Some(Reverse(first)) => {
-                    let left = first.due.saturating_duration_since(now);
+            naps = match naps.due.first_key_value() {
+                Some((first, _)) => {
+                    let left = first.0.saturating_duration_since(now);
                     timer.changed.wait_timeout(naps, left).unwrap_or_else(std::sync::PoisonError::into_inner).0
                 }
                 None => timer.changed.wait(naps).unwrap_or_else(std::sync::PoisonError::into_inner),
