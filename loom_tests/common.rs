@@ -149,3 +149,40 @@ pub(crate) fn read_rest_after_rejoin(reader: &mut Reader, events: u64) {
         assert_event(&event, seq);
     }
 }
+
+/// Drives `future` to completion on this thread, parking it (loom's
+/// `Notify`) while the future is pending until its waker is woken: a task
+/// nobody wakes is a deadlock, which loom reports. Loom's own `block_on`
+/// does the same, but its report then unwinds through loom's `Arc` around
+/// the waker, whose drop panics again and aborts the test binary, so that
+/// the mutant tests could not see the failure they expect; here the waker
+/// is a std `Arc`, which loom does not track.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use loom::sync::Notify;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unpark(Notify);
+    impl Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.notify();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.notify();
+        }
+    }
+
+    #[allow(
+        clippy::disallowed_types,
+        reason = "a `Waker` is made from a std `Arc`, which loom does not track (see above)"
+    )]
+    let unpark = std::sync::Arc::new(Unpark(Notify::new()));
+    let waker = Waker::from(unpark.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        unpark.0.wait();
+    }
+}

@@ -116,8 +116,7 @@ mutant_test!("oldest_ignores_busy", oldest_ignores_busy, join_oldest::model, RAC
 // the last event it must read first.
 mutant_test!("close_relaxed", close_relaxed, close_wake::model, "before event 1");
 // A task puts its waker in the list after counting itself in `waiters`: the
-// writer wakes a list without it (a task that waits forever, which loom's
-// `block_on` reports as a deadlock).
+// writer wakes a list without it (a task that waits forever).
 mutant_test!("task_register_after", task_register_after, task_wake::model, DEADLOCK);
 // The writer's wake-up leaves the process's waiting tasks asleep.
 mutant_test!("tasks_unwoken", tasks_unwoken, task_wake::model, DEADLOCK);

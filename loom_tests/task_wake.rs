@@ -1,8 +1,8 @@
 //! Async wait: no lost wake-up between the writer's publish and a task
-//! going `Pending` (`task_wait.rs`). The task is driven by loom's
-//! `block_on`, which parks the thread until the task's waker is woken: a
-//! task left waiting with nobody to wake it is a deadlock, which loom
-//! reports.
+//! going `Pending` (`task_wait.rs`). The task is driven by
+//! `common::block_on`, which parks its thread until the task's waker is
+//! woken: a task left waiting with nobody to wake it is a deadlock, which
+//! loom reports.
 //!
 //! The reader waits for two events with `recv_async` while the writer
 //! publishes them (each followed by `wait::wake_readers`). A task counts
@@ -30,31 +30,42 @@
 use crate::common::*;
 use loom::thread;
 use slotcast::{Policy, ReaderOptions, WaitStrategy};
+use std::mem::ManuallyDrop;
 
 pub(crate) const BOUND: usize = 3;
 
 pub(crate) fn model() {
-    let rt = runtime(2, 2, WaitStrategy::Blocking);
-    let _keeper = rt.reader_with(ReaderOptions::new().policy(Policy::Lossy)).unwrap();
-    let mut reader = rt.reader().unwrap();
+    // A failure (a task nobody woke) is a deadlock that loom reports from
+    // this thread's park in `block_on`, after its runtime is gone: what is
+    // dropped while that report unwinds must not touch loom's atomics, or
+    // the test binary aborts (and the mutant tests could not see the
+    // failure). So the handles are dropped by hand, on success only.
+    let rt = ManuallyDrop::new(runtime(2, 2, WaitStrategy::Blocking));
+    let keeper = ManuallyDrop::new(rt.reader_with(ReaderOptions::new().policy(Policy::Lossy)).unwrap());
+    let mut reader = ManuallyDrop::new(rt.reader().unwrap());
     let mut writer = rt.writer().unwrap();
     // Event 0, before the threads: the writer acknowledges both readers'
     // registrations (the task's reader gives its own up at its first wait).
     publish(&mut writer, 0);
     assert_event(&reader.try_recv().unwrap().unwrap(), 0);
-    let w = thread::spawn(move || {
+    // The writer is handed back and dropped after the reads: its close
+    // wakes every task, which would hide a lost wake-up.
+    let w = ManuallyDrop::new(thread::spawn(move || {
         for seq in 1..3 {
             publish(&mut writer, seq);
         }
         writer
-    });
-    loom::future::block_on(async {
+    }));
+    block_on(async {
         for seq in 1..3 {
             let event = reader.recv_async().await.unwrap();
             assert_event(&event, seq);
         }
     });
-    drop(w.join().unwrap());
+    drop(ManuallyDrop::into_inner(w).join().unwrap());
+    drop(ManuallyDrop::into_inner(reader));
+    drop(ManuallyDrop::into_inner(keeper));
+    drop(ManuallyDrop::into_inner(rt));
 }
 
 #[test]

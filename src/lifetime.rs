@@ -448,7 +448,8 @@ impl SlotHold {
             // processes' holds: a waiting allocator looks.
             #[cfg(not(loom))]
             if let Some(waiters) = waiters {
-                waiters.wake_all();
+                // Allocator waits hold no count in `blocking`.
+                let _uncounted = waiters.wake_all();
             }
             return;
         }
@@ -461,7 +462,8 @@ impl SlotHold {
         }
         #[cfg(not(loom))]
         if let (Some(waiters), Released::Freed) = (waiters, released) {
-            waiters.wake_all();
+            // Allocator waits hold no count in `blocking`.
+            let _uncounted = waiters.wake_all();
         }
     }
 }

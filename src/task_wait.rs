@@ -133,17 +133,19 @@ impl TaskWait {
         if self.key == 0 {
             self.key = tasks.key();
         }
-        let registration = self.registration.get_or_insert_with(|| wait::register_blocking(header));
-        // The waker is in the list before the task counts itself in
-        // `waiters`: a writer whose RMW there sees the count wakes the list
-        // after it. Mutant: register it after (a lost wake-up).
+        // The waker is in the list, and the task counted in `blocking`,
+        // before the task counts itself in `waiters`: a writer whose RMW
+        // there sees it wakes the list after. Mutant: list a waker that
+        // wakes nothing until after the RMW (a lost wake-up).
         let register_after = cfg!(slotcast_mutant = "task_register_after");
-        if !register_after {
-            register(self.key, shared, cx);
-        }
+        let listed = if register_after { std::task::Waker::noop() } else { cx.waker() };
+        self.register(shared, listed);
+        let Some(registration) = self.registration.as_mut() else {
+            unreachable!("a listed wait holds its registration")
+        };
         let registered = wait::task_registers(registration, header, cursor, dead_seen);
         if register_after {
-            register(self.key, shared, cx);
+            self.register(shared, cx.waker());
         }
         match registered {
             Ok(published) => Some(published),
@@ -155,8 +157,30 @@ impl TaskWait {
         }
     }
 
-    /// Has the task polled again after `nap` (the timer thread), if its
-    /// wait is still registered then.
+    /// Puts the task's waker in the list. A new entry (the wait's first, or
+    /// one after a wake-up took the last out, and its count with it) counts
+    /// the task in `blocking` first; the first of a process's tasks waiting
+    /// on a shared runtime starts its futex thread.
+    fn register(&mut self, shared: &Anchor, waker: &std::task::Waker) {
+        let header = shared.arena.header();
+        let mut fresh = None;
+        let registered = shared.arena.futex().tasks().register(self.key, waker, || {
+            let registration = wait::register_blocking(header);
+            let counted = registration.is_counted();
+            fresh = Some(registration);
+            counted
+        });
+        if fresh.is_some() {
+            self.registration = fresh;
+        }
+        #[cfg(not(loom))]
+        if registered.start_thread && shared.shared.is_some() {
+            start_futex_thread(shared);
+        }
+        #[cfg(loom)]
+        let _ = registered.start_thread;
+    }
+
     /// On the timer's 1 ms grid: the nap only bounds a rare race, so its
     /// precision does not matter, and the timer thread then wakes at most
     /// once a millisecond for all the waits of the process.
@@ -183,26 +207,16 @@ impl TaskWait {
         if let Some(nap) = self.nap.take() {
             timer::cancel(nap);
         }
-        if let Some(registration) = self.registration.take() {
-            wait::unregister_blocking(ctl.arena.header(), registration);
-        }
+        let registration = self.registration.take();
         if self.key != 0 {
-            ctl.arena.futex().tasks().remove(self.key);
+            // Still listed: the count is ours to take back. Taken out by a
+            // wake-up: its waker took the count back already.
+            if let (Some(true), Some(registration)) = (ctl.arena.futex().tasks().remove(self.key), registration) {
+                wait::unregister_blocking(ctl.arena.header(), registration);
+            }
             self.key = 0;
         }
     }
-}
-
-/// Puts the waker of wait `key` in the list; the first of a process's
-/// tasks waiting on a shared runtime starts its futex thread.
-fn register(key: u64, shared: &Anchor, cx: &Context<'_>) {
-    let starts = shared.arena.futex().tasks().register(key, cx.waker());
-    #[cfg(not(loom))]
-    if starts && shared.shared.is_some() {
-        start_futex_thread(shared);
-    }
-    #[cfg(loom)]
-    let _ = starts;
 }
 
 /// What the futex thread holds: the process's task list (an `Arc` of its
@@ -230,6 +244,15 @@ impl Detached {
         // SAFETY: under the lease the arena is alive: `ArenaCtl::drop` ends
         // the leases (waiting for this one) before it tears anything down.
         Some(f(unsafe { self.ctl.as_ref() }))
+    }
+}
+
+/// Takes back the counts of `n` tasks a futex thread woke (see
+/// `Tasks::wake_all`).
+#[cfg(not(loom))]
+fn uncount(detached: &Detached, n: u32) {
+    if n > 0 {
+        detached.arena(|ctl| wait::uncount(ctl.arena.header(), n));
     }
 }
 
@@ -264,7 +287,7 @@ fn futex_thread(detached: &Detached) {
         return;
     };
     // Tasks that registered before the load above: their bump may be older.
-    tasks.wake_all();
+    uncount(detached, tasks.wake_all());
     // Since when no task has waited (woken tasks that wait again register
     // again at once: only a list empty for `LINGER` stops the thread).
     let mut idle: Option<Instant> = None;
@@ -280,7 +303,7 @@ fn futex_thread(detached: &Detached) {
         let Some(now) = detached.arena(|ctl| ctl.arena.header().wake.futex.load(Acquire)) else { break };
         if now != last {
             last = now;
-            tasks.wake_all();
+            uncount(detached, tasks.wake_all());
             continue;
         }
         if !tasks.is_empty() {
@@ -328,7 +351,8 @@ impl<'a> SlotWait<'a> {
         if self.key == 0 {
             self.key = self.tasks.key();
         }
-        self.tasks.register(self.key, cx.waker());
+        // No count in `blocking`: the drops that free slots wake this list.
+        let _ = self.tasks.register(self.key, cx.waker(), || false);
     }
 
     /// The look found none: the task waits, polled again at the latest
@@ -474,6 +498,9 @@ mod tests {
             assert!(wait.as_mut().poll(&mut cx).is_pending());
             writer.try_publish_bytes(0, b"x").unwrap();
             assert!(count.0.load(Relaxed) >= round, "round {round}: not woken by the publish");
+            // The wake-up took the task's count with it: the next publish
+            // has nobody to look for, before the task even runs.
+            assert_eq!(blocking_count(&rt), 0, "round {round}: a woken task is still counted");
             assert!(wait.as_mut().poll(&mut cx).is_ready());
         }
     }

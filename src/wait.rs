@@ -271,6 +271,13 @@ pub(crate) struct Blocking {
     naps: u32,
 }
 
+impl Blocking {
+    /// Whether the count took the registration in (see `counted`).
+    pub(crate) fn is_counted(&self) -> bool {
+        self.counted
+    }
+}
+
 const ONE_READER: u64 = 1;
 const ONE_EPOCH: u64 = 1 << 32;
 
@@ -654,7 +661,23 @@ fn wake_all(header: &Header, futex: &Futex) {
     wake.waiters.swap(0, AcqRel);
     // ORDERING(futex): Release; pairs with the sleeper's Acquire load.
     wake.futex.fetch_add(1, Release);
-    futex.wake_all(&wake.futex);
+    let woken = futex.wake_all(&wake.futex);
+    uncount(header, woken);
+}
+
+/// Takes back the counts in `blocking` of `n` woken tasks (see
+/// `Tasks::wake_all`): each task counts itself while it waits, and the
+/// wake-up that takes it out of the list ends its wait. The count never
+/// goes below zero, whatever the shared file holds.
+pub(crate) fn uncount(header: &Header, n: u32) {
+    if n == 0 {
+        return;
+    }
+    // ORDERING: Relaxed; as in `unregister_blocking`.
+    let _ = header.wake.blocking.fetch_update(Relaxed, Relaxed, |b| {
+        let count = b as u32;
+        if count == 0 { None } else { Some(b - u64::from(n.min(count)) * ONE_READER) }
+    });
 }
 
 /// Backs off between attempts of a writer that found the ring or a pool

@@ -69,13 +69,14 @@ impl Futex {
     }
 
     /// Wakes every thread sleeping on `word` and every task of this process
-    /// waiting on it.
-    pub(crate) fn wake_all(&self, word: &AtomicU32) {
+    /// waiting on it; returns how many of the tasks were counted among the
+    /// readers that may sleep, for the caller to uncount (see
+    /// `Tasks::wake_all`).
+    #[must_use = "the woken tasks' counts are the caller's to take back"]
+    pub(crate) fn wake_all(&self, word: &AtomicU32) -> u32 {
         self.wake_sleepers(word);
         // Mutant: wake the sleeping threads only (a task waits forever).
-        if !cfg!(slotcast_mutant = "tasks_unwoken") {
-            self.tasks.wake_all();
-        }
+        if cfg!(slotcast_mutant = "tasks_unwoken") { 0 } else { self.tasks.wake_all() }
     }
 
     /// Sleeps while `word` holds `expected`, for at most `timeout`.

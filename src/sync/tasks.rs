@@ -13,8 +13,10 @@
 //!   of that process sleeps on the futex word for its tasks (`task_wait.rs`
 //!   starts it; the list records whether one runs).
 //!
-//! [`Tasks::wake_all`] takes the wakers out: a woken task that still finds
-//! nothing registers again, as a sleeping thread does before every sleep.
+//! [`Tasks::wake_all`] takes the wakers out, and with them the tasks'
+//! counts among the readers that may sleep: a woken task that still finds
+//! nothing registers (and counts itself) again, as a sleeping thread does
+//! before every sleep.
 
 use super::{AtomicU64, Mutex, MutexGuard, Ordering::Relaxed};
 use std::collections::HashMap;
@@ -41,9 +43,25 @@ struct List {
     /// The next key handed out: keys are never reused, so a timer set for
     /// one wait never wakes a later one (see [`Tasks::wake`]).
     next_key: u64,
-    wakers: HashMap<u64, Waker>,
+    wakers: HashMap<u64, Entry>,
     /// A thread of this process sleeps on the futex word for these tasks.
     thread: bool,
+}
+
+/// A waiting task: its waker, and whether it holds a count in the arena's
+/// `blocking` word, which goes with the entry: whoever takes the entry out
+/// uncounts it (see [`Tasks::wake_all`] and [`Tasks::remove`]).
+struct Entry {
+    waker: Waker,
+    counted: bool,
+}
+
+/// What [`Tasks::register`] did.
+pub(crate) struct Registered {
+    /// No thread sleeps on the futex word for this process's tasks: the
+    /// caller starts one if the arena is shared; the list counts it as
+    /// started from now on.
+    pub(crate) start_thread: bool,
 }
 
 impl Tasks {
@@ -81,72 +99,78 @@ impl Tasks {
         list.next_key
     }
 
-    /// Registers (or refreshes) the waker of wait `key`. Returns `true` if
-    /// no thread sleeps on the futex word for this process's tasks: the
-    /// caller then starts one if the arena is shared, and the list counts
-    /// it as started from now on.
-    pub(crate) fn register(&self, key: u64, waker: &Waker) -> bool {
+    /// Registers (or refreshes) the waker of wait `key`. A new entry first
+    /// runs `count`, under the lock, which counts the task in the arena's
+    /// `blocking` word (or not: it returns whether it did); the entry then
+    /// holds that count until it is taken out.
+    pub(crate) fn register(&self, key: u64, waker: &Waker, count: impl FnOnce() -> bool) -> Registered {
         let mut list = self.lock();
         match list.wakers.get_mut(&key) {
-            Some(old) => old.clone_from(waker),
+            Some(entry) => entry.waker.clone_from(waker),
             None => {
-                list.wakers.insert(key, waker.clone());
+                let counted = count();
+                list.wakers.insert(key, Entry { waker: waker.clone(), counted });
                 // ORDERING: Relaxed, under the lock; read after the writer's
                 // AcqRel RMW on `waiters` that acquired our count there,
                 // which this store happens before (see `wake_all`).
                 self.waiting.store(list.wakers.len() as u64, Relaxed);
             }
         }
-        let start = !list.thread;
+        let start_thread = !list.thread;
         list.thread = true;
-        start
+        Registered { start_thread }
     }
 
-    /// Forgets wait `key` (it ended, or its future was dropped).
-    pub(crate) fn remove(&self, key: u64) {
+    /// Forgets wait `key` (it ended, or its future was dropped). Returns
+    /// `Some(counted)` if the entry was there (the caller uncounts it if
+    /// counted), `None` if a wake-up took it out (and its count with it).
+    pub(crate) fn remove(&self, key: u64) -> Option<bool> {
         let mut list = self.lock();
-        if list.wakers.remove(&key).is_some() {
-            // ORDERING: Relaxed, under the lock; see `register`.
-            self.waiting.store(list.wakers.len() as u64, Relaxed);
-        }
+        let entry = list.wakers.remove(&key)?;
+        // ORDERING: Relaxed, under the lock; see `register`.
+        self.waiting.store(list.wakers.len() as u64, Relaxed);
+        Some(entry.counted)
     }
 
-    /// Wakes wait `key` if it is still registered (a timer's wake-up).
+    /// Wakes wait `key` if it is still registered (a timer's wake-up). The
+    /// entry stays, with its count: the task is polled again, no more.
     #[cfg_attr(loom, allow(dead_code, reason = "the timer's, which loom builds leave out"))]
     pub(crate) fn wake(&self, key: u64) {
-        let waker = {
-            let mut list = self.lock();
-            let waker = list.wakers.remove(&key);
-            // ORDERING: Relaxed, under the lock; see `register`.
-            self.waiting.store(list.wakers.len() as u64, Relaxed);
-            waker
-        };
+        let waker = self.lock().wakers.get(&key).map(|entry| entry.waker.clone());
         if let Some(waker) = waker {
             waker.wake();
         }
     }
 
-    /// Wakes every registered task, outside the lock.
+    /// Wakes every registered task, outside the lock, and returns how many
+    /// of them were counted in `blocking`: the caller uncounts them (a woken
+    /// task that still finds nothing counts itself again), so that the
+    /// writer stops looking for sleepers as soon as no task waits, not when
+    /// the woken tasks next run.
     ///
     /// The caller (the writer after its AcqRel RMWs on `waiters`, or a
     /// futex thread after its Acquire load of the futex word) has acquired
     /// the registration of every task it must wake: a task stores its waker
     /// here before its own RMW on `waiters`. So the Relaxed load of
     /// `waiting` sees those tasks, and a zero means none to wake.
-    pub(crate) fn wake_all(&self) {
+    #[must_use = "the woken tasks' counts in `blocking` are the caller's to take back"]
+    pub(crate) fn wake_all(&self) -> u32 {
         // ORDERING: Relaxed; see above.
         if self.waiting.load(Relaxed) == 0 {
-            return;
+            return 0;
         }
-        let wakers = {
+        let entries = {
             let mut list = self.lock();
             // ORDERING: Relaxed, under the lock; see `register`.
             self.waiting.store(0, Relaxed);
             std::mem::take(&mut list.wakers)
         };
-        for waker in wakers.into_values() {
-            waker.wake();
+        let mut counted = 0u32;
+        for entry in entries.into_values() {
+            counted += u32::from(entry.counted);
+            entry.waker.wake();
         }
+        counted
     }
 
     /// Whether a task waits: one Relaxed load (a pointer's drop asks it
