@@ -157,6 +157,7 @@ pub(crate) fn read_rest_after_rejoin(reader: &mut Reader, events: u64) {
 /// the waker, whose drop panics again and aborts the test binary, so that
 /// the mutant tests could not see the failure they expect; here the waker
 /// is a std `Arc`, which loom does not track.
+#[allow(clippy::disallowed_types, reason = "a `Waker` is made from a std `Arc`, which loom does not track (see above)")]
 pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     use loom::sync::Notify;
     use std::task::{Context, Poll, Wake, Waker};
