@@ -23,7 +23,13 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::pin::pin;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+#[allow(clippy::disallowed_types, reason = "the test's own waker")]
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+    mpsc,
+};
+use std::task::{Context, Wake, Waker};
 use std::time::{Duration, Instant};
 
 const ROLE: &str = "SLOTCAST_IPC_ROLE";
@@ -565,18 +571,66 @@ fn tokio_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_time().build().unwrap()
 }
 
-/// Drives `future` to completion, counting in `pends` the polls that
-/// returned `Pending`: each is a wait that something had to wake.
-async fn counting<F: Future>(future: F, pends: &mut u64) -> F::Output {
-    let mut future = pin!(future);
-    std::future::poll_fn(|cx| {
-        let poll = future.as_mut().poll(cx);
-        if poll.is_pending() {
-            *pends += 1;
+/// Counts the wake-ups of a task that come from one named thread, and
+/// passes each on to the executor's waker.
+#[allow(clippy::disallowed_types, reason = "the test's own waker")]
+struct Tally {
+    inner: Waker,
+    thread: &'static str,
+    count: Arc<AtomicU64>,
+}
+
+#[allow(clippy::disallowed_types, reason = "the test's own waker")]
+impl Wake for Tally {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if std::thread::current().name() == Some(self.thread) {
+            self.count.fetch_add(1, Ordering::Relaxed);
         }
-        poll
-    })
-    .await
+        self.inner.wake_by_ref();
+    }
+}
+
+/// The waits of a task: how many futures had to wait, and how many
+/// wake-ups came from this process's `slotcast-wake` thread (the thread
+/// that sleeps on the futex word for the process's tasks; the other
+/// wake-ups are the timer thread's naps).
+#[allow(clippy::disallowed_types, reason = "the test's own waker")]
+#[derive(Debug, Default)]
+struct Waits {
+    pends: u64,
+    by_wake_thread: Arc<AtomicU64>,
+}
+
+impl Waits {
+    /// Drives `future` to completion under a waker that tallies who woke
+    /// it; counts it in `pends` if it returned `Pending`.
+    async fn watch<F: Future>(&mut self, future: F) -> F::Output {
+        let mut future = pin!(future);
+        let mut pended = false;
+        let out = std::future::poll_fn(|cx| {
+            #[allow(clippy::disallowed_types, reason = "the test's own waker")]
+            let tally = Arc::new(Tally {
+                inner: cx.waker().clone(),
+                thread: "slotcast-wake",
+                count: Arc::clone(&self.by_wake_thread),
+            });
+            let waker = Waker::from(tally);
+            let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+            pended |= poll.is_pending();
+            poll
+        })
+        .await;
+        self.pends += u64::from(pended);
+        out
+    }
+
+    fn woken_by_wake_thread(&self) -> u64 {
+        self.by_wake_thread.load(Ordering::Relaxed)
+    }
 }
 
 /// What an async reader saw until the stream closed.
@@ -584,10 +638,13 @@ async fn counting<F: Future>(future: F, pends: &mut u64) -> F::Output {
 struct AsyncRead {
     /// The next sequence it expected: the events it read and verified.
     next: u64,
-    /// Its waits (futures that returned `Pending` before they completed).
-    pends: u64,
+    /// Its waits, and who woke them.
+    waits: Waits,
     /// When each `WriterDead` was returned.
     deaths: Vec<Instant>,
+    /// How many of those ended a wait the `slotcast-wake` thread woke (its
+    /// reaper found the dead writer).
+    deaths_told_by_wake_thread: u64,
     /// Where to tell of each `WriterDead` as it comes.
     told: Option<mpsc::Sender<Instant>>,
 }
@@ -595,19 +652,18 @@ struct AsyncRead {
 impl AsyncRead {
     /// Verifies one event of `role_writer`'s pattern at the next sequence.
     fn verify(&mut self, sequence: u64, data: &[u8]) {
-        assert_eq!(sequence, self.next, "sequences are contiguous");
-        assert_eq!(pattern::check(data), Ok(self.next), "event {} is torn or corrupted", self.next);
-        assert_eq!(data.len(), pattern::mixed_len(self.next));
-        self.next += 1;
+        verify(&mut self.next, sequence, data);
     }
 
     /// An error that ends a read: `true` at the close.
-    fn ended(&mut self, error: ReadError) -> bool {
+    /// `before`: the wake-ups by the futex word when the read began.
+    fn ended(&mut self, error: ReadError, before: u64) -> bool {
         match error {
             ReadError::Closed => true,
             ReadError::WriterDead => {
                 let now = Instant::now();
                 self.deaths.push(now);
+                self.deaths_told_by_wake_thread += u64::from(self.waits.woken_by_wake_thread() > before);
                 if let Some(told) = &self.told {
                     told.send(now).unwrap();
                 }
@@ -618,21 +674,30 @@ impl AsyncRead {
     }
 }
 
+/// Verifies one event of `role_writer`'s pattern at sequence `next`.
+fn verify(next: &mut u64, sequence: u64, data: &[u8]) {
+    assert_eq!(sequence, *next, "sequences are contiguous");
+    assert_eq!(pattern::check(data), Ok(*next), "event {next} is torn or corrupted");
+    assert_eq!(data.len(), pattern::mixed_len(*next));
+    *next += 1;
+}
+
 /// Reads until the close with `recv_async`, `batch_async` and `read_async`
 /// in turn.
 async fn read_async_to_close(mut reader: Reader, told: Option<mpsc::Sender<Instant>>) -> AsyncRead {
     let mut seen = AsyncRead { told, ..AsyncRead::default() };
     for round in 0u64.. {
-        let mut pends = 0;
+        let before = seen.waits.woken_by_wake_thread();
+        let waits = &mut seen.waits;
         let ended = match round % 3 {
-            0 => match counting(reader.recv_async(), &mut pends).await {
+            0 => match waits.watch(reader.recv_async()).await {
                 Ok(event) => {
                     seen.verify(event.sequence(), event.data());
                     false
                 }
-                Err(e) => seen.ended(e),
+                Err(e) => seen.ended(e, before),
             },
-            1 => match counting(reader.batch_async(), &mut pends).await {
+            1 => match waits.watch(reader.batch_async()).await {
                 Ok(batch) => {
                     assert!(!batch.is_empty(), "a completed batch_async has an event");
                     for event in &batch {
@@ -640,21 +705,22 @@ async fn read_async_to_close(mut reader: Reader, told: Option<mpsc::Sender<Insta
                     }
                     false
                 }
-                Err(e) => seen.ended(e),
+                Err(e) => seen.ended(e, before),
             },
             _ => {
-                let read =
-                    counting(reader.read_async(|event, _| seen.verify(event.sequence(), event.data())), &mut pends);
-                match read.await {
+                let mut next = seen.next;
+                let read = waits.watch(reader.read_async(|event, _| verify(&mut next, event.sequence(), event.data())));
+                let read = read.await;
+                seen.next = next;
+                match read {
                     Ok(n) => {
                         assert!(n > 0, "a completed read_async handled an event");
                         false
                     }
-                    Err(e) => seen.ended(e),
+                    Err(e) => seen.ended(e, before),
                 }
             }
         };
-        seen.pends += u64::from(pends > 0);
         if ended {
             break;
         }
@@ -667,9 +733,8 @@ async fn stream_to_close(stream: ReaderStream, told: Option<mpsc::Sender<Instant
     let mut stream = pin!(stream);
     let mut seen = AsyncRead { told, ..AsyncRead::default() };
     loop {
-        let mut pends = 0;
-        let item = counting(std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)), &mut pends).await;
-        seen.pends += u64::from(pends > 0);
+        let before = seen.waits.woken_by_wake_thread();
+        let item = seen.waits.watch(std::future::poll_fn(|cx| stream.as_mut().poll_next(cx))).await;
         match item {
             None => break,
             Some(Ok(event)) => {
@@ -678,7 +743,7 @@ async fn stream_to_close(stream: ReaderStream, told: Option<mpsc::Sender<Instant
                 assert_eq!(event.ring_ptr().is_some(), event.len() > 64);
                 seen.verify(event.sequence(), &event);
             }
-            Some(Err(e)) => assert!(!seen.ended(e), "the stream ends with None, not Closed"),
+            Some(Err(e)) => assert!(!seen.ended(e, before), "the stream ends with None, not Closed"),
         }
     }
     seen
@@ -713,8 +778,14 @@ fn an_async_reader_is_woken_by_a_writer_process() {
     for (who, seen) in [("async reader", &both.0), ("reader stream", &both.1)] {
         assert_eq!(seen.next, EVENTS, "{who}: every event");
         assert!(seen.deaths.is_empty(), "{who}: the writer closed, it did not die");
-        assert!(seen.pends > 0, "{who}: it never waited, so no wake-up was tested");
-        println!("  {who}: {} events in {secs:.2} s, {} waits woken from the writer process", seen.next, seen.pends);
+        let (pends, woken) = (seen.waits.pends, seen.waits.woken_by_wake_thread());
+        assert!(pends > 0, "{who}: it never waited, so no wake-up was tested");
+        // The timer's naps alone would end every wait too (a task's
+        // registration is never acknowledged while it waits), only later:
+        // nearly every wait is woken by the futex word, as the writer
+        // publishes well within the first nap (1 ms).
+        assert!(woken * 2 >= pends, "{who}: only {woken} of {pends} waits were woken by the futex word");
+        println!("  {who}: {} events in {secs:.2} s; {pends} waits, {woken} wake-ups by the futex word", seen.next);
     }
     drop(rt);
     // This process's `slotcast-wake` thread holds the runtime until it
@@ -769,6 +840,9 @@ fn an_async_reader_learns_of_a_killed_writer_process() {
     for (who, seen) in [("async reader", &both.0), ("reader stream", &both.1)] {
         assert_eq!(seen.next, 3000, "{who}: every event of both writers");
         assert_eq!(seen.deaths.len(), 1, "{who}: one WriterDead per dead writer");
+        // Not a nap's poll that happened to reap: this process's wake
+        // thread watches a writer of another process.
+        assert_eq!(seen.deaths_told_by_wake_thread, 1, "{who}: the wake thread's reaper ended the wait");
         let after = seen.deaths[0].saturating_duration_since(killed);
         assert!(after < bound, "{who}: WriterDead only {after:?} after the kill");
         println!("  {who}: WriterDead {:.2} ms after its writer's SIGKILL", after.as_secs_f64() * 1e3);
@@ -802,18 +876,17 @@ fn an_async_writer_waits_for_a_slow_reader_process() {
     let mut writer = rt.writer().unwrap();
     let tokio = tokio_runtime();
     let started = Instant::now();
-    let pends = tokio.block_on(async {
-        let mut pends = 0u64;
+    let waits = tokio.block_on(async {
+        let mut waits = Waits::default();
         for seq in 0..EVENTS {
             let len = pattern::mixed_len(seq);
             let class = SizeClass::for_len(len).unwrap();
-            let mut waited = 0;
             // Each async publishing form in turn.
             match seq % 3 {
                 0 => {
                     let mut bytes = vec![0; len];
                     pattern::fill(seq, &mut bytes);
-                    let published = counting(writer.publish_bytes_async(0, &bytes), &mut waited).await;
+                    let published = waits.watch(writer.publish_bytes_async(0, &bytes)).await;
                     assert_eq!(published, Ok(seq));
                 }
                 1 => {
@@ -821,22 +894,22 @@ fn an_async_writer_waits_for_a_slow_reader_process() {
                         pattern::fill(seq, &mut buf[..len]);
                         len
                     };
-                    let published = counting(writer.publish_with_async(class, 0, fill), &mut waited).await;
+                    let published = waits.watch(writer.publish_with_async(class, 0, fill)).await;
                     assert!(matches!(published, Ok(s) if s == seq), "publish_with_async: {published:?}");
                 }
                 _ => {
-                    let mut claim = counting(writer.claim_async(class), &mut waited).await.unwrap();
+                    let mut claim = waits.watch(writer.claim_async(class)).await.unwrap();
                     pattern::fill(seq, &mut claim.buf_mut()[..len]);
                     assert_eq!(claim.publish(len), Ok(seq));
                 }
             }
-            pends += u64::from(waited > 0);
         }
-        pends
+        waits
     });
     let secs = started.elapsed().as_secs_f64();
     writer.close();
     assert_eq!(reader.finish("CLOSED"), format!("CLOSED {EVENTS}"));
+    let pends = waits.pends;
     assert!(pends > 0, "the writer never waited for room: the ring of 8 was not the limit");
     println!("  async writer: {EVENTS} events in {secs:.2} s to a slow reader process, {pends} waits for room");
     drop(rt);
