@@ -47,6 +47,10 @@ async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
 const EVENTS: u64 = 200_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    miri,
+    ignore = "tokio's multi-threaded runtime: minutes under Miri; the hand-written executor's tests run the same paths"
+)]
 async fn async_readers_see_every_event_in_order() {
     let rt = Runtime::builder().ring_capacity(1024).build().unwrap();
     let readers: Vec<_> = (0..3)
@@ -128,6 +132,10 @@ fn a_hand_written_executor_drives_a_reader_woken_by_a_writer_thread() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    miri,
+    ignore = "tokio's multi-threaded runtime: minutes under Miri; the hand-written executor's tests run the same paths"
+)]
 async fn the_stream_owns_its_items_and_ends_at_the_close() {
     let rt = Runtime::new().unwrap();
     let mut events = rt.reader().unwrap().into_stream();
@@ -153,6 +161,10 @@ async fn the_stream_owns_its_items_and_ends_at_the_close() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    miri,
+    ignore = "tokio's multi-threaded runtime: minutes under Miri; the hand-written executor's tests run the same paths"
+)]
 async fn a_dropped_wait_reads_nothing_and_the_next_read_gets_the_event() {
     let rt = Runtime::new().unwrap();
     let mut reader = rt.reader().unwrap();
@@ -168,6 +180,10 @@ async fn a_dropped_wait_reads_nothing_and_the_next_read_gets_the_event() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    miri,
+    ignore = "tokio's multi-threaded runtime: minutes under Miri; the hand-written executor's tests run the same paths"
+)]
 async fn an_async_writer_waits_for_room_and_loses_nothing() {
     let rt = Runtime::builder().ring_capacity(8).slots(SizeClass::S, 4).build().unwrap();
     let mut reader = rt.reader().unwrap();
@@ -194,6 +210,10 @@ async fn an_async_writer_waits_for_room_and_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    miri,
+    ignore = "tokio's multi-threaded runtime: minutes under Miri; the hand-written executor's tests run the same paths"
+)]
 async fn an_async_allocation_waits_for_a_free_slot() {
     let rt = Runtime::builder().slots(SizeClass::M, 2).build().unwrap();
     let alloc = rt.allocator();
@@ -352,6 +372,10 @@ fn a_lossy_async_reader_is_told_it_lagged_and_goes_on() {
 /// at registration) or left a registration that swallowed the next
 /// wake-up (the next read would hang: the 10 s bound).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    miri,
+    ignore = "tokio's multi-threaded runtime: minutes under Miri; the hand-written executor's tests run the same paths"
+)]
 async fn a_select_that_drops_a_waiting_read_loses_no_event() {
     let rt = Runtime::new().unwrap();
     let mut reader = rt.reader().unwrap();
@@ -410,18 +434,23 @@ async fn a_select_that_drops_a_waiting_read_loses_no_event() {
 }
 
 /// Each async read, polled once (it waits, its waker registered) and
-/// dropped: it holds the waker no more, the publish that follows does not
-/// wake it, the cursor has not moved, and the next read gets the event.
-/// Would fail if a dropped wait stayed in the task list (the waker's count
-/// and the wake-up), or read its event. On the hand-written executor.
+/// dropped: the publish that follows does not wake it, nothing keeps its
+/// waker, the cursor has not moved, and the next read gets the event.
+/// Would fail if a dropped wait stayed in the task list (the publishing
+/// thread would wake it), or read its event. On the hand-written executor.
+///
+/// The first nap of the timer (1 ms) may take the waker out to wake it
+/// just before the drop: a wake-up for a wait that was live then, from
+/// the timer thread, not the publisher's; so the count of holders is
+/// awaited, not read once.
 #[test]
 fn a_dropped_wait_keeps_no_waker_and_reads_nothing() {
     let rt = Runtime::new().unwrap();
     let mut reader = rt.reader().unwrap();
     let mut stream = pin!(rt.reader().unwrap().into_stream());
-    let mut writer = rt.writer().unwrap();
+    let mut writer = Some(rt.writer().unwrap());
     for seq in 0..8u64 {
-        let tally = Arc::new(Tally::default());
+        let tally = Arc::new(Tally { thread: "publisher", ..Tally::default() });
         let waker = Waker::from(Arc::clone(&tally));
         let form = seq % 4;
         let pending = match form {
@@ -431,18 +460,33 @@ fn a_dropped_wait_keeps_no_waker_and_reads_nothing() {
             _ => stream.as_mut().poll_next(&mut Context::from_waker(&waker)).is_pending(),
         };
         assert!(pending, "form {form}: nothing was published");
-        if form < 3 {
-            // The stream holds its registration between polls by design;
-            // a dropped read future holds nothing.
-            // `tally` and `waker`: nothing else.
-            assert_eq!(Arc::strong_count(&tally), 2, "form {form}: the dropped wait still holds its waker");
-        }
         assert_eq!(reader.cursor(), seq);
-        writer.try_publish_pod(0, &seq).unwrap();
+        let mut w = writer.take().unwrap();
+        writer = Some(
+            std::thread::Builder::new()
+                .name("publisher".into())
+                .spawn(move || {
+                    w.try_publish_pod(0, &seq).unwrap();
+                    w
+                })
+                .unwrap()
+                .join()
+                .unwrap(),
+        );
+        let by_publisher = tally.woken.from_thread.load(SeqCst);
         if form < 3 {
-            assert_eq!(tally.all.load(SeqCst), 0, "form {form}: the publish woke a dropped wait");
+            assert_eq!(by_publisher, 0, "form {form}: the publish woke a dropped wait");
+            // `tally` and `waker`: nothing else, once a nap's wake-up in
+            // flight is over.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Arc::strong_count(&tally) > 2 {
+                assert!(Instant::now() < deadline, "form {form}: the dropped wait still holds its waker");
+                std::thread::yield_now();
+            }
         } else {
-            assert!(tally.all.load(SeqCst) > 0, "the stream's pending poll is woken by the publish");
+            // The stream keeps its registration between polls, by design:
+            // the publish (or a nap just before it) wakes it.
+            assert!(tally.all.load(SeqCst) > 0, "the stream's pending poll is woken");
         }
         let event = block_on(reader.recv_async()).unwrap();
         assert_eq!(event.as_pod::<u64>(), Ok(&seq));
@@ -459,6 +503,10 @@ fn a_dropped_wait_keeps_no_waker_and_reads_nothing() {
 /// by the timer's naps: no wake-up from the publishing thread), or woke
 /// only some of the tasks.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "tokio's multi-threaded runtime: minutes under Miri; the hand-written executor's tests run the same paths"
+)]
 fn one_publish_wakes_every_waiting_task() {
     const TASKS: usize = 32;
     let rt = Runtime::builder().max_readers(TASKS).build().unwrap();
@@ -519,7 +567,7 @@ fn one_publish_wakes_every_waiting_task() {
 /// wait that never ends, a panic).
 #[test]
 fn async_and_blocking_waits_alternate_on_one_reader() {
-    const EVENTS: u64 = 400;
+    const EVENTS: u64 = if cfg!(miri) { 40 } else { 400 };
     let rt = Runtime::new().unwrap();
     let mut reader = rt.reader().unwrap();
     assert_eq!(reader.wait_strategy(), WaitStrategy::Blocking);
@@ -544,7 +592,9 @@ fn async_and_blocking_waits_alternate_on_one_reader() {
     publisher.join().unwrap();
     assert_eq!(block_on(reader.recv_async()).err(), Some(ReadError::Closed));
     assert_eq!(reader.recv_timeout(Duration::from_secs(10)).err(), Some(ReadError::Closed));
-    assert!(pending.load(SeqCst) > 0, "the async reads never waited");
+    // Under Miri the threads' pace is Miri's: the reader may never find
+    // itself ahead; there the test checks the soundness of the paths taken.
+    assert!(cfg!(miri) || pending.load(SeqCst) > 0, "the async reads never waited");
 }
 
 /// A writer whose ring (8) is full, and then whose S pool (2 slots) is
@@ -554,6 +604,10 @@ fn async_and_blocking_waits_alternate_on_one_reader() {
 /// publish claimed its sequence or slot before the room was there (the
 /// reader would see a hole or a stray event), or ran `fill` and dropped it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    miri,
+    ignore = "tokio's multi-threaded runtime: minutes under Miri; the hand-written executor's tests run the same paths"
+)]
 async fn a_dropped_publish_publishes_nothing() {
     let rt = Runtime::builder().ring_capacity(8).slots(SizeClass::S, 2).build().unwrap();
     let mut reader = rt.reader().unwrap();
@@ -628,6 +682,10 @@ async fn a_dropped_publish_publishes_nothing() {
 /// if an async form waited on a closed stream, or if the reopened stream
 /// were not read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    miri,
+    ignore = "tokio's multi-threaded runtime: minutes under Miri; the hand-written executor's tests run the same paths"
+)]
 async fn async_forms_after_a_close_and_a_reopen() {
     let rt = Runtime::new().unwrap();
     let mut reader = rt.reader().unwrap();
