@@ -825,9 +825,7 @@ fn an_async_reader_learns_of_a_killed_writer_process() {
     // this runtime reaps for them, and the next writer waits for both.
     let bound = Duration::from_secs(5);
     for _ in 0..2 {
-        let at = told_rx.recv_timeout(bound).expect("a waiting task learns of the dead writer within 5 s");
-        let after = at.saturating_duration_since(killed);
-        println!("  a waiting task got WriterDead {:.2} ms after its writer's SIGKILL", after.as_secs_f64() * 1e3);
+        told_rx.recv_timeout(bound).expect("a waiting task learns of the dead writer within 5 s");
     }
     let mut second = Proc::spawn("writer", &path, &[("EVENTS", 3000)]);
     second.expect("WRITING 1000");
