@@ -369,8 +369,8 @@ fn a_lossy_async_reader_is_told_it_lagged_and_goes_on() {
 /// wins): nothing is read, the cursor stays, and the next read of the same
 /// form gets the event published after the drop. Would fail if a dropped
 /// wait took its event (a read begun before the wait ended, a cursor moved
-/// at registration) or left a registration that swallowed the next
-/// wake-up (the next read would hang: the 10 s bound).
+/// at registration): the next read would miss it, or the stream's item
+/// would not be the event published after the drop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     miri,
@@ -678,7 +678,8 @@ async fn a_dropped_publish_publishes_nothing() {
 /// After `close()` every async form says `Closed` (the stream ends), a task
 /// waiting at the close is woken to say so, and once a new writer takes the
 /// role the same reader and stream read its events, then end at its close.
-/// Would fail if the close did not reach a waiting task (the 10 s bound),
+/// Would fail if the close did not wake a waiting task (then only the
+/// timer's naps would end its wait: no wake-up from the closing thread),
 /// if an async form waited on a closed stream, or if the reopened stream
 /// were not read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -696,21 +697,34 @@ async fn async_forms_after_a_close_and_a_reopen() {
     writer.publish_bytes_async(1, b"first").await.unwrap();
     assert_eq!(waiter.recv_async().await.unwrap().data(), b"first");
     let pending = Arc::new(AtomicUsize::new(0));
+    let woken = Arc::new(Woken::default());
     let waiting = {
-        let pending = Arc::clone(&pending);
+        let (pending, woken) = (Arc::clone(&pending), Arc::clone(&woken));
         tokio::spawn(async move {
-            let unused = Arc::new(Woken::default());
-            let end = woken_from("", &unused, &pending, waiter.recv_async()).await.map(|_| ()).err();
+            let end = woken_from("closer", &woken, &pending, waiter.recv_async()).await.map(|_| ()).err();
             (end, waiter)
         })
     };
     while pending.load(SeqCst) == 0 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        tokio::task::yield_now().await;
     }
-    writer.close();
+    // Closed from a thread of its own, to tell its wake-ups apart.
+    let closed_at = std::thread::Builder::new()
+        .name("closer".into())
+        .spawn(move || {
+            let at = TICKS.fetch_add(1, SeqCst);
+            writer.close();
+            at
+        })
+        .unwrap()
+        .join()
+        .unwrap();
     let (end, mut waiter) =
-        tokio::time::timeout(bound, waiting).await.expect("the close wakes a waiting task").unwrap();
+        tokio::time::timeout(bound, waiting).await.expect("the close ends a waiting task's wait").unwrap();
     assert_eq!(end, Some(ReadError::Closed));
+    // Woken by the close, unless a nap just before it had it polled.
+    let by_closer = woken.from_thread.load(SeqCst) > 0;
+    assert!(by_closer || woken.last_tick.load(SeqCst) < closed_at, "the close woke the waiting task: {woken:?}");
     assert_eq!(reader.recv_async().await.unwrap().data(), b"first", "what was published is read first");
     for _ in 0..2 {
         assert_eq!(reader.recv_async().await.err(), Some(ReadError::Closed));
