@@ -749,19 +749,3 @@ async fn async_forms_after_a_close_and_a_reopen() {
     assert_eq!(waiter.read_async(|_, _| ()).await, Err(ReadError::Closed));
     assert!(next(&mut stream).await.is_none());
 }
-
-/// `ReaderStream`'s docs: "It is not fused: polled again, it waits for a
-/// writer to reopen the stream." It does not wait: polled after its end,
-/// before any new writer, it returns `None` again at once (as `recv_async`
-/// returns `Closed` at once), so a consumer that polls again "to wait for
-/// the reopen" spins. Either the docs or `poll_next` must change.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect: a ReaderStream polled after its end returns None at once, its docs say it waits for a writer"]
-async fn an_ended_stream_polled_again_waits_for_a_writer() {
-    let rt = Runtime::new().unwrap();
-    let mut stream = pin!(rt.reader().unwrap().into_stream());
-    rt.writer().unwrap().close();
-    assert!(next(&mut stream).await.is_none(), "the stream ends at the close");
-    let again = tokio::time::timeout(Duration::from_millis(20), next(&mut stream)).await;
-    assert!(again.is_err(), "polled after its end, the stream waits for a writer: {again:?}");
-}

@@ -788,14 +788,7 @@ fn an_async_reader_is_woken_by_a_writer_process() {
         println!("  {who}: {} events in {secs:.2} s; {pends} waits, {woken} wake-ups by the futex word", seen.next);
     }
     drop(rt);
-    // This process's `slotcast-wake` thread holds the runtime until it
-    // stops, 100 ms after the last wait (see the defect scenario
-    // `an_async_waiter_that_exits_at_once_leaves_its_file`).
-    let dropped = Instant::now();
-    while path.exists() && dropped.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    assert!(!path.exists(), "the last process out removed the file");
+    assert!(!path.exists(), "the last process out removed the file (its wake thread holds no handle)");
 }
 
 /// A writer process SIGKILLed while an async reader and a stream wait for
@@ -914,20 +907,16 @@ fn an_async_writer_waits_for_a_slow_reader_process() {
     assert!(!path.exists());
 }
 
-/// DEFECT (run with `--ignored`): the last process of a shared runtime
-/// that used an async wait and exits right after dropping the runtime
-/// leaves the file behind, so the next `open` reports `Stale`. The
-/// process's `slotcast-wake` thread holds the runtime (an `Arc<Shared>`)
-/// for 100 ms after its last task stopped waiting (`LINGER` in
-/// `src/task_wait.rs`); dropping the `Runtime` then does not leave the
-/// file, and the process's exit kills the thread before it does. With
-/// blocking reads the same program removes its file (see
-/// `fan_out_to_three_reader_processes`).
-fn an_async_waiter_that_exits_at_once_leaves_its_file() {
+/// A process that waited with `recv_async` (so its `slotcast-wake`
+/// thread ran) and exits right after dropping its shared runtime, as a
+/// program returning from `main` does, removes the file: the thread holds
+/// no handle on the runtime, so the last handle's drop leaves at once.
+/// Would fail if the thread kept the runtime alive past the drop: the
+/// process's exit would kill it first, leaving the file behind as `Stale`.
+fn a_process_exiting_right_after_an_async_wait_removes_its_file() {
     let path = common::temp_path("async-last-out");
     Proc::spawn("async-last-out", &path, &[]).finish("DROPPED");
-    let left = path.exists();
-    if left {
+    if path.exists() {
         let stale = matches!(Runtime::open(&path), Err(OpenError::Stale));
         let _ = std::fs::remove_file(&path);
         panic!("the exited process left its file behind (open: Stale = {stale})");
@@ -954,15 +943,6 @@ fn main() {
     }
     if cfg!(miri) || !cfg!(target_os = "linux") {
         println!("ipc: skipped (needs Linux processes and file mappings)");
-        return;
-    }
-    // Scenarios that show a known defect, as `#[ignore]` tests: run only
-    // with `--ignored`.
-    if std::env::args().any(|a| a == "--ignored") {
-        common::run_scenarios(&[("an_async_waiter_that_exits_at_once_leaves_its_file", || {
-            an_async_waiter_that_exits_at_once_leaves_its_file();
-            Ok(())
-        })]);
         return;
     }
     common::run_scenarios(&[
@@ -1008,6 +988,10 @@ fn main() {
         }),
         ("an_async_writer_waits_for_a_slow_reader_process", || {
             an_async_writer_waits_for_a_slow_reader_process();
+            Ok(())
+        }),
+        ("a_process_exiting_right_after_an_async_wait_removes_its_file", || {
+            a_process_exiting_right_after_an_async_wait_removes_its_file();
             Ok(())
         }),
     ]);
