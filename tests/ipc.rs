@@ -1,23 +1,35 @@
 //! Real processes sharing a runtime through a file: one writer process and
 //! three reader processes over a million events; a reader killed while it
 //! lags and holds retained events; a writer killed mid-stream and taken over;
-//! a runtime whose processes all died.
+//! a runtime whose processes all died; async readers (a tokio runtime in
+//! this process) woken by a writer process, told of its death, and an async
+//! writer held back by a slow reader process.
 //!
 //! This is a `harness = false` test: `main` runs the scenarios, and re-runs
 //! this same executable with `SLOTCAST_IPC_ROLE` set to play a child process
-//! (`reader`, `writer`, `lagging-reader`, `creator`).
+//! (`reader`, `writer`, `lagging-reader`, `creator`, `slow-reader`, ...).
 #![allow(clippy::disallowed_methods)] // the test paces its own processes with std::thread::sleep
 
 mod common;
 
 use common::pattern;
+use futures_core::Stream;
 use slotcast::{
-    Full, Observer, OpenError, OpenOptions, Policy, PublishError, ReadError, ReaderOptions, RingPtr, Runtime,
-    SizeClass, WaitStrategy,
+    Full, Observer, OpenError, OpenOptions, Policy, PublishError, ReadError, Reader, ReaderOptions, ReaderStream,
+    RingPtr, Runtime, SizeClass, WaitStrategy,
 };
+use std::future::Future;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
+use std::pin::pin;
 use std::process::{Child, Command, Stdio};
+#[allow(clippy::disallowed_types, reason = "the test's own waker")]
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+    mpsc,
+};
+use std::task::{Context, Wake, Waker};
 use std::time::{Duration, Instant};
 
 const ROLE: &str = "SLOTCAST_IPC_ROLE";
@@ -200,6 +212,53 @@ fn role_creator(path: &Path) {
     loop {
         std::thread::sleep(Duration::from_secs(60));
     }
+}
+
+/// Child: joins, then reads with the blocking `read` (the runtime's
+/// `Blocking` strategy), verifying every event, pausing `SLOW` µs after
+/// each, until the stream closes; says `CLOSED <events read>`.
+fn role_slow_reader(path: &Path) {
+    let slow = Duration::from_micros(env_u64("SLOW"));
+    let rt = Runtime::open(path).unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut next = reader.cursor();
+    say("JOINED");
+    loop {
+        let read = reader.read(|ev, _| {
+            assert_eq!(ev.sequence(), next, "sequences are contiguous");
+            assert_eq!(pattern::check(ev.data()), Ok(next), "event {next} is torn or corrupted");
+            assert_eq!(ev.len(), pattern::mixed_len(next));
+            next += 1;
+            std::thread::sleep(slow);
+        });
+        match read {
+            Ok(_) => {}
+            Err(ReadError::Closed) => break,
+            Err(e) => panic!("read failed after {next}: {e}"),
+        }
+    }
+    say(&format!("CLOSED {next}"));
+}
+
+/// Child: creates a shared runtime, reads one event with `recv_async` (a
+/// wait: the event is published 10 ms later by another task), drops
+/// everything and returns from `main` at once, as a program does.
+fn role_async_last_out(path: &Path) {
+    let rt = Runtime::builder().shared(path).build().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut writer = rt.writer().unwrap();
+    let tokio = tokio_runtime();
+    tokio.block_on(async {
+        let publishing = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            writer.publish_bytes_async(0, b"last").await.unwrap();
+            writer
+        });
+        assert_eq!(reader.recv_async().await.unwrap().data(), b"last");
+        drop(publishing.await.unwrap());
+    });
+    drop((tokio, reader, rt));
+    say("DROPPED");
 }
 
 struct Proc {
@@ -506,6 +565,364 @@ fn a_lossy_reader_killed_mid_read_is_reaped() {
     assert!(rt.stats().readers.is_empty());
 }
 
+/// A tokio runtime on two worker threads, for the async scenarios; this
+/// thread stays free to drive the child processes.
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_time().build().unwrap()
+}
+
+/// Counts the wake-ups of a task that come from one named thread, and
+/// passes each on to the executor's waker.
+#[allow(clippy::disallowed_types, reason = "the test's own waker")]
+struct Tally {
+    inner: Waker,
+    thread: &'static str,
+    count: Arc<AtomicU64>,
+}
+
+#[allow(clippy::disallowed_types, reason = "the test's own waker")]
+impl Wake for Tally {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if std::thread::current().name() == Some(self.thread) {
+            self.count.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inner.wake_by_ref();
+    }
+}
+
+/// The waits of a task: how many futures had to wait, and how many
+/// wake-ups came from this process's `slotcast-wake` thread (the thread
+/// that sleeps on the futex word for the process's tasks; the other
+/// wake-ups are the timer thread's naps).
+#[allow(clippy::disallowed_types, reason = "the test's own waker")]
+#[derive(Debug, Default)]
+struct Waits {
+    pends: u64,
+    by_wake_thread: Arc<AtomicU64>,
+}
+
+impl Waits {
+    /// Drives `future` to completion under a waker that tallies who woke
+    /// it; counts it in `pends` if it returned `Pending`.
+    async fn watch<F: Future>(&mut self, future: F) -> F::Output {
+        let mut future = pin!(future);
+        let mut pended = false;
+        let out = std::future::poll_fn(|cx| {
+            #[allow(clippy::disallowed_types, reason = "the test's own waker")]
+            let tally = Arc::new(Tally {
+                inner: cx.waker().clone(),
+                thread: "slotcast-wake",
+                count: Arc::clone(&self.by_wake_thread),
+            });
+            let waker = Waker::from(tally);
+            let poll = future.as_mut().poll(&mut Context::from_waker(&waker));
+            pended |= poll.is_pending();
+            poll
+        })
+        .await;
+        self.pends += u64::from(pended);
+        out
+    }
+
+    fn woken_by_wake_thread(&self) -> u64 {
+        self.by_wake_thread.load(Ordering::Relaxed)
+    }
+}
+
+/// What an async reader saw until the stream closed.
+#[derive(Debug, Default)]
+struct AsyncRead {
+    /// The next sequence it expected: the events it read and verified.
+    next: u64,
+    /// Its waits, and who woke them.
+    waits: Waits,
+    /// When each `WriterDead` was returned.
+    deaths: Vec<Instant>,
+    /// How many of those ended a wait the `slotcast-wake` thread woke (its
+    /// reaper found the dead writer).
+    deaths_told_by_wake_thread: u64,
+    /// Where to tell of each `WriterDead` as it comes.
+    told: Option<mpsc::Sender<Instant>>,
+}
+
+impl AsyncRead {
+    /// Verifies one event of `role_writer`'s pattern at the next sequence.
+    fn verify(&mut self, sequence: u64, data: &[u8]) {
+        verify(&mut self.next, sequence, data);
+    }
+
+    /// An error that ends a read: `true` at the close.
+    /// `before`: the wake-ups by the futex word when the read began.
+    fn ended(&mut self, error: ReadError, before: u64) -> bool {
+        match error {
+            ReadError::Closed => true,
+            ReadError::WriterDead => {
+                let now = Instant::now();
+                self.deaths.push(now);
+                self.deaths_told_by_wake_thread += u64::from(self.waits.woken_by_wake_thread() > before);
+                if let Some(told) = &self.told {
+                    told.send(now).unwrap();
+                }
+                false
+            }
+            e => panic!("read failed after {}: {e}", self.next),
+        }
+    }
+}
+
+/// Verifies one event of `role_writer`'s pattern at sequence `next`.
+fn verify(next: &mut u64, sequence: u64, data: &[u8]) {
+    assert_eq!(sequence, *next, "sequences are contiguous");
+    assert_eq!(pattern::check(data), Ok(*next), "event {next} is torn or corrupted");
+    assert_eq!(data.len(), pattern::mixed_len(*next));
+    *next += 1;
+}
+
+/// Reads until the close with `recv_async`, `batch_async` and `read_async`
+/// in turn.
+async fn read_async_to_close(mut reader: Reader, told: Option<mpsc::Sender<Instant>>) -> AsyncRead {
+    let mut seen = AsyncRead { told, ..AsyncRead::default() };
+    for round in 0u64.. {
+        let before = seen.waits.woken_by_wake_thread();
+        let waits = &mut seen.waits;
+        let ended = match round % 3 {
+            0 => match waits.watch(reader.recv_async()).await {
+                Ok(event) => {
+                    seen.verify(event.sequence(), event.data());
+                    false
+                }
+                Err(e) => seen.ended(e, before),
+            },
+            1 => match waits.watch(reader.batch_async()).await {
+                Ok(batch) => {
+                    assert!(!batch.is_empty(), "a completed batch_async has an event");
+                    for event in &batch {
+                        seen.verify(event.sequence(), event.data());
+                    }
+                    false
+                }
+                Err(e) => seen.ended(e, before),
+            },
+            _ => {
+                let mut next = seen.next;
+                let read = waits.watch(reader.read_async(|event, _| verify(&mut next, event.sequence(), event.data())));
+                let read = read.await;
+                seen.next = next;
+                match read {
+                    Ok(n) => {
+                        assert!(n > 0, "a completed read_async handled an event");
+                        false
+                    }
+                    Err(e) => seen.ended(e, before),
+                }
+            }
+        };
+        if ended {
+            break;
+        }
+    }
+    seen
+}
+
+/// Reads a `ReaderStream` until it ends (`None`: the close).
+async fn stream_to_close(stream: ReaderStream, told: Option<mpsc::Sender<Instant>>) -> AsyncRead {
+    let mut stream = pin!(stream);
+    let mut seen = AsyncRead { told, ..AsyncRead::default() };
+    loop {
+        let before = seen.waits.woken_by_wake_thread();
+        let item = seen.waits.watch(std::future::poll_fn(|cx| stream.as_mut().poll_next(cx))).await;
+        match item {
+            None => break,
+            Some(Ok(event)) => {
+                // Pool events are retained slots of the other process's
+                // writes; XS events copies.
+                assert_eq!(event.ring_ptr().is_some(), event.len() > 64);
+                seen.verify(event.sequence(), &event);
+            }
+            Some(Err(e)) => assert!(!seen.ended(e, before), "the stream ends with None, not Closed"),
+        }
+    }
+    seen
+}
+
+/// An async reader and an async `ReaderStream` (tasks of a tokio runtime in
+/// this process) are woken by a writer in another process: the writer's
+/// futex bump reaches this process's `slotcast-wake` thread, which wakes
+/// the tasks. Every event is verified; the writer process's close ends the
+/// reader with `Closed` and the stream with `None`.
+///
+/// Fails if the wake-up across processes is lost (the readers would wait
+/// for ever: the 60 s bound catches it), if an event is lost, torn or out
+/// of order, or if the close does not reach a waiting task.
+fn an_async_reader_is_woken_by_a_writer_process() {
+    const EVENTS: u64 = 20_000;
+    let (path, rt) = shared("async-woken", 256);
+    let tokio = tokio_runtime();
+    let reading = tokio.spawn(read_async_to_close(rt.reader().unwrap(), None));
+    let streaming = tokio.spawn(stream_to_close(rt.reader().unwrap().into_stream(), None));
+    // A pause of 300 µs per 16 events: the readers catch up and wait.
+    let mut writer = Proc::spawn("writer", &path, &[("EVENTS", EVENTS), ("SLOW", 300)]);
+    writer.expect("WRITING 0");
+    let started = Instant::now();
+    writer.finish("DONE");
+    let both = tokio.block_on(async {
+        tokio::time::timeout(Duration::from_secs(60), async { (reading.await.unwrap(), streaming.await.unwrap()) })
+            .await
+            .expect("the async readers end at the writer process's close")
+    });
+    let secs = started.elapsed().as_secs_f64();
+    for (who, seen) in [("async reader", &both.0), ("reader stream", &both.1)] {
+        assert_eq!(seen.next, EVENTS, "{who}: every event");
+        assert!(seen.deaths.is_empty(), "{who}: the writer closed, it did not die");
+        let (pends, woken) = (seen.waits.pends, seen.waits.woken_by_wake_thread());
+        assert!(pends > 0, "{who}: it never waited, so no wake-up was tested");
+        // The timer's naps alone would end every wait too (a task's
+        // registration is never acknowledged while it waits), only later:
+        // nearly every wait is woken by the futex word, as the writer
+        // publishes well within the first nap (1 ms).
+        assert!(woken * 2 >= pends, "{who}: only {woken} of {pends} waits were woken by the futex word");
+        println!("  {who}: {} events in {secs:.2} s; {pends} waits, {woken} wake-ups by the futex word", seen.next);
+    }
+    drop(rt);
+    assert!(!path.exists(), "the last process out removed the file (its wake thread holds no handle)");
+}
+
+/// A writer process SIGKILLed while an async reader and a stream wait for
+/// its next event: both get `WriterDead` (once) from this process's
+/// `slotcast-wake` thread, which reaps dead processes while another process
+/// holds the writer role; then a new writer process takes over, they read
+/// its events and end at its close.
+///
+/// Fails if a waiting task never learns of the dead writer (the 5 s bound
+/// catches the hang), hears of it more than once, or loses an event across
+/// the takeover.
+fn an_async_reader_learns_of_a_killed_writer_process() {
+    let (path, rt) = shared("async-dead-writer", 256);
+    let tokio = tokio_runtime();
+    let (told, told_rx) = mpsc::channel();
+    let reading = tokio.spawn(read_async_to_close(rt.reader().unwrap(), Some(told.clone())));
+    let streaming = tokio.spawn(stream_to_close(rt.reader().unwrap().into_stream(), Some(told)));
+    let mut writer = Proc::spawn("stalled-writer", &path, &[("EVENTS", 1000)]);
+    writer.expect("PUBLISHED");
+    wait_for(&rt, "both readers at 1000", |s| s.readers.len() == 2 && s.readers.iter().all(|r| r.cursor == 1000));
+    // Long enough for both tasks to be waiting again.
+    std::thread::sleep(Duration::from_millis(100));
+    let killed = Instant::now();
+    writer.child.kill().unwrap();
+    writer.child.wait().unwrap();
+    // Each task tells of its WriterDead as it gets it: no other process of
+    // this runtime reaps for them, and the next writer waits for both.
+    let bound = Duration::from_secs(5);
+    for _ in 0..2 {
+        told_rx.recv_timeout(bound).expect("a waiting task learns of the dead writer within 5 s");
+    }
+    let mut second = Proc::spawn("writer", &path, &[("EVENTS", 3000)]);
+    second.expect("WRITING 1000");
+    second.finish("DONE");
+    let both = tokio.block_on(async {
+        tokio::time::timeout(Duration::from_secs(60), async { (reading.await.unwrap(), streaming.await.unwrap()) })
+            .await
+            .expect("the async readers end at the second writer's close")
+    });
+    for (who, seen) in [("async reader", &both.0), ("reader stream", &both.1)] {
+        assert_eq!(seen.next, 3000, "{who}: every event of both writers");
+        assert_eq!(seen.deaths.len(), 1, "{who}: one WriterDead per dead writer");
+        // Not a nap's poll that happened to reap: this process's wake
+        // thread watches a writer of another process.
+        assert_eq!(seen.deaths_told_by_wake_thread, 1, "{who}: the wake thread's reaper ended the wait");
+        let after = seen.deaths[0].saturating_duration_since(killed);
+        assert!(after < bound, "{who}: WriterDead only {after:?} after the kill");
+        println!("  {who}: WriterDead {:.2} ms after its writer's SIGKILL", after.as_secs_f64() * 1e3);
+    }
+    drop(rt);
+}
+
+/// An async writer (a tokio task in this process) publishes through a ring
+/// of 8 and an S pool of 2 slots to a gating reader in another process
+/// that pauses after every event: the writer's futures wait for room again
+/// and again, and the reader process reads every event, intact and in
+/// order, then the close.
+///
+/// Fails if an async publish overwrites an unread event or drops one (the
+/// reader's checks), or completes without room (the same), or never waits
+/// (then the ring of 8 was not the limit and the test says so).
+fn an_async_writer_waits_for_a_slow_reader_process() {
+    const EVENTS: u64 = 3000;
+    let path = common::temp_path("async-writer");
+    let rt = Runtime::builder()
+        .shared(&path)
+        .ring_capacity(8)
+        .slots(SizeClass::M, 2)
+        .slots(SizeClass::XL, 2)
+        .wait_strategy(WaitStrategy::Blocking)
+        .build()
+        .unwrap();
+    let mut reader = Proc::spawn("slow-reader", &path, &[("SLOW", 100)]);
+    reader.expect("JOINED");
+    wait_for(&rt, "the reader", |s| s.readers.len() == 1);
+    let mut writer = rt.writer().unwrap();
+    let tokio = tokio_runtime();
+    let started = Instant::now();
+    let waits = tokio.block_on(async {
+        let mut waits = Waits::default();
+        for seq in 0..EVENTS {
+            let len = pattern::mixed_len(seq);
+            let class = SizeClass::for_len(len).unwrap();
+            // Each async publishing form in turn.
+            match seq % 3 {
+                0 => {
+                    let mut bytes = vec![0; len];
+                    pattern::fill(seq, &mut bytes);
+                    let published = waits.watch(writer.publish_bytes_async(0, &bytes)).await;
+                    assert_eq!(published, Ok(seq));
+                }
+                1 => {
+                    let fill = |buf: &mut [u8]| {
+                        pattern::fill(seq, &mut buf[..len]);
+                        len
+                    };
+                    let published = waits.watch(writer.publish_with_async(class, 0, fill)).await;
+                    assert!(matches!(published, Ok(s) if s == seq), "publish_with_async: {published:?}");
+                }
+                _ => {
+                    let mut claim = waits.watch(writer.claim_async(class)).await.unwrap();
+                    pattern::fill(seq, &mut claim.buf_mut()[..len]);
+                    assert_eq!(claim.publish(len), Ok(seq));
+                }
+            }
+        }
+        waits
+    });
+    let secs = started.elapsed().as_secs_f64();
+    writer.close();
+    assert_eq!(reader.finish("CLOSED"), format!("CLOSED {EVENTS}"));
+    let pends = waits.pends;
+    assert!(pends > 0, "the writer never waited for room: the ring of 8 was not the limit");
+    println!("  async writer: {EVENTS} events in {secs:.2} s to a slow reader process, {pends} waits for room");
+    drop(rt);
+    assert!(!path.exists());
+}
+
+/// A process that waited with `recv_async` (so its `slotcast-wake`
+/// thread ran) and exits right after dropping its shared runtime, as a
+/// program returning from `main` does, removes the file: the thread holds
+/// no handle on the runtime, so the last handle's drop leaves at once.
+/// Would fail if the thread kept the runtime alive past the drop: the
+/// process's exit would kill it first, leaving the file behind as `Stale`.
+fn a_process_exiting_right_after_an_async_wait_removes_its_file() {
+    let path = common::temp_path("async-last-out");
+    Proc::spawn("async-last-out", &path, &[]).finish("DROPPED");
+    if path.exists() {
+        let stale = matches!(Runtime::open(&path), Err(OpenError::Stale));
+        let _ = std::fs::remove_file(&path);
+        panic!("the exited process left its file behind (open: Stale = {stale})");
+    }
+}
+
 fn main() {
     if let Ok(role) = std::env::var(ROLE) {
         let path = std::path::PathBuf::from(std::env::var("SLOTCAST_IPC_PATH").unwrap());
@@ -518,6 +935,8 @@ fn main() {
             "stalled-writer" => role_stalled_writer(&path),
             "watching-reader" => role_watching_reader(&path),
             "pinned-lossy" => role_pinned_lossy(&path),
+            "slow-reader" => role_slow_reader(&path),
+            "async-last-out" => role_async_last_out(&path),
             other => panic!("unknown role {other}"),
         }
         return;
@@ -557,6 +976,22 @@ fn main() {
         }),
         ("a_lossy_reader_killed_mid_read_is_reaped", || {
             a_lossy_reader_killed_mid_read_is_reaped();
+            Ok(())
+        }),
+        ("an_async_reader_is_woken_by_a_writer_process", || {
+            an_async_reader_is_woken_by_a_writer_process();
+            Ok(())
+        }),
+        ("an_async_reader_learns_of_a_killed_writer_process", || {
+            an_async_reader_learns_of_a_killed_writer_process();
+            Ok(())
+        }),
+        ("an_async_writer_waits_for_a_slow_reader_process", || {
+            an_async_writer_waits_for_a_slow_reader_process();
+            Ok(())
+        }),
+        ("a_process_exiting_right_after_an_async_wait_removes_its_file", || {
+            a_process_exiting_right_after_an_async_wait_removes_its_file();
             Ok(())
         }),
     ]);
