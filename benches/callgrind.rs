@@ -38,7 +38,22 @@
 //! ("global bus events") counts the instructions that lock the bus, that is
 //! on x86-64 every `lock`-prefixed read-modify-write and every `xchg` with
 //! memory: the atomic read-modify-writes per event, measured, not read off
-//! the code.
+//! the code. And `--collect-systime=nsec`: `sysCount` counts the system
+//! calls made inside the phase (a futex wake would show there).
+//!
+//! # Publishing with no task waiting (issue 14)
+//!
+//! `slotcast_async_1r` is `slotcast_1r` with its reader read through the
+//! async forms: each readers' phase drains the round with `read_async`,
+//! then lets the reader's task wait for the next event (the future is
+//! polled, finds nothing, counts itself in the header's `blocking` word
+//! and lists its waker) and drops the wait. So every publish of the
+//! writer's phase finds no task waiting, in a runtime where a task has
+//! waited. Its writer's phase against `slotcast_1r`'s (and against
+//! `slotcast_1r`'s at a commit before the async forms) is the cost of the
+//! async forms to a writer nobody waits for: instructions, RMWs and system
+//! calls per event. The `slotcast_async` workload is the one-event
+//! publish-and-read loop with the reader reading through `read_async`.
 //!
 //! Systems: slotcast with `publish_with` one event per publish and in
 //! batches of 32 (`set_flush_every(32)` + `flush`), readers with `try_read`;
@@ -88,8 +103,13 @@ const SHORT: u64 = 20_000;
 const LONG: u64 = 220_000;
 
 /// `(name, batch, what)`.
-const WORKLOADS: [(&str, usize, &str); 10] = [
+const WORKLOADS: [(&str, usize, &str); 11] = [
     ("slotcast", 1, "publish_with one event, try_read it"),
+    (
+        "slotcast_async",
+        1,
+        "as slotcast, the reader reading through read_async (polled once: the event is there, the task never waits)",
+    ),
     ("slotcast_pod", 1, "as slotcast, reading through as_pod::<[u8; 64]>() (a length the compiler knows)"),
     ("disruptor", 1, "publish one event, poll it (EventPoller)"),
     ("spsc_ring", 1, "push one event, pop it"),
@@ -115,6 +135,7 @@ fn run(name: &str, events: u64) -> Tally {
     match name {
         "slotcast" => slotcast_one(events, false),
         "slotcast_pod" => slotcast_one(events, true),
+        "slotcast_async" => slotcast_async_one(events),
         "slotcast_batch32" => slotcast_batch(events, batch),
         "disruptor" => disruptor_one(events),
         "disruptor_batch32" => disruptor_batch(events, batch),
@@ -152,6 +173,36 @@ fn slotcast_one(events: u64, pod: bool) -> Tally {
             reader.try_read(|ev, _| tally.see(ev.as_pod::<[u8; 64]>().expect("64 bytes"))).expect("a sound runtime");
         } else {
             reader.try_read(|ev, _| tally.see(ev.data())).expect("a sound runtime");
+        }
+    }
+    tally
+}
+
+/// Polls `future` once with a waker that does nothing: what an executor's
+/// first poll of it does, minus the executor.
+fn poll_once<F: std::future::Future>(future: F) -> std::task::Poll<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    std::pin::pin!(future).poll(&mut cx)
+}
+
+/// As [`slotcast_one`], the reader reading through `read_async`: each
+/// event is there at the first poll, so the task never waits.
+#[inline(never)]
+fn slotcast_async_one(events: u64) -> Tally {
+    let mut tally = Tally::new();
+    let rt = slotcast_runtime();
+    let mut reader = rt.reader().expect("join");
+    let mut writer = rt.writer().expect("the writer");
+    for seq in 0..events {
+        writer
+            .publish_with(SizeClass::XS, 0, |ev| {
+                fill(seq, &mut ev[..64]);
+                64
+            })
+            .expect("the class has slots");
+        match poll_once(reader.read_async(|ev, _| tally.see(ev.data()))) {
+            std::task::Poll::Ready(n) => assert_eq!(n.expect("a sound runtime"), 1),
+            std::task::Poll::Pending => panic!("event {seq} published but the async read waits"),
         }
     }
     tally
@@ -329,7 +380,11 @@ fn measure_budget(exe: &str, b: &Budget, phase: Phase) -> Value {
     let toggle = format!("--toggle-collect={}", phase.pattern());
     let (short_events, long_events) = (BUDGET_SHORT_ROUNDS * ROUND, BUDGET_LONG_ROUNDS * ROUND);
     let run = |events: u64| {
-        callgrind(exe, &[&toggle, "--collect-bus=yes"], &["--budget", b.name, &events.to_string()])
+        callgrind(exe, &[&toggle, "--collect-bus=yes", "--collect-systime=nsec"], &[
+            "--budget",
+            b.name,
+            &events.to_string(),
+        ])
             .unwrap_or_else(|e| panic!("budget {} {}: {e}", b.name, phase.name()))
     };
     let (short, long) = (run(short_events), run(long_events));
@@ -340,8 +395,15 @@ fn measure_budget(exe: &str, b: &Budget, phase: Phase) -> Value {
         * 1000.0)
         .round()
         / 1000.0;
+    // System calls made inside the phase (`sysCount`, --collect-systime).
+    let syscalls = (get(&long, "sysCount").saturating_sub(get(&short, "sysCount")) as f64
+        / (long_events - short_events) as f64
+        * 1000.0)
+        .round()
+        / 1000.0;
     println!(
-        "callgrind/budget/{:<22} {:<8} {instructions:>8.1} instructions, {atomics:.3} atomic RMWs per event ({})",
+        "callgrind/budget/{:<22} {:<8} {instructions:>8.1} instructions, {atomics:.3} atomic RMWs, {syscalls:.3} \
+         syscalls per event ({})",
         b.name,
         phase.name(),
         b.what
@@ -351,6 +413,8 @@ fn measure_budget(exe: &str, b: &Budget, phase: Phase) -> Value {
         "phase": phase.name(), "instructions_per_event": instructions, "atomics_per_event": atomics,
         "short_events": short_events, "short_total": get(&short, "Ir"), "short_atomics": get(&short, "Ge"),
         "long_events": long_events, "long_total": get(&long, "Ir"), "long_atomics": get(&long, "Ge"),
+        "syscalls_per_event": syscalls, "short_syscalls": get(&short, "sysCount"),
+        "long_syscalls": get(&long, "sysCount"),
         "what": b.what,
     })
 }
@@ -534,6 +598,9 @@ enum Read {
     Pod,
     /// `ev.data()`, then `ev.retain()` and the `RingPtr` dropped.
     Retain,
+    /// `ev.data()` through `read_async`, then a wait that finds nothing
+    /// (pending: counted in `blocking`, its waker listed) and is dropped.
+    Async,
 }
 
 impl Read {
@@ -542,11 +609,12 @@ impl Read {
             Read::Data => "data",
             Read::Pod => "pod",
             Read::Retain => "retain",
+            Read::Async => "async",
         }
     }
 }
 
-const BUDGETS: [Budget; 8] = [
+const BUDGETS: [Budget; 9] = [
     Budget {
         name: "slotcast_1r",
         system: "slotcast",
@@ -555,6 +623,16 @@ const BUDGETS: [Budget; 8] = [
         read: Read::Data,
         phases: BOTH,
         what: "publish_with one event per publish; 1 reader, try_read",
+    },
+    Budget {
+        name: "slotcast_async_1r",
+        system: "slotcast",
+        batch: 1,
+        readers: 1,
+        read: Read::Async,
+        phases: BOTH,
+        what: "as slotcast_1r, the reader reads through read_async, then waits (pending) and drops the wait: a reader \
+               of the async forms, no task waiting at any publish",
     },
     Budget {
         name: "slotcast_4r",
@@ -661,6 +739,7 @@ fn slotcast_budget<const BATCH: usize>(events: u64, readers: usize, read: Read) 
             Read::Data => budget_phase_readers_slotcast(&mut readers, &mut tallies),
             Read::Pod => budget_phase_readers_slotcast_pod(&mut readers, &mut tallies),
             Read::Retain => budget_phase_readers_slotcast_retain(&mut readers, &mut tallies),
+            Read::Async => budget_phase_readers_slotcast_async(&mut readers, &mut tallies),
         }
     }
     tallies
@@ -711,6 +790,22 @@ fn budget_phase_readers_slotcast_retain(readers: &mut [Reader], tallies: &mut [T
                 drop(ev.retain().expect("the slot holds the event"));
             })
             .expect("a sound runtime");
+    }
+}
+
+/// As [`budget_phase_readers_slotcast`], through `read_async`; then each
+/// reader's task waits for the next event (the wait counts itself in the
+/// header's `blocking` word and lists its waker) and drops the wait
+/// (uncounted, unlisted): the writer's next phase publishes with no task
+/// waiting, after the async wait has run its whole course.
+#[inline(never)]
+fn budget_phase_readers_slotcast_async(readers: &mut [Reader], tallies: &mut [Tally]) {
+    for (reader, tally) in readers.iter_mut().zip(tallies.iter_mut()) {
+        match poll_once(reader.read_async(|ev, _| tally.see(ev.data()))) {
+            std::task::Poll::Ready(n) => assert_eq!(n.expect("a sound runtime"), ROUND as usize),
+            std::task::Poll::Pending => panic!("a round published but the async read waits"),
+        }
+        assert!(poll_once(reader.read_async(|_, _| {})).is_pending(), "nothing left to read: the task waits");
     }
 }
 
