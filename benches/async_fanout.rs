@@ -181,7 +181,7 @@ async fn counted<F: std::future::Future>(fut: F, count: &mut Polls) -> F::Output
 /// The writer half of a system, moved into a task for each burst and
 /// handed back at its end.
 enum Publisher {
-    Slotcast(Writer, Payload),
+    Slotcast(Box<Writer>, Payload),
     Tokio64(broadcast::Sender<Inline64>),
     TokioArc(broadcast::Sender<Arc<[u8]>>, Payload),
 }
@@ -282,7 +282,7 @@ impl AsyncRun {
             })
             .collect();
         let writer = ring.writer().expect("the only writer");
-        let publisher = Some(Publisher::Slotcast(writer, sc.payload));
+        let publisher = Some(Publisher::Slotcast(Box::new(writer), sc.payload));
         Self { name: "slotcast", sc: *sc, rt, done, readers, publisher, writer_polls: Polls::default(), next: 0 }
     }
 
@@ -522,7 +522,7 @@ fn record(hist: &mut Histogram<u64>, base: Instant, expected: u64, data: &[u8]) 
 /// `samples` wake-ups of an idle slotcast reader task (`read_async`), each
 /// after a pause of the publishing thread.
 fn wake_slotcast(samples: u64) -> Histogram<u64> {
-    let ring = Runtime::builder().ring_capacity(64).max_readers(1).build().expect("build the slotcast runtime");
+    let ring = Runtime::builder().ring_capacity(CAP).max_readers(1).build().expect("build the slotcast runtime");
     let mut reader = ring.reader().expect("join");
     let mut writer = ring.writer().expect("the writer");
     let rt = runtime();
@@ -546,7 +546,7 @@ fn wake_slotcast(samples: u64) -> Histogram<u64> {
     });
     for seq in 0..samples {
         std::thread::sleep(spacing(seq));
-        writer.publish_bytes(0, &wake_event(seq, stamp(base))).expect("an idle reader leaves room");
+        writer.publish_bytes(0, &wake_event(seq, stamp(base))).expect("a 64-byte event fits");
     }
     drop(writer);
     let (hist, seen) = rt.block_on(task).expect("the reader task panicked");
@@ -557,7 +557,7 @@ fn wake_slotcast(samples: u64) -> Histogram<u64> {
 /// The same with a `tokio::sync::broadcast` receiver task (`recv().await`).
 fn wake_tokio(samples: u64) -> Histogram<u64> {
     use broadcast::error::RecvError;
-    let (tx, mut rx) = broadcast::channel::<Inline64>(64);
+    let (tx, mut rx) = broadcast::channel::<Inline64>(CAP);
     let rt = runtime();
     let base = Instant::now();
     let task = rt.spawn(async move {
@@ -576,6 +576,11 @@ fn wake_tokio(samples: u64) -> Histogram<u64> {
     });
     for seq in 0..samples {
         std::thread::sleep(spacing(seq));
+        // A reader task kept off the cores for CAP events would lag: wait
+        // for room, as slotcast's `publish_bytes` does.
+        while tx.len() >= CAP {
+            std::thread::yield_now();
+        }
         if tx.send(Inline64(wake_event(seq, stamp(base)))).is_err() {
             unreachable!("the receiver outlives the sender");
         }

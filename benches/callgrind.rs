@@ -38,8 +38,10 @@
 //! ("global bus events") counts the instructions that lock the bus, that is
 //! on x86-64 every `lock`-prefixed read-modify-write and every `xchg` with
 //! memory: the atomic read-modify-writes per event, measured, not read off
-//! the code. And `--collect-systime=nsec`: `sysCount` counts the system
-//! calls made inside the phase (a futex wake would show there).
+//! the code. A third run of the long size with `--collect-systime=nsec`
+//! counts the system calls made inside the phase (`sysCount` inclusive of
+//! the phase's function, summed by `callgrind_annotate`): a futex wake on
+//! the writer's path would show there.
 //!
 //! # Publishing with no task waiting (issue 14)
 //!
@@ -380,11 +382,7 @@ fn measure_budget(exe: &str, b: &Budget, phase: Phase) -> Value {
     let toggle = format!("--toggle-collect={}", phase.pattern());
     let (short_events, long_events) = (BUDGET_SHORT_ROUNDS * ROUND, BUDGET_LONG_ROUNDS * ROUND);
     let run = |events: u64| {
-        callgrind(exe, &[&toggle, "--collect-bus=yes", "--collect-systime=nsec"], &[
-            "--budget",
-            b.name,
-            &events.to_string(),
-        ])
+        callgrind(exe, &[&toggle, "--collect-bus=yes"], &["--budget", b.name, &events.to_string()])
             .unwrap_or_else(|e| panic!("budget {} {}: {e}", b.name, phase.name()))
     };
     let (short, long) = (run(short_events), run(long_events));
@@ -395,17 +393,13 @@ fn measure_budget(exe: &str, b: &Budget, phase: Phase) -> Value {
         * 1000.0)
         .round()
         / 1000.0;
-    // System calls made inside the phase (`sysCount`, --collect-systime).
-    let syscalls = (get(&long, "sysCount").saturating_sub(get(&short, "sysCount")) as f64
-        / (long_events - short_events) as f64
-        * 1000.0)
-        .round()
-        / 1000.0;
+    let syscalls = phase_syscalls(exe, b, phase, long_events);
     println!(
-        "callgrind/budget/{:<22} {:<8} {instructions:>8.1} instructions, {atomics:.3} atomic RMWs, {syscalls:.3} \
-         syscalls per event ({})",
+        "callgrind/budget/{:<22} {:<8} {instructions:>8.1} instructions, {atomics:.3} atomic RMWs per event, {} \
+         system calls in {long_events} events ({})",
         b.name,
         phase.name(),
+        syscalls.as_ref().map_or_else(|e| format!("unknown ({e})"), u64::to_string),
         b.what
     );
     json!({
@@ -413,10 +407,47 @@ fn measure_budget(exe: &str, b: &Budget, phase: Phase) -> Value {
         "phase": phase.name(), "instructions_per_event": instructions, "atomics_per_event": atomics,
         "short_events": short_events, "short_total": get(&short, "Ir"), "short_atomics": get(&short, "Ge"),
         "long_events": long_events, "long_total": get(&long, "Ir"), "long_atomics": get(&long, "Ge"),
-        "syscalls_per_event": syscalls, "short_syscalls": get(&short, "sysCount"),
-        "long_syscalls": get(&long, "sysCount"),
+        "syscalls_in_long_run": syscalls.ok(),
         "what": b.what,
     })
+}
+
+/// System calls made inside phase `phase` of budget `b` over `events`
+/// events (whole rounds): callgrind's `sysCount` (`--collect-systime`)
+/// inclusive of the phase's function, as `callgrind_annotate` sums it.
+/// callgrind counts system calls even where `--toggle-collect` has
+/// collection off, so the run's total would count the other phase's too.
+fn phase_syscalls(exe: &str, b: &Budget, phase: Phase, events: u64) -> Result<u64, String> {
+    let out = std::env::temp_dir().join(format!("slotcast-callgrind-{}-sys-{}.out", std::process::id(), b.name));
+    let status = Command::new("valgrind")
+        .args(["--tool=callgrind", "-q", "--collect-systime=nsec"])
+        .arg(format!("--toggle-collect={}", phase.pattern()))
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(exe)
+        .args(["--budget", b.name, &events.to_string()])
+        .status()
+        .map_err(|e| format!("cannot run valgrind: {e}"))?;
+    if !status.success() {
+        return Err(format!("valgrind exited with {status}"));
+    }
+    let annotated = Command::new("callgrind_annotate")
+        .args(["--inclusive=yes", "--show=sysCount", "--threshold=100"])
+        .arg(&out)
+        .output()
+        .map_err(|e| format!("cannot run callgrind_annotate: {e}"));
+    let _ = std::fs::remove_file(&out);
+    let text = String::from_utf8_lossy(&annotated?.stdout).into_owned();
+    // Lines `COUNT (PERCENT)  file:function`, `.` for none; the phase's
+    // function may be listed once per source file inlined into it.
+    let name = format!("budget_phase_{}", phase.name());
+    let counts: Vec<u64> = text
+        .lines()
+        .filter(|l| l.contains(&name))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|c| if c == "." { Some(0) } else { c.replace(',', "").parse().ok() })
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("an unreadable count for {name} in callgrind_annotate's output"))?;
+    counts.into_iter().max().ok_or_else(|| format!("{name} not in callgrind_annotate's output"))
 }
 
 /// The repository's commit, the last commit that changed the library's
