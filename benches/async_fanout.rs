@@ -44,7 +44,9 @@
 //! tallies are verified when it stops.
 //!
 //! Under `cargo test --benches` criterion runs each benchmark once, and the
-//! rounds and the latency run tiny and write nothing.
+//! rounds and the latency run tiny and write nothing. `async_fanout-<hash>
+//! --round slotcast 64B/2r 8` runs one round of one system alone, for a
+//! manual `valgrind --tool=callgrind` session.
 
 // Harness and peers use std's atomics and `Arc`, which `clippy.toml`
 // reserves for the library's `sync` shim.
@@ -634,7 +636,29 @@ fn wake_rounds(rounds: usize, samples: u64) -> Option<Value> {
     }))
 }
 
+/// `--round SYSTEM SCENARIO BURSTS`: one round of one system (`slotcast`
+/// or `tokio`, scenario as `64B/2r`), for a manual `valgrind
+/// --tool=callgrind` session; prints its rate and poll counts.
+fn one_round(args: &[String]) {
+    let usage = "--round slotcast|tokio 64B/2r|64B/4r|4KB/2r|4KB/4r BURSTS";
+    let (system, param) = (args.first().expect(usage), args.get(1).expect(usage));
+    let bursts = args.get(2).and_then(|b| b.parse().ok()).expect(usage);
+    let sc = scenarios().into_iter().find(|sc| &sc.param() == param).expect(usage);
+    let run = match system.as_str() {
+        "slotcast" => AsyncRun::slotcast(&sc),
+        "tokio" => AsyncRun::tokio(&sc),
+        _ => panic!("{usage}"),
+    };
+    let (rate, polls) = round(run, bursts);
+    println!("{system} {param}: {:.2} M/s per reader, {polls}", rate / 1e6);
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--round") {
+        one_round(&args[i + 1..]);
+        return;
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
 
