@@ -372,3 +372,103 @@ pub(super) fn sections(r: &Report, output: &Path, base: Option<&Value>) -> Strin
     }
     md
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Results;
+    use serde_json::json;
+
+    fn bench(elements: f64, median_ns: f64) -> Bench {
+        Bench { elements: Some(elements), median: median_ns, low: median_ns * 0.9, high: median_ns * 1.1, mad: 1.0 }
+    }
+
+    /// A report over `results` whose extra results are in `dir`.
+    fn report(results: Results, dir: &Path) -> Report {
+        Report { results, extra: dir.to_path_buf() }
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("slotcast-async-report-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        dir
+    }
+
+    #[test]
+    fn groups_that_did_not_run_are_named_not_measured() {
+        let dir = scratch("empty");
+        let r = report(Results::new(), &dir);
+        let md = sections(&r, &dir.join("BENCHMARKS.md"), None);
+        for line in [
+            "Criterion figures: not measured (the `async_fanout` group did not run).",
+            "Interleaved rounds: not measured",
+            "## Wake-up latency of an idle task (issue 14)\n\nNot measured",
+            "## Publishing with no task waiting (issue 14)\n\nNot measured",
+            "## Actor graph (issue 14)\n\nNot measured (the `actor_graph` group did not run).",
+        ] {
+            assert!(md.contains(line), "missing {line:?} in:\n{md}");
+        }
+        let table = targets_table(&r, None);
+        assert_eq!(table.matches("**not measured**").count(), targets(&r, None).len(), "{table}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn ratios_and_verdicts_come_from_the_measurements() {
+        let dir = scratch("full");
+        let mut results = Results::new();
+        // 1000 messages per iteration: 1 ms, 2 ms and 4 ms.
+        results.insert("actor_graph/1KB/ringptr".into(), bench(1000.0, 1e6));
+        results.insert("actor_graph/1KB/arc".into(), bench(1000.0, 2e6));
+        results.insert("actor_graph/1KB/vec".into(), bench(1000.0, 4e6));
+        results.insert("async_fanout/slotcast/64B/2r".into(), bench(8192.0, 1e6));
+        results.insert("async_fanout/tokio/64B/2r".into(), bench(8192.0, 6e6));
+        let fanout = json!({
+            "rounds": 3, "warm_up_bursts": 2, "burst": 8192,
+            "fanout": [
+                {"scenario": "64B/2r", "ratios": [5.5, 6.0, 4.0], "median_ratio": 5.5, "slotcast_median": 1.1e7,
+                 "tokio_median": 2e6, "polls": [{"slotcast": {"reads_per_event": 0.002, "pending_reads_per_event": 0.002},
+                 "tokio": {"reads_per_event": 1.0, "pending_reads_per_event": 0.01}}]},
+                {"scenario": "64B/4r", "ratios": [4.0, 4.5, 4.9], "median_ratio": 4.5, "slotcast_median": 9e6,
+                 "tokio_median": 2e6, "polls": []},
+            ],
+            "wake": {"spacing_us": [50, 200], "samples_per_round": 10, "rounds": [{}, {}, {}],
+                     "slotcast": {"samples": 30, "p50_ns": 15000, "p90_ns": 20000, "p99_ns": 40000, "p999_ns": 50000, "max_ns": 60000},
+                     "tokio": {"samples": 30, "p50_ns": 16000, "p90_ns": 21000, "p99_ns": 41000, "p999_ns": 51000, "max_ns": 61000}},
+        });
+        std::fs::write(dir.join("async_fanout.json"), fanout.to_string()).expect("write");
+        let p = |name: &str, instructions: f64, atomics: f64| {
+            json!({"name": name, "phase": "writer", "instructions_per_event": instructions, "atomics_per_event": atomics,
+                   "syscalls_in_long_run": 0, "long_events": 1000})
+        };
+        let cg = json!({"budget": {"phases": [p("slotcast_1r", 50.0, 0.004), p("slotcast_async_1r", 50.5, 0.004)]}});
+        std::fs::write(dir.join("callgrind.json"), cg.to_string()).expect("write");
+        let base = json!({"budget": {"phases": [p("slotcast_1r", 49.0, 0.004)]}});
+        let r = report(results, &dir);
+
+        let t = targets(&r, Some(&base));
+        let value = |what: &str| t.iter().find(|t| t.what.contains(what)).and_then(|t| t.value);
+        let verdict = |what: &str| t.iter().find(|t| t.what.contains(what)).map(Target::verdict);
+        assert_eq!(value("64 B, 2 readers"), Some(5.5));
+        assert_eq!(verdict("64 B, 2 readers"), Some("met"));
+        assert_eq!(verdict("64 B, 4 readers"), Some("missed"));
+        assert!((value("RingPtr / Arc").expect("measured") - 2.0).abs() < 1e-9);
+        assert!((value("RingPtr / Vec").expect("measured") - 4.0).abs() < 1e-9);
+        assert!((value("async reader − plain reader").expect("measured") - 0.5).abs() < 1e-9);
+        assert!((value("at 137af2b").expect("measured") - 1.5).abs() < 1e-9);
+        assert_eq!(verdict("at 137af2b"), Some("missed"));
+        assert_eq!(value("atomic RMWs"), Some(0.0));
+
+        let md = sections(&r, &dir.join("BENCHMARKS.md"), Some(&base));
+        assert!(md.contains("| 64B/2r | 5.50× | 5.50×, 6.00×, 4.00× |"), "{md}");
+        assert!(md.contains("| slotcast | 15.00 µs |"), "{md}");
+        assert!(md.contains("| ringptr | 1.00 M/s |"), "{md}");
+        assert!(
+            md.contains("| slotcast_async_1r (async reader, not waiting) | 50.50 | 0.004 | 0 in 1000 events |"),
+            "{md}"
+        );
+        assert!(dir.join("docs/bench/async_fanout.svg").exists(), "the chart is drawn");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
