@@ -90,6 +90,7 @@ mod rejoin;
 mod rejoin_threads;
 mod reopen;
 mod retain_release;
+mod task_wake;
 mod two_classes;
 mod two_readers;
 mod upgrade_guess;

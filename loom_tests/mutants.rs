@@ -41,6 +41,10 @@ const RACE: &str = "Causality violation";
 #[allow(dead_code)]
 const NEVER_ENDS: &str = "exceeded maximum number of branches";
 
+/// Loom's report of a task that `block_on` parked and nothing ever woke.
+#[allow(dead_code)]
+const DEADLOCK: &str = "deadlock";
+
 macro_rules! mutant_test {
     ($name:literal, $test:ident, $module:ident :: $model:ident, $($expected:expr),+) => {
         #[cfg(slotcast_mutant = $name)]
@@ -111,3 +115,9 @@ mutant_test!("oldest_ignores_busy", oldest_ignores_busy, join_oldest::model, RAC
 // The close stored without Release: a reader sees the stream closed before
 // the last event it must read first.
 mutant_test!("close_relaxed", close_relaxed, close_wake::model, "before event 1");
+// A task puts its waker in the list after counting itself in `waiters`: the
+// writer wakes a list without it (a task that waits forever, which loom's
+// `block_on` reports as a deadlock).
+mutant_test!("task_register_after", task_register_after, task_wake::model, DEADLOCK);
+// The writer's wake-up leaves the process's waiting tasks asleep.
+mutant_test!("tasks_unwoken", tasks_unwoken, task_wake::model, DEADLOCK);

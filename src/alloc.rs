@@ -272,12 +272,33 @@ impl Allocator {
     /// take the free role for a moment, so that the writer's own recovery
     /// and drop return every slot no reader needs any more. Returns whether
     /// it did. A live writer answers the `want` flag itself.
+    ///
+    /// Once per writer (epoch) and process: taking the role builds a whole
+    /// writer (allocations sized by the ring and the pools), which an
+    /// allocator retrying on a full pool must not pay per attempt, and
+    /// after the first time there is nothing left to return. Epoch 0 (no
+    /// writer ever) has nothing to return at all: the actor case, an
+    /// allocator alone, never takes the role.
     fn return_ring_slots(&self) -> bool {
+        let writer = &self.shared.arena.header().writer;
         // ORDERING: Relaxed; a pre-check, `Writer::borrow_role` acquires the role.
-        if self.shared.arena.header().writer.owner.load(Relaxed) != 0 {
+        if writer.owner.load(Relaxed) != 0 {
             return false;
         }
-        Writer::borrow_role(Arc::clone(self.shared.shared_arc())).is_ok()
+        // ORDERING: Relaxed; which writer's slots to return. Read before
+        // the role is taken: a writer that comes and goes meanwhile has a
+        // later epoch, so its slots are returned by a later call.
+        let epoch = writer.epoch.load(Relaxed);
+        // ORDERING: Relaxed; a process-local note, a hint.
+        if epoch == self.shared.ring_slots_returned.load(Relaxed) {
+            return false;
+        }
+        let returned = Writer::borrow_role(Arc::clone(self.shared.shared_arc())).is_ok();
+        if returned {
+            // ORDERING: Relaxed; as above.
+            self.shared.ring_slots_returned.store(epoch, Relaxed);
+        }
+        returned
     }
 }
 

@@ -114,6 +114,34 @@
 //!   [`ReadError::WriterDead`] within about a millisecond of the kernel
 //!   releasing the dead writer's lock. A new writer reopens the stream.
 //!
+//! # Async
+//!
+//! Every waiting operation has an async form, a future that any executor
+//! can drive (they use nothing but [`Waker`](std::task::Waker)): the
+//! reader's [`Reader::recv_async`], [`Reader::batch_async`],
+//! [`Reader::read_async`] and [`Reader::into_stream`] (a
+//! [`futures_core::Stream`] of [`OwnedEvent`]s, ending at the close); the
+//! writer's [`Writer::claim_async`], [`Writer::publish_bytes_async`],
+//! [`Writer::publish_pod_async`] and [`Writer::publish_with_async`]; the
+//! allocator's [`Allocator::alloc_with_async`],
+//! [`Allocator::alloc_bytes_async`] and [`Allocator::alloc_pod_async`].
+//! Each is cancellation safe: dropping it before it completes reads,
+//! publishes and claims nothing.
+//!
+//! * **Wake-ups.** A task with nothing to read takes a sleeping reader's
+//!   place in the wake-up protocol above, with its waker where the thread's
+//!   sleep would be: it counts itself among the readers that may sleep only
+//!   while it waits, so with no task waiting the writer's cost is the one
+//!   load it makes already. The writer's wake-up wakes the tasks of its own
+//!   process from the publishing thread; in another process, a thread of
+//!   that process sleeps on the futex word for its tasks. A registration
+//!   the writer has not acknowledged is polled again after a bounded nap
+//!   (a timer thread), the bound a sleeping reader has too.
+//! * **Room and slots.** Readers and dropped pointers never wake the writer
+//!   or an allocator (that would put a read-modify-write on every read): a
+//!   task facing a full ring or pool yields, then looks again after naps of
+//!   20 µs growing to 1 ms.
+//!
 //! # Across processes
 //!
 //! [`Builder::shared`] puts the arena in a file that other processes
@@ -258,7 +286,6 @@ mod shm;
 mod slot_alloc;
 mod stats;
 mod sync;
-#[cfg(not(loom))]
 mod task_wait;
 mod wait;
 mod writer;

@@ -63,13 +63,26 @@ pub(crate) struct ArenaCtl {
     /// copies whole.
     pub(crate) fork_epoch: u64,
     orphans_left: AtomicU64,
+    /// The writer epoch (`WriterLine::epoch`) whose kept slots an allocator
+    /// of this process has given back to the pools already (0: none, and no
+    /// writer before epoch 1 kept any): see `Allocator::return_ring_slots`.
+    pub(crate) ring_slots_returned: AtomicU64,
 }
 
 impl ArenaCtl {
     pub(crate) fn new(arena: Arena, config: Config, me: Option<usize>, shared: Option<SharedState>) -> Self {
         let holds = shared.as_ref().map(|_| ProcessHolds::new(arena.layout().total_slots()));
         let fork_epoch = shared.as_ref().map_or(u64::MAX, SharedState::epoch);
-        Self { arena, config, me, shared, holds, fork_epoch, orphans_left: AtomicU64::new(0) }
+        Self {
+            arena,
+            config,
+            me,
+            shared,
+            holds,
+            fork_epoch,
+            orphans_left: AtomicU64::new(0),
+            ring_slots_returned: AtomicU64::new(0),
+        }
     }
 
     /// Whether this process is a `fork` of the one that opened this shared
@@ -145,6 +158,10 @@ impl ArenaCtl {
 
 impl Drop for ArenaCtl {
     fn drop(&mut self) {
+        // The futex thread of `task_wait.rs` (if one runs) reads the arena
+        // only under a lease: wait for one in progress, refuse the next.
+        #[cfg(not(loom))]
+        self.arena.futex().tasks().end_leases();
         if let Some(shared) = &self.shared {
             shared.close(&self.arena, self.me);
         }

@@ -60,8 +60,8 @@ use std::time::{Duration, Instant};
 #[cfg(all(feature = "capi", not(loom)))]
 mod borrow;
 
-// The async forms and the `Stream` (Waker-based; outside the loom models).
-#[cfg(not(loom))]
+// The async forms (Waker-based; `loom_tests/task_wake.rs` models them) and
+// the `Stream`.
 mod async_read;
 #[cfg(not(loom))]
 mod event_stream;
@@ -98,8 +98,11 @@ struct Position {
     /// At most this many events per cursor store (`try_read`) or batch.
     max_batch: u64,
     wait: WaitStrategy,
-    /// Our registration as a reader that may sleep: `Some` exactly while
-    /// `wait` is `Blocking` (see `wait`'s module docs).
+    /// Our registration as a reader that may sleep: `Some` only while
+    /// `wait` is `Blocking` (see `wait`'s module docs), taken when it turns
+    /// `Blocking`. An async wait gives it up (a waiting task is counted
+    /// only while it waits, see `task_wait.rs`); the next blocking wait
+    /// takes it again.
     blocking: Option<Blocking>,
     /// See `ArenaCtl::fork_epoch`: a forked child never moves the cursor.
     fork_epoch: u64,
@@ -367,7 +370,7 @@ impl Reader {
         if self.shared.forked() {
             // The arena's counts and the registration are the parent's, and
             // reads fail with `Forked`: a changed strategy could only break
-            // "registered exactly while `Blocking`".
+            // "registered only while `Blocking`".
             return;
         }
         let header = self.shared.arena.header();
@@ -904,8 +907,12 @@ impl fmt::Debug for Reader {
 #[inline(never)]
 fn wait_published(shared: &Anchor, pos: &mut Position, deadline: Deadline) -> u64 {
     let arena = &shared.arena;
-    let blocking = pos.blocking.as_mut();
     let header = arena.header();
+    if pos.wait == WaitStrategy::Blocking && pos.blocking.is_none() && !shared.forked() {
+        // An async wait gave the registration up (see `Position::blocking`).
+        pos.blocking = Some(wait::register_blocking(header));
+    }
+    let blocking = pos.blocking.as_mut();
     // A shared runtime's writer may die: about once a millisecond of
     // waiting on a writer in another process, reap dead processes (the
     // reaper of the writer marks the stream, which ends the wait).

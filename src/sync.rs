@@ -21,6 +21,8 @@ mod imp {
     pub(crate) type AtomicU64 = std::sync::atomic::AtomicU64;
     pub(crate) type AtomicU32 = std::sync::atomic::AtomicU32;
     pub(crate) type Arc<T> = std::sync::Arc<T>;
+    pub(crate) type Mutex<T> = std::sync::Mutex<T>;
+    pub(crate) type MutexGuard<'a, T> = std::sync::MutexGuard<'a, T>;
 
     #[inline]
     pub(crate) fn fence(order: super::Ordering) {
@@ -48,6 +50,8 @@ mod imp {
     pub(crate) type AtomicU64 = loom::sync::atomic::AtomicU64;
     pub(crate) type AtomicU32 = loom::sync::atomic::AtomicU32;
     pub(crate) type Arc<T> = loom::sync::Arc<T>;
+    pub(crate) type Mutex<T> = loom::sync::Mutex<T>;
+    pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
 
     #[inline]
     pub(crate) fn fence(order: super::Ordering) {
@@ -101,9 +105,10 @@ pub(crate) use payload::{PayloadMut, PayloadRef};
 mod futex;
 pub(crate) use futex::Futex;
 
-// The async forms' wake-ups (a waker list per arena, a timer thread): plain
-// std, outside what loom models (see `task_wait.rs`).
-#[cfg(not(loom))]
+// The async forms' wake-ups: a waker list per arena (modelled by loom:
+// `loom_tests/task_wake.rs`) and a timer thread (plain std; loom has no
+// clock).
 mod tasks;
+pub(crate) use tasks::Tasks;
 #[cfg(not(loom))]
 pub(crate) mod timer;

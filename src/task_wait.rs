@@ -31,7 +31,9 @@
 //! * **Across processes.** The kernel wakes only threads: the first task of
 //!   a process to wait on a shared runtime starts a thread of that process
 //!   (`slotcast-wake`) that sleeps on the futex word and wakes the
-//!   process's tasks after every bump of it (a task registers its waker
+//!   process's tasks after every bump of it (it holds no handle: it reads
+//!   the arena under a lease that the arena's drop waits out, and sleeps
+//!   outside it) (a task registers its waker
 //!   before its RMW on `waiters`, which the writer's RMWs acquire before
 //!   its bump, which the thread acquires before it takes the list: every
 //!   task the bump is for is in the list it wakes). While another process
@@ -55,19 +57,34 @@
 //! looks again after naps of 20 µs growing to 1 ms (the timer thread), as
 //! the blocking forms sleep.
 //!
+//! **Checked.** `loom_tests/task_wake.rs` models a task waiting for two
+//! events while the writer publishes them (loom's `block_on` reports a task
+//! nobody woke as a deadlock); its mutants put the waker in the list after
+//! the RMW on `waiters` (`task_register_after`) and leave the list unwoken
+//! (`tasks_unwoken`). The timer and the futex thread are plain std, outside
+//! the model: the thread's argument is above, and the tests of real
+//! processes (`tests/ipc.rs`) run it.
+//!
 //! **Cancellation.** A wait keeps nothing but its registration: dropping its
 //! future unregisters it (the owner's `Drop` calls [`TaskWait::finish`]),
 //! and the cursor, the ring and the pools are as they were.
 
-use crate::lifetime::{Anchor, ArenaCtl, Shared};
-use crate::sync::{Arc, Ordering::*, timer};
-use crate::wait::{self, Blocking, WATCH_EVERY};
-use std::future::Future;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use crate::lifetime::{Anchor, ArenaCtl};
+use crate::wait::{self, Blocking};
+use std::task::Context;
+#[cfg(not(loom))]
+use {
+    crate::sync::{Arc, Futex, Ordering::*, Tasks, timer},
+    crate::wait::WATCH_EVERY,
+    std::future::Future,
+    std::ptr::NonNull,
+    std::task::Poll,
+    std::time::{Duration, Instant},
+};
 
 /// How long the futex thread of a process stays after its last task
 /// stopped waiting.
+#[cfg(not(loom))]
 const LINGER: Duration = Duration::from_millis(100);
 
 /// One async wait for events: its key in the arena's task list and its
@@ -103,19 +120,40 @@ impl TaskWait {
             self.key = tasks.key();
         }
         let registration = self.registration.get_or_insert_with(|| wait::register_blocking(header));
-        if tasks.register(self.key, cx.waker()) && shared.shared.is_some() {
-            start_futex_thread(shared.shared_arc());
+        // The waker is in the list before the task counts itself in
+        // `waiters`: a writer whose RMW there sees the count wakes the list
+        // after it. Mutant: register it after (a lost wake-up).
+        let register_after = cfg!(slotcast_mutant = "task_register_after");
+        if !register_after {
+            register(self.key, shared, cx);
         }
-        match wait::task_registers(registration, header, cursor, dead_seen) {
+        let registered = wait::task_registers(registration, header, cursor, dead_seen);
+        if register_after {
+            register(self.key, shared, cx);
+        }
+        match registered {
             Ok(published) => Some(published),
             Err(None) => None,
             Err(Some(nap)) => {
-                let wake = timer::Wake::Task(Arc::downgrade(tasks), self.key);
-                timer::after(Instant::now() + nap, wake);
+                self.nap(tasks, nap);
                 None
             }
         }
     }
+
+    /// Has the task polled again after `nap` (the timer thread), if its
+    /// wait is still registered then.
+    #[cfg(not(loom))]
+    fn nap(&self, tasks: &Arc<Tasks>, nap: Duration) {
+        timer::after(Instant::now() + nap, timer::Wake::Task(Arc::downgrade(tasks), self.key));
+    }
+
+    /// Loom has no clock: the models keep the writer's count of waiting
+    /// readers non-zero (an acknowledged blocking reader), so that a task
+    /// relies on the writer's wake-up alone (see `loom_tests/task_wake.rs`).
+    #[cfg(loom)]
+    #[allow(clippy::disallowed_types, reason = "the list's `Arc` is std's in every build (see `Futex::tasks`)")]
+    fn nap(&self, _tasks: &std::sync::Arc<crate::sync::Tasks>, _nap: std::time::Duration) {}
 
     /// Ends the wait: uncounts it and takes its waker out of the list. Every
     /// owner calls it when the wait ends and in its `Drop`.
@@ -130,61 +168,120 @@ impl TaskWait {
     }
 }
 
+/// Puts the waker of wait `key` in the list; the first of a process's
+/// tasks waiting on a shared runtime starts its futex thread.
+fn register(key: u64, shared: &Anchor, cx: &Context<'_>) {
+    let starts = shared.arena.futex().tasks().register(key, cx.waker());
+    #[cfg(not(loom))]
+    if starts && shared.shared.is_some() {
+        start_futex_thread(shared);
+    }
+    #[cfg(loom)]
+    let _ = starts;
+}
+
+/// What the futex thread holds: the process's task list (an `Arc` of its
+/// own) and a pointer to the arena, read only under a lease of the list
+/// ([`Tasks::lease`]). No handle: a handle would keep this process attached
+/// to the shared file after its last user handle is dropped (and a process
+/// that then exits would leave the file looking as if it had died).
+#[cfg(not(loom))]
+struct Detached {
+    tasks: Arc<Tasks>,
+    ctl: NonNull<ArenaCtl>,
+}
+
+// SAFETY: the list is `Send + Sync`; the pointer is dereferenced only under
+// a lease (`Detached::arena`), which the arena's drop waits out before it
+// frees anything, and an `ArenaCtl` is `Sync`.
+#[cfg(not(loom))]
+unsafe impl Send for Detached {}
+
+#[cfg(not(loom))]
+impl Detached {
+    /// `f` on the arena, if it is still there.
+    fn arena<R>(&self, f: impl FnOnce(&ArenaCtl) -> R) -> Option<R> {
+        let _lease = self.tasks.lease()?;
+        // SAFETY: under the lease the arena is alive: `ArenaCtl::drop` ends
+        // the leases (waiting for this one) before it tears anything down.
+        Some(f(unsafe { self.ctl.as_ref() }))
+    }
+}
+
+#[cfg(not(loom))]
 /// Starts this process's futex thread for a shared runtime's tasks (see the
 /// module docs). If the thread cannot be started, the next registration
 /// tries again; meanwhile the tasks' timer naps bound their waits.
-fn start_futex_thread(shared: &Arc<Shared>) {
-    let held = Arc::clone(shared);
-    let started = std::thread::Builder::new().name("slotcast-wake".into()).spawn(move || futex_thread(&held));
+fn start_futex_thread(shared: &Anchor) {
+    let tasks = Arc::clone(shared.arena.futex().tasks());
+    let detached = Detached { tasks, ctl: shared.ctl_ptr() };
+    let started = std::thread::Builder::new().name("slotcast-wake".into()).spawn(move || futex_thread(&detached));
     if started.is_err() {
         shared.arena.futex().tasks().thread_failed();
     }
 }
 
+#[cfg(not(loom))]
 /// Sleeps on the futex word and wakes this process's tasks after every
 /// bump; reaps dead processes while another process holds the writer role;
-/// stops after [`LINGER`] without a waiting task. Holds the runtime (its
-/// mapping) while it runs.
-fn futex_thread(shared: &Shared) {
-    let arena = &shared.arena;
-    let header = arena.header();
-    let futex = arena.futex();
-    let tasks = futex.tasks();
-    let word = &header.wake.futex;
-    let me = shared.entry() as u64 + 1;
-    // ORDERING(futex): Acquire; pairs with the writer's Release bump: the
-    // registrations that bump served are in the list taken after it.
-    let mut last = word.load(Acquire);
+/// stops after [`LINGER`] without a waiting task, or once the arena is
+/// gone. Reads the arena only under leases, and sleeps outside them.
+fn futex_thread(detached: &Detached) {
+    let tasks = &*detached.tasks;
+    let start = detached.arena(|ctl| {
+        let word = &ctl.arena.header().wake.futex;
+        // ORDERING(futex): Acquire; pairs with the writer's Release bump:
+        // the registrations that bump served are in the list taken after.
+        (std::ptr::from_ref(word), word.load(Acquire), ctl.entry() as u64 + 1)
+    });
+    let Some((word, mut last, me)) = start else {
+        tasks.thread_failed();
+        return;
+    };
     // Tasks that registered before the load above: their bump may be older.
     tasks.wake_all();
+    // Since when no task has waited (woken tasks that wait again register
+    // again at once: only a list empty for `LINGER` stops the thread).
+    let mut idle: Option<Instant> = None;
     loop {
-        // ORDERING: Relaxed; a hint, the reaper takes the role's word.
-        let owner = header.writer.owner.load(Relaxed);
-        let watch = owner != 0 && owner != me;
-        futex.wait(word, last, Some(if watch { WATCH_EVERY } else { LINGER }));
+        let watch = detached.arena(|ctl| {
+            // ORDERING: Relaxed; a hint, the reaper takes the role's word.
+            let owner = ctl.arena.header().writer.owner.load(Relaxed);
+            owner != 0 && owner != me
+        });
+        let Some(watch) = watch else { break };
+        Futex::wait_detached(word, last, if watch { WATCH_EVERY } else { LINGER });
         // ORDERING(futex): Acquire; as above.
-        let now = word.load(Acquire);
+        let Some(now) = detached.arena(|ctl| ctl.arena.header().wake.futex.load(Acquire)) else { break };
         if now != last {
             last = now;
             tasks.wake_all();
             continue;
         }
-        if watch && !tasks.is_empty() {
+        if !tasks.is_empty() {
+            idle = None;
             // A dead writer's reaper marks the stream and bumps the word
             // (if a task counted itself in `waiters`): seen above next.
-            shared.sweep_dead(false);
+            if watch && detached.arena(|ctl| ctl.sweep_dead(false)).is_none() {
+                break;
+            }
             continue;
         }
-        if tasks.thread_may_stop() {
+        let since = *idle.get_or_insert_with(Instant::now);
+        if since.elapsed() >= LINGER && tasks.thread_may_stop() {
             return;
         }
     }
+    // The arena is gone (its tasks, which held its handles, with it).
+    tasks.thread_failed();
 }
 
+#[cfg(not(loom))]
 /// How many times a task facing a full ring or pool yields to its executor
 /// before it naps.
 const ROOM_YIELDS: u32 = 8;
 
+#[cfg(not(loom))]
 /// The pauses of a task waiting for room in the ring or a pool, or for a
 /// free slot: a few yields to the executor, then naps of 20 µs growing to
 /// 1 ms, as the blocking forms' `Blocking` waits.
@@ -193,6 +290,7 @@ pub(crate) struct RoomBackoff {
     round: u32,
 }
 
+#[cfg(not(loom))]
 impl RoomBackoff {
     pub(crate) const fn new() -> Self {
         Self { round: 0 }
@@ -202,7 +300,8 @@ impl RoomBackoff {
     pub(crate) fn pause(&mut self) -> impl Future<Output = ()> + Send + 'static {
         let round = self.round;
         self.round = self.round.saturating_add(1);
-        let nap = round.checked_sub(ROOM_YIELDS).map(|k| Duration::from_micros(20 << k.min(6)).min(Duration::from_millis(1)));
+        let nap =
+            round.checked_sub(ROOM_YIELDS).map(|k| Duration::from_micros(20 << k.min(6)).min(Duration::from_millis(1)));
         let mut due: Option<Instant> = None;
         std::future::poll_fn(move |cx| {
             let Some(nap) = nap else {
@@ -224,5 +323,107 @@ impl RoomBackoff {
                 }
             }
         })
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+#[allow(clippy::disallowed_types, reason = "a waker is made from a std `Arc`")]
+mod tests {
+    use crate::Runtime;
+    use crate::sync::Ordering::Relaxed;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::{Context, Poll, Wake, Waker};
+    use std::time::{Duration, Instant};
+
+    /// Counts its wake-ups.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Relaxed);
+        }
+    }
+
+    fn counting() -> (std::sync::Arc<Count>, Waker) {
+        let count = std::sync::Arc::new(Count::default());
+        (count.clone(), Waker::from(count))
+    }
+
+    fn blocking_count(rt: &Runtime) -> u32 {
+        rt.shared().arena.header().wake.blocking.load(Relaxed) as u32
+    }
+
+    /// The writer's whole cost with no task waiting is its load of
+    /// `blocking`: the count is zero unless a wait is pending (and the
+    /// `Blocking` reader's own registration is given up by its first async
+    /// wait, taken again by its next blocking wait).
+    #[test]
+    fn a_task_is_counted_only_while_it_waits() {
+        let rt = Runtime::new().unwrap();
+        let mut reader = rt.reader().unwrap();
+        let mut writer = rt.writer().unwrap();
+        assert_eq!(blocking_count(&rt), 1, "a Blocking reader counts from its join");
+        let (_, waker) = counting();
+        let mut cx = Context::from_waker(&waker);
+        {
+            let mut wait = pin!(reader.recv_async());
+            assert!(wait.as_mut().poll(&mut cx).is_pending());
+            assert_eq!(blocking_count(&rt), 1, "the pending task, instead of the reader");
+        }
+        assert_eq!(blocking_count(&rt), 0, "a dropped wait is uncounted");
+        writer.try_publish_bytes(0, b"x").unwrap();
+        {
+            let mut wait = pin!(reader.recv_async());
+            let Poll::Ready(Ok(event)) = wait.as_mut().poll(&mut cx) else { panic!("an event was ready") };
+            assert_eq!(event.data(), b"x");
+        }
+        assert_eq!(blocking_count(&rt), 0, "a wait that never pended counts nothing");
+        assert!(reader.recv_timeout(Duration::from_millis(1)).unwrap().is_none());
+        assert_eq!(blocking_count(&rt), 1, "a blocking wait counts the reader again");
+    }
+
+    /// In one process the publishing thread itself wakes the task, within
+    /// the publish (no thread in between).
+    #[test]
+    fn the_writers_publish_wakes_a_waiting_task_itself() {
+        let rt = Runtime::new().unwrap();
+        let mut reader = rt.reader().unwrap();
+        let mut writer = rt.writer().unwrap();
+        // Acknowledge the registrations to come: the writer has loaded the
+        // count with a task in it once (a first wait, woken by a publish).
+        let (count, waker) = counting();
+        let mut cx = Context::from_waker(&waker);
+        for round in 1..=3 {
+            let mut wait = pin!(reader.recv_async());
+            assert!(wait.as_mut().poll(&mut cx).is_pending());
+            writer.try_publish_bytes(0, b"x").unwrap();
+            assert!(count.0.load(Relaxed) >= round, "round {round}: not woken by the publish");
+            assert!(wait.as_mut().poll(&mut cx).is_ready());
+        }
+    }
+
+    /// A wait whose registration no publish has acknowledged is polled
+    /// again by the timer (the store-buffering race's bound), and then
+    /// again, with growing naps, while nothing comes.
+    #[test]
+    fn an_unacknowledged_wait_is_polled_again_by_the_timer() {
+        let rt = Runtime::new().unwrap();
+        let mut reader = rt.reader().unwrap();
+        let _writer = rt.writer().unwrap();
+        let (count, waker) = counting();
+        let mut cx = Context::from_waker(&waker);
+        let mut wait = pin!(reader.recv_async());
+        assert!(wait.as_mut().poll(&mut cx).is_pending());
+        let start = Instant::now();
+        for woken in 1..=3 {
+            while count.0.load(Relaxed) < woken {
+                assert!(start.elapsed() < Duration::from_secs(10), "the timer never polled the wait again");
+                crate::sync::sleep(Duration::from_millis(1));
+            }
+            assert!(wait.as_mut().poll(&mut cx).is_pending());
+        }
     }
 }

@@ -372,7 +372,7 @@ impl Watch<'_> {
 /// for a writer that may never pass it. A stream that is no longer open
 /// returns `Some(published)` too (perhaps the cursor): the caller looks at
 /// the stream's state. `blocking` is the reader's registration, `Some`
-/// exactly when its strategy is `Blocking`. `watch`, if any, reaps about
+/// when its strategy is `Blocking` (`None`: never sleeps unbounded). `watch`, if any, reaps about
 /// every [`WATCH_EVERY`] while the wait lasts and the writer role is held by
 /// another process (a blocking sleep then lasts at most that long): a
 /// shared runtime's reader uses it to notice a writer whose process died.
@@ -487,7 +487,6 @@ fn stream_ends_wait(header: &Header, dead_seen: Option<u64>) -> bool {
 /// registration (the task may wait unbounded), or the nap after which the
 /// task must look again (see the module docs: the writer's next publish may
 /// have missed the registration).
-#[cfg(not(loom))]
 pub(crate) fn task_registers(
     registration: &mut Blocking,
     header: &Header,

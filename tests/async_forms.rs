@@ -190,7 +190,8 @@ async fn an_async_writer_waits_for_room_and_loses_nothing() {
 async fn an_async_allocation_waits_for_a_free_slot() {
     let rt = Runtime::builder().slots(SizeClass::M, 2).build().unwrap();
     let alloc = rt.allocator();
-    let held = [alloc.alloc_bytes_async(0, &[1; 1000]).await.unwrap(), alloc.alloc_bytes_async(0, &[2; 1000]).await.unwrap()];
+    let held =
+        [alloc.alloc_bytes_async(0, &[1; 1000]).await.unwrap(), alloc.alloc_bytes_async(0, &[2; 1000]).await.unwrap()];
     // A dropped allocation claims nothing.
     let waited = tokio::time::timeout(Duration::from_millis(10), alloc.alloc_bytes_async(0, &[3; 1000])).await;
     assert!(waited.is_err(), "the pool is full");

@@ -4,7 +4,7 @@
 use super::{EventGuard, EventRef, ReadBatch, Reader};
 use crate::error::ReadError;
 use crate::task_wait::TaskWait;
-use crate::wait::Deadline;
+use crate::wait::{self, Deadline};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -24,24 +24,19 @@ use std::task::{Context, Poll};
 ///
 /// ```
 /// use slotcast::Runtime;
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let rt = Runtime::new()?;
 /// let mut reader = rt.reader()?;
 /// let mut writer = rt.writer()?;
+/// let waiting = tokio::spawn(async move {
+///     let event = reader.recv_async().await.unwrap();
+///     (event.event_type(), event.data().to_vec())
+/// });
+/// tokio::task::yield_now().await; // the reader's task waits
 /// writer.publish_bytes_async(1, b"hello").await?;
-/// let event = reader.recv_async().await?;
-/// assert_eq!((event.event_type(), event.data()), (1, &b"hello"[..]));
+/// assert_eq!(waiting.await?, (1, b"hello".to_vec()));
 /// # Ok(())
-/// # }
-/// # slotcast_doc_block_on(run()).unwrap();
-/// # fn slotcast_doc_block_on<F: std::future::Future>(f: F) -> F::Output {
-/// #     let waker = std::task::Waker::noop();
-/// #     let mut cx = std::task::Context::from_waker(&waker);
-/// #     let mut f = std::pin::pin!(f);
-/// #     loop {
-/// #         if let std::task::Poll::Ready(out) = f.as_mut().poll(&mut cx) { return out; }
-/// #         std::thread::yield_now();
-/// #     }
 /// # }
 /// ```
 impl Reader {
@@ -139,6 +134,14 @@ pub(super) fn poll_readable(reader: &mut Reader, wait: &mut TaskWait, cx: &Conte
         if let Some(found) = found {
             wait.finish(&reader.shared);
             return Poll::Ready(found);
+        }
+        if let Some(registration) = reader.pos.blocking.take() {
+            // A `Blocking` reader is counted in `blocking` for as long as it
+            // is one (its sleeps need the writer's acknowledgement); a task
+            // is counted only while it waits, so that the writer pays
+            // nothing while no task waits. The next blocking wait counts
+            // the reader again.
+            wait::unregister_blocking(reader.shared.arena.header(), registration);
         }
         let dead_seen = Some(reader.pos.dead_seen);
         if wait.pend(&reader.shared, reader.pos.cursor, dead_seen, cx).is_none() {

@@ -129,7 +129,8 @@ impl fmt::Debug for OwnedEvent {
 ///   to take over), [`ReadError::Corrupt`].
 /// * The stream ends (`None`) when the writer closes the stream
 ///   ([`ReadError::Closed`]), after every event is read. It is not fused:
-///   polled again, it waits for a writer to reopen the stream.
+///   polled again, it returns `None` while the stream stays closed, and the
+///   events of a writer that reopens it.
 /// * Items are owned (see [`OwnedEvent`]): events in pool slots are
 ///   retained [`RingPtr`]s, XS events are copies of their bytes. A consumer
 ///   that only looks at each event and drops it reads in place, without a

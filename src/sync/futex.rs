@@ -23,7 +23,6 @@
 //!   loom reports as a model that never ends.
 
 use super::AtomicU32;
-#[cfg(not(loom))]
 use super::tasks::Tasks;
 use std::time::Duration;
 
@@ -43,8 +42,9 @@ pub(crate) struct Futex {
     wakes: AtomicU32,
     /// This process's async tasks waiting on the word (see `tasks.rs`):
     /// [`wake_all`](Futex::wake_all) wakes them too. In an `Arc` so that a
-    /// timer's nap can name a wait without keeping the arena.
-    #[cfg(not(loom))]
+    /// timer's nap can name a wait without keeping the arena (a std `Arc`
+    /// in every build: loom has no `Weak`, and nothing races on its count).
+    #[allow(clippy::disallowed_types, reason = "the timer's `Weak`, see above")]
     tasks: std::sync::Arc<Tasks>,
 }
 
@@ -58,13 +58,12 @@ impl Futex {
             cond: Condvar::new(),
             #[cfg(loom)]
             wakes: AtomicU32::new(0),
-            #[cfg(not(loom))]
-            tasks: std::sync::Arc::default(),
+            tasks: std::sync::Arc::new(Tasks::new()),
         }
     }
 
     /// This process's async tasks waiting on the word.
-    #[cfg(not(loom))]
+    #[allow(clippy::disallowed_types, reason = "the timer's `Weak`, see the field")]
     pub(crate) fn tasks(&self) -> &std::sync::Arc<Tasks> {
         &self.tasks
     }
@@ -73,8 +72,10 @@ impl Futex {
     /// waiting on it.
     pub(crate) fn wake_all(&self, word: &AtomicU32) {
         self.wake_sleepers(word);
-        #[cfg(not(loom))]
-        self.tasks.wake_all();
+        // Mutant: wake the sleeping threads only (a task waits forever).
+        if !cfg!(slotcast_mutant = "tasks_unwoken") {
+            self.tasks.wake_all();
+        }
     }
 
     /// Sleeps while `word` holds `expected`, for at most `timeout`.
@@ -101,6 +102,42 @@ impl Futex {
         // The kernel reads the count as an `int`: `u32::MAX` would be -1 and
         // wake a single thread. `i32::MAX` means all of them (as std does).
         let _ = futex::wake(word, flags, i32::MAX as u32);
+    }
+
+    /// Sleeps while the word at `word` holds `expected`, for at most
+    /// `timeout`, with no reference to it: the mapping may go while the
+    /// caller sleeps (the futex thread of `task_wait.rs`, which holds no
+    /// handle). The kernel reads the word; if it is no longer mapped the
+    /// call fails at once, and a word mapped anew in its place at worst
+    /// wakes the caller early. Shared futex keys (the arena is a file).
+    #[cfg(all(not(loom), not(miri), target_os = "linux"))]
+    pub(crate) fn wait_detached(word: *const AtomicU32, expected: u32, timeout: Duration) {
+        let ts = libc::timespec {
+            tv_sec: timeout.as_secs().min(i64::MAX as u64) as libc::time_t,
+            tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+        };
+        // SAFETY: FUTEX_WAIT reads the u32 at `word` in the kernel, which
+        // checks the address (EFAULT if unmapped) and never writes it; no
+        // Rust reference to it is made. `ts` lives across the call.
+        // EAGAIN, EINTR, ETIMEDOUT and EFAULT all mean "look again".
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                word,
+                libc::FUTEX_WAIT,
+                expected,
+                &ts as *const libc::timespec,
+                std::ptr::null::<u32>(),
+                0u32,
+            );
+        }
+    }
+
+    /// Without a futex to sleep on outside the arena's life: a nap.
+    #[cfg(any(miri, not(target_os = "linux")))]
+    #[cfg(not(loom))]
+    pub(crate) fn wait_detached(_word: *const AtomicU32, _expected: u32, timeout: Duration) {
+        super::sleep(timeout.min(Duration::from_micros(200)));
     }
 
     /// Without a futex, sleep briefly and let the caller re-check.

@@ -16,21 +16,24 @@
 //! [`Tasks::wake_all`] takes the wakers out: a woken task that still finds
 //! nothing registers again, as a sleeping thread does before every sleep.
 
-#![allow(clippy::disallowed_types, reason = "the shim itself: a mutex guards the wakers")]
-
+use super::{AtomicU64, Mutex, MutexGuard, Ordering::Relaxed};
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::task::Waker;
 
 /// The waiting tasks of one arena in this process.
-#[derive(Default)]
 pub(crate) struct Tasks {
     list: Mutex<List>,
+    /// Whether the arena is still there, for the futex thread, which holds
+    /// no handle (a handle would keep the process attached to a shared
+    /// file after its last user handle is gone, and at exit leave it
+    /// looking dead): it reads the arena only under this lock, and the
+    /// arena's drop clears it first (see [`lease`](Tasks::lease)).
+    #[cfg(not(loom))]
+    arena: Mutex<bool>,
     /// How many wakers the list holds: lets [`wake_all`](Tasks::wake_all)
     /// skip the lock while no task waits (every wake-up of a blocking
     /// reader comes through there).
-    waiting: AtomicUsize,
+    waiting: AtomicU64,
 }
 
 #[derive(Default)]
@@ -44,6 +47,33 @@ struct List {
 }
 
 impl Tasks {
+    pub(crate) fn new() -> Self {
+        Self {
+            list: Mutex::new(List::default()),
+            #[cfg(not(loom))]
+            arena: Mutex::new(true),
+            waiting: AtomicU64::new(0),
+        }
+    }
+
+    /// The futex thread's hold on the arena: `None` once the arena is gone;
+    /// else the arena stays while the guard lives (its drop waits in
+    /// [`end_leases`](Tasks::end_leases)). Hold it briefly and call no user
+    /// code under it but `Waker::wake` (a waker that dropped the runtime's
+    /// last handle inline would wait for itself).
+    #[cfg(not(loom))]
+    pub(crate) fn lease(&self) -> Option<MutexGuard<'_, bool>> {
+        let alive = self.arena.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        (*alive).then_some(alive)
+    }
+
+    /// The arena is about to go: waits for a lease in progress, refuses the
+    /// next ones.
+    #[cfg(not(loom))]
+    pub(crate) fn end_leases(&self) {
+        *self.arena.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = false;
+    }
+
     /// A key for one wait, fixed for as long as it lasts.
     pub(crate) fn key(&self) -> u64 {
         let mut list = self.lock();
@@ -64,7 +94,7 @@ impl Tasks {
                 // ORDERING: Relaxed, under the lock; read after the writer's
                 // AcqRel RMW on `waiters` that acquired our count there,
                 // which this store happens before (see `wake_all`).
-                self.waiting.store(list.wakers.len(), Relaxed);
+                self.waiting.store(list.wakers.len() as u64, Relaxed);
             }
         }
         let start = !list.thread;
@@ -77,17 +107,18 @@ impl Tasks {
         let mut list = self.lock();
         if list.wakers.remove(&key).is_some() {
             // ORDERING: Relaxed, under the lock; see `register`.
-            self.waiting.store(list.wakers.len(), Relaxed);
+            self.waiting.store(list.wakers.len() as u64, Relaxed);
         }
     }
 
     /// Wakes wait `key` if it is still registered (a timer's wake-up).
+    #[cfg_attr(loom, allow(dead_code, reason = "the timer's, which loom builds leave out"))]
     pub(crate) fn wake(&self, key: u64) {
         let waker = {
             let mut list = self.lock();
             let waker = list.wakers.remove(&key);
             // ORDERING: Relaxed, under the lock; see `register`.
-            self.waiting.store(list.wakers.len(), Relaxed);
+            self.waiting.store(list.wakers.len() as u64, Relaxed);
             waker
         };
         if let Some(waker) = waker {
@@ -119,12 +150,14 @@ impl Tasks {
     }
 
     /// Whether no task waits.
+    #[cfg_attr(loom, allow(dead_code, reason = "the futex thread's, which loom builds leave out"))]
     pub(crate) fn is_empty(&self) -> bool {
         self.lock().wakers.is_empty()
     }
 
     /// The futex thread's exit: it stops (and the next registration starts
     /// another) only if no task waits.
+    #[cfg_attr(loom, allow(dead_code, reason = "the futex thread's, which loom builds leave out"))]
     pub(crate) fn thread_may_stop(&self) -> bool {
         let mut list = self.lock();
         if list.wakers.is_empty() {
@@ -133,13 +166,14 @@ impl Tasks {
         !list.thread
     }
 
-    /// The futex thread could not be started: the next registration tries
-    /// again.
+    /// The futex thread could not be started, or stopped with the arena:
+    /// the next registration starts another.
+    #[cfg_attr(loom, allow(dead_code, reason = "loom builds start no thread (no shared runtime)"))]
     pub(crate) fn thread_failed(&self) {
         self.lock().thread = false;
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, List> {
+    fn lock(&self) -> MutexGuard<'_, List> {
         // A panic under this lock (an allocation failure, a waker's clone)
         // leaves the list consistent: every operation is a single insert,
         // remove or take.
