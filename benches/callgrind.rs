@@ -38,7 +38,24 @@
 //! ("global bus events") counts the instructions that lock the bus, that is
 //! on x86-64 every `lock`-prefixed read-modify-write and every `xchg` with
 //! memory: the atomic read-modify-writes per event, measured, not read off
-//! the code.
+//! the code. A third run of the long size with `--collect-systime=nsec`
+//! counts the system calls made inside the phase (`sysCount` inclusive of
+//! the phase's function, summed by `callgrind_annotate`): a futex wake on
+//! the writer's path would show there.
+//!
+//! # Publishing with no task waiting (issue 14)
+//!
+//! `slotcast_async_1r` is `slotcast_1r` with its reader read through the
+//! async forms: each readers' phase drains the round with `read_async`,
+//! then lets the reader's task wait for the next event (the future is
+//! polled, finds nothing, counts itself in the header's `blocking` word
+//! and lists its waker) and drops the wait. So every publish of the
+//! writer's phase finds no task waiting, in a runtime where a task has
+//! waited. Its writer's phase against `slotcast_1r`'s (and against
+//! `slotcast_1r`'s at a commit before the async forms) is the cost of the
+//! async forms to a writer nobody waits for: instructions, RMWs and system
+//! calls per event. The `slotcast_async` workload is the one-event
+//! publish-and-read loop with the reader reading through `read_async`.
 //!
 //! Systems: slotcast with `publish_with` one event per publish and in
 //! batches of 32 (`set_flush_every(32)` + `flush`), readers with `try_read`;
@@ -88,8 +105,13 @@ const SHORT: u64 = 20_000;
 const LONG: u64 = 220_000;
 
 /// `(name, batch, what)`.
-const WORKLOADS: [(&str, usize, &str); 10] = [
+const WORKLOADS: [(&str, usize, &str); 11] = [
     ("slotcast", 1, "publish_with one event, try_read it"),
+    (
+        "slotcast_async",
+        1,
+        "as slotcast, the reader reading through read_async (polled once: the event is there, the task never waits)",
+    ),
     ("slotcast_pod", 1, "as slotcast, reading through as_pod::<[u8; 64]>() (a length the compiler knows)"),
     ("disruptor", 1, "publish one event, poll it (EventPoller)"),
     ("spsc_ring", 1, "push one event, pop it"),
@@ -115,6 +137,7 @@ fn run(name: &str, events: u64) -> Tally {
     match name {
         "slotcast" => slotcast_one(events, false),
         "slotcast_pod" => slotcast_one(events, true),
+        "slotcast_async" => slotcast_async_one(events),
         "slotcast_batch32" => slotcast_batch(events, batch),
         "disruptor" => disruptor_one(events),
         "disruptor_batch32" => disruptor_batch(events, batch),
@@ -152,6 +175,36 @@ fn slotcast_one(events: u64, pod: bool) -> Tally {
             reader.try_read(|ev, _| tally.see(ev.as_pod::<[u8; 64]>().expect("64 bytes"))).expect("a sound runtime");
         } else {
             reader.try_read(|ev, _| tally.see(ev.data())).expect("a sound runtime");
+        }
+    }
+    tally
+}
+
+/// Polls `future` once with a waker that does nothing: what an executor's
+/// first poll of it does, minus the executor.
+fn poll_once<F: std::future::Future>(future: F) -> std::task::Poll<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    std::pin::pin!(future).poll(&mut cx)
+}
+
+/// As [`slotcast_one`], the reader reading through `read_async`: each
+/// event is there at the first poll, so the task never waits.
+#[inline(never)]
+fn slotcast_async_one(events: u64) -> Tally {
+    let mut tally = Tally::new();
+    let rt = slotcast_runtime();
+    let mut reader = rt.reader().expect("join");
+    let mut writer = rt.writer().expect("the writer");
+    for seq in 0..events {
+        writer
+            .publish_with(SizeClass::XS, 0, |ev| {
+                fill(seq, &mut ev[..64]);
+                64
+            })
+            .expect("the class has slots");
+        match poll_once(reader.read_async(|ev, _| tally.see(ev.data()))) {
+            std::task::Poll::Ready(n) => assert_eq!(n.expect("a sound runtime"), 1),
+            std::task::Poll::Pending => panic!("event {seq} published but the async read waits"),
         }
     }
     tally
@@ -340,10 +393,13 @@ fn measure_budget(exe: &str, b: &Budget, phase: Phase) -> Value {
         * 1000.0)
         .round()
         / 1000.0;
+    let syscalls = phase_syscalls(exe, b, phase, long_events);
     println!(
-        "callgrind/budget/{:<22} {:<8} {instructions:>8.1} instructions, {atomics:.3} atomic RMWs per event ({})",
+        "callgrind/budget/{:<22} {:<8} {instructions:>8.1} instructions, {atomics:.3} atomic RMWs per event, {} \
+         system calls in {long_events} events ({})",
         b.name,
         phase.name(),
+        syscalls.as_ref().map_or_else(|e| format!("unknown ({e})"), u64::to_string),
         b.what
     );
     json!({
@@ -351,8 +407,47 @@ fn measure_budget(exe: &str, b: &Budget, phase: Phase) -> Value {
         "phase": phase.name(), "instructions_per_event": instructions, "atomics_per_event": atomics,
         "short_events": short_events, "short_total": get(&short, "Ir"), "short_atomics": get(&short, "Ge"),
         "long_events": long_events, "long_total": get(&long, "Ir"), "long_atomics": get(&long, "Ge"),
+        "syscalls_in_long_run": syscalls.ok(),
         "what": b.what,
     })
+}
+
+/// System calls made inside phase `phase` of budget `b` over `events`
+/// events (whole rounds): callgrind's `sysCount` (`--collect-systime`)
+/// inclusive of the phase's function, as `callgrind_annotate` sums it.
+/// callgrind counts system calls even where `--toggle-collect` has
+/// collection off, so the run's total would count the other phase's too.
+fn phase_syscalls(exe: &str, b: &Budget, phase: Phase, events: u64) -> Result<u64, String> {
+    let out = std::env::temp_dir().join(format!("slotcast-callgrind-{}-sys-{}.out", std::process::id(), b.name));
+    let status = Command::new("valgrind")
+        .args(["--tool=callgrind", "-q", "--collect-systime=nsec"])
+        .arg(format!("--toggle-collect={}", phase.pattern()))
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(exe)
+        .args(["--budget", b.name, &events.to_string()])
+        .status()
+        .map_err(|e| format!("cannot run valgrind: {e}"))?;
+    if !status.success() {
+        return Err(format!("valgrind exited with {status}"));
+    }
+    let annotated = Command::new("callgrind_annotate")
+        .args(["--inclusive=yes", "--show=sysCount", "--threshold=100"])
+        .arg(&out)
+        .output()
+        .map_err(|e| format!("cannot run callgrind_annotate: {e}"));
+    let _ = std::fs::remove_file(&out);
+    let text = String::from_utf8_lossy(&annotated?.stdout).into_owned();
+    // Lines `COUNT (PERCENT)  file:function`, `.` for none; the phase's
+    // function may be listed once per source file inlined into it.
+    let name = format!("budget_phase_{}", phase.name());
+    let counts: Vec<u64> = text
+        .lines()
+        .filter(|l| l.contains(&name))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|c| if c == "." { Some(0) } else { c.replace(',', "").parse().ok() })
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("an unreadable count for {name} in callgrind_annotate's output"))?;
+    counts.into_iter().max().ok_or_else(|| format!("{name} not in callgrind_annotate's output"))
 }
 
 /// The repository's commit, the last commit that changed the library's
@@ -534,6 +629,9 @@ enum Read {
     Pod,
     /// `ev.data()`, then `ev.retain()` and the `RingPtr` dropped.
     Retain,
+    /// `ev.data()` through `read_async`, then a wait that finds nothing
+    /// (pending: counted in `blocking`, its waker listed) and is dropped.
+    Async,
 }
 
 impl Read {
@@ -542,11 +640,12 @@ impl Read {
             Read::Data => "data",
             Read::Pod => "pod",
             Read::Retain => "retain",
+            Read::Async => "async",
         }
     }
 }
 
-const BUDGETS: [Budget; 8] = [
+const BUDGETS: [Budget; 9] = [
     Budget {
         name: "slotcast_1r",
         system: "slotcast",
@@ -555,6 +654,16 @@ const BUDGETS: [Budget; 8] = [
         read: Read::Data,
         phases: BOTH,
         what: "publish_with one event per publish; 1 reader, try_read",
+    },
+    Budget {
+        name: "slotcast_async_1r",
+        system: "slotcast",
+        batch: 1,
+        readers: 1,
+        read: Read::Async,
+        phases: BOTH,
+        what: "as slotcast_1r, the reader reads through read_async, then waits (pending) and drops the wait: a reader \
+               of the async forms, no task waiting at any publish",
     },
     Budget {
         name: "slotcast_4r",
@@ -661,6 +770,7 @@ fn slotcast_budget<const BATCH: usize>(events: u64, readers: usize, read: Read) 
             Read::Data => budget_phase_readers_slotcast(&mut readers, &mut tallies),
             Read::Pod => budget_phase_readers_slotcast_pod(&mut readers, &mut tallies),
             Read::Retain => budget_phase_readers_slotcast_retain(&mut readers, &mut tallies),
+            Read::Async => budget_phase_readers_slotcast_async(&mut readers, &mut tallies),
         }
     }
     tallies
@@ -711,6 +821,22 @@ fn budget_phase_readers_slotcast_retain(readers: &mut [Reader], tallies: &mut [T
                 drop(ev.retain().expect("the slot holds the event"));
             })
             .expect("a sound runtime");
+    }
+}
+
+/// As [`budget_phase_readers_slotcast`], through `read_async`; then each
+/// reader's task waits for the next event (the wait counts itself in the
+/// header's `blocking` word and lists its waker) and drops the wait
+/// (uncounted, unlisted): the writer's next phase publishes with no task
+/// waiting, after the async wait has run its whole course.
+#[inline(never)]
+fn budget_phase_readers_slotcast_async(readers: &mut [Reader], tallies: &mut [Tally]) {
+    for (reader, tally) in readers.iter_mut().zip(tallies.iter_mut()) {
+        match poll_once(reader.read_async(|ev, _| tally.see(ev.data()))) {
+            std::task::Poll::Ready(n) => assert_eq!(n.expect("a sound runtime"), ROUND as usize),
+            std::task::Poll::Pending => panic!("a round published but the async read waits"),
+        }
+        assert!(poll_once(reader.read_async(|_, _| {})).is_pending(), "nothing left to read: the task waits");
     }
 }
 

@@ -16,6 +16,7 @@
 // A report generator, not library code: std types are fine here.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+mod async_report;
 mod budget;
 mod charts;
 
@@ -582,6 +583,12 @@ fn main() {
     }
     let _ = writeln!(w);
 
+    // --- targets (issue 14) ----------------------------------------------------
+    // Measured at commit 137af2b, before the async forms: the callgrind
+    // bench's own output then.
+    let base137 = read_json(&package.join("report/budget-137af2b.json"));
+    w.push_str(&async_report::targets_table(&r, base137.as_ref()));
+
     // --- fanout --------------------------------------------------------------
     let _ = writeln!(w, "## fanout\n");
     let _ = writeln!(
@@ -801,6 +808,9 @@ fn main() {
         }
     }
     let _ = writeln!(w);
+
+    // --- issue 14: async fan-out, wake-up latency, publish cost, actor graph ----
+    w.push_str(&async_report::sections(&r, &output, base137.as_ref()));
 
     std::fs::write(&output, md).unwrap_or_else(|e| panic!("cannot write {}: {e}", output.display()));
     println!("wrote {} ({} benchmarks)", output.display(), r.results.len());
