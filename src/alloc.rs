@@ -158,8 +158,8 @@ impl Allocator {
     /// As [`try_alloc_with`](Allocator::try_alloc_with), waiting for a
     /// free slot as a future: back-pressure for a task that allocates
     /// faster than its readers drop pointers. The drop that frees a slot in
-    /// this process wakes the waiting task (every pointer drop costs one
-    /// load for it while nobody waits); a slot freed by another process,
+    /// this process wakes the waiting task (every pointer drop costs two
+    /// dependent loads for it while nobody waits); a slot freed by another process,
     /// or by the writer handing back the slots it keeps, is seen at the
     /// wait's next nap (20 µs growing to 1 ms).
     ///
@@ -281,12 +281,13 @@ impl Allocator {
     /// and drop return every slot no reader needs any more. Returns whether
     /// it did. A live writer answers the `want` flag itself.
     ///
-    /// Once per writer (epoch) and process: taking the role builds a whole
-    /// writer (allocations sized by the ring and the pools), which an
-    /// allocator retrying on a full pool must not pay per attempt, and
-    /// after the first time there is nothing left to return. Epoch 0 (no
-    /// writer ever) has nothing to return at all: the actor case, an
-    /// allocator alone, never takes the role.
+    /// Until a borrow returned every slot a writer (epoch) kept, once per
+    /// process: taking the role builds a whole writer (allocations sized by
+    /// the ring and the pools), which an allocator retrying on a full pool
+    /// must not pay per attempt once there is nothing left to return (while
+    /// a reader still covers kept slots, it does, to return them when the
+    /// reader moves on). Epoch 0 (no writer ever) has nothing to return at
+    /// all: the actor case, an allocator alone, never takes the role.
     fn return_ring_slots(&self) -> bool {
         let writer = &self.shared.arena.header().writer;
         // ORDERING: Relaxed; a pre-check, `Writer::borrow_role` acquires the role.
@@ -301,12 +302,17 @@ impl Allocator {
         if epoch == self.shared.ring_slots_returned.load(Relaxed) {
             return false;
         }
-        let returned = Writer::borrow_role(Arc::clone(self.shared.shared_arc())).is_ok();
-        if returned {
+        let Ok(mut writer) = Writer::borrow_role(Arc::clone(self.shared.shared_arc())) else {
+            return false;
+        };
+        writer.give_back_idle_slots();
+        // Slots a reader still covers stay the ring's: the next failed claim
+        // borrows the role again to return them once the reader moved on.
+        if !writer.keeps_slots() {
             // ORDERING: Relaxed; as above.
             self.shared.ring_slots_returned.store(epoch, Relaxed);
         }
-        returned
+        true
     }
 }
 

@@ -138,8 +138,8 @@
 //!   the writer has not acknowledged is polled again after a bounded nap
 //!   (a timer thread), the bound a sleeping reader has too.
 //! * **Free slots and room.** The pointer drop that frees a slot wakes an
-//!   allocator task waiting for one in its process (one load per drop while
-//!   none waits). Readers never wake the writer (that would put a
+//!   allocator task waiting for one in its process (two dependent loads per
+//!   drop while none waits). Readers never wake the writer (that would put a
 //!   read-modify-write on every read): a task facing a full ring or pool
 //!   yields, then looks again after naps of 20 µs growing to 1 ms, as an
 //!   allocator does for a slot freed in another process.

@@ -92,7 +92,8 @@ impl ArenaCtl {
     }
 
     /// The list of this process's allocator tasks waiting for a free slot,
-    /// if one waits (one load otherwise): a pointer's drop takes it before
+    /// if one waits (two dependent loads otherwise: the list's pointer,
+    /// then its count): a pointer's drop takes it before
     /// it gives its hold back, after which the arena may be gone, and wakes
     /// it after, if that freed the slot.
     #[cfg(not(loom))]
@@ -175,9 +176,13 @@ impl ArenaCtl {
 impl Drop for ArenaCtl {
     fn drop(&mut self) {
         // The futex thread of `task_wait.rs` (if one runs) reads the arena
-        // only under a lease: wait for one in progress, refuse the next.
+        // only under a lease: wait for one in progress, refuse the next. A
+        // forked child has no such thread (threads do not survive a fork),
+        // and a lease its parent held at the fork would never be released.
         #[cfg(not(loom))]
-        self.arena.futex().tasks().end_leases();
+        if !self.forked() {
+            self.arena.futex().tasks().end_leases();
+        }
         if let Some(shared) = &self.shared {
             shared.close(&self.arena, self.me);
         }

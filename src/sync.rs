@@ -111,4 +111,6 @@ pub(crate) use futex::Futex;
 mod tasks;
 pub(crate) use tasks::Tasks;
 #[cfg(not(loom))]
+pub(crate) use tasks::{Woken, deferring};
+#[cfg(not(loom))]
 pub(crate) mod timer;

@@ -331,6 +331,16 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// Whether the writer still keeps pool slots for reuse (after
+    /// [`give_back_idle_slots`](Writer::give_back_idle_slots), the slots a
+    /// reader still covers): what an allocator's borrow of the role could
+    /// not return yet.
+    pub(crate) fn keeps_slots(&self) -> bool {
+        self.core.keeps_slots()
+    }
+}
+
 impl Drop for Writer {
     /// Leaves as [`close`](Writer::close) does.
     fn drop(&mut self) {

@@ -19,8 +19,63 @@
 //! before every sleep.
 
 use super::{AtomicU64, Mutex, MutexGuard, Ordering::Relaxed};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::task::Waker;
+
+/// Tasks taken out of a list, to be woken.
+pub(crate) struct Woken {
+    wakers: Vec<Waker>,
+    /// How many of them were counted in `blocking`: the taker's to take
+    /// back (`wait::uncount`).
+    pub(crate) counted: u32,
+}
+
+thread_local! {
+    /// While [`deferring`] runs on this thread: the wakers [`Woken::wake`]
+    /// would have woken.
+    static DEFERRED: RefCell<Option<Vec<Waker>>> = const { RefCell::new(None) };
+}
+
+impl Woken {
+    /// Wakes them, or defers that if [`deferring`] runs on this thread.
+    pub(crate) fn wake(self) {
+        if self.wakers.is_empty() {
+            return;
+        }
+        let mut wakers = Some(self.wakers);
+        DEFERRED.with(|deferred| {
+            if let Some(deferred) = deferred.borrow_mut().as_mut() {
+                deferred.extend(wakers.take().into_iter().flatten());
+            }
+        });
+        for waker in wakers.into_iter().flatten() {
+            waker.wake();
+        }
+    }
+}
+
+/// Runs `f`, collecting the wakers it would wake instead of waking them:
+/// the futex thread runs the reaper under its lease on the arena, where
+/// no waker may run (one whose drop dropped the runtime's last handle
+/// would wait for the lease it runs under), and wakes them after.
+#[cfg(not(loom))]
+pub(crate) fn deferring<R>(f: impl FnOnce() -> R) -> (R, Vec<Waker>) {
+    /// Ends the deferral even if `f` panics: the thread's later wakes are
+    /// not deferred forever.
+    struct End;
+    impl Drop for End {
+        fn drop(&mut self) {
+            DEFERRED.with(|deferred| deferred.borrow_mut().take());
+        }
+    }
+    DEFERRED.with(|deferred| *deferred.borrow_mut() = Some(Vec::new()));
+    let end = End;
+    let result = f();
+    let wakers = DEFERRED.with(|deferred| deferred.borrow_mut().take()).unwrap_or_default();
+    drop(end);
+    (result, wakers)
+}
 
 /// The waiting tasks of one arena in this process.
 pub(crate) struct Tasks {
@@ -146,18 +201,29 @@ impl Tasks {
     /// of them were counted in `blocking`: the caller uncounts them (a woken
     /// task that still finds nothing counts itself again), so that the
     /// writer stops looking for sleepers as soon as no task waits, not when
-    /// the woken tasks next run.
+    /// the woken tasks next run. [`take_all`](Tasks::take_all), then
+    /// [`Woken::wake`].
+    #[must_use = "the woken tasks' counts in `blocking` are the caller's to take back"]
+    pub(crate) fn wake_all(&self) -> u32 {
+        let woken = self.take_all();
+        let counted = woken.counted;
+        woken.wake();
+        counted
+    }
+
+    /// Takes every registered task out of the list, with its count, to be
+    /// woken by [`Woken::wake`] (the futex thread uncounts them while it
+    /// still holds its lease on the arena, and wakes them after).
     ///
     /// The caller (the writer after its AcqRel RMWs on `waiters`, or a
     /// futex thread after its Acquire load of the futex word) has acquired
     /// the registration of every task it must wake: a task stores its waker
     /// here before its own RMW on `waiters`. So the Relaxed load of
     /// `waiting` sees those tasks, and a zero means none to wake.
-    #[must_use = "the woken tasks' counts in `blocking` are the caller's to take back"]
-    pub(crate) fn wake_all(&self) -> u32 {
+    pub(crate) fn take_all(&self) -> Woken {
         // ORDERING: Relaxed; see above.
         if self.waiting.load(Relaxed) == 0 {
-            return 0;
+            return Woken { wakers: Vec::new(), counted: 0 };
         }
         let entries = {
             let mut list = self.lock();
@@ -165,12 +231,8 @@ impl Tasks {
             self.waiting.store(0, Relaxed);
             std::mem::take(&mut list.wakers)
         };
-        let mut counted = 0u32;
-        for entry in entries.into_values() {
-            counted += u32::from(entry.counted);
-            entry.waker.wake();
-        }
-        counted
+        let counted = entries.values().map(|entry| u32::from(entry.counted)).sum();
+        Woken { wakers: entries.into_values().map(|entry| entry.waker).collect(), counted }
     }
 
     /// Whether a task waits: one Relaxed load (a pointer's drop asks it

@@ -22,7 +22,9 @@
 
 use super::tasks::Tasks;
 use std::collections::BTreeMap;
-use std::sync::{Condvar, Mutex, OnceLock, Weak};
+use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use std::sync::{Condvar, Mutex, Weak};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -54,18 +56,53 @@ struct Timer {
     changed: Condvar,
     /// Where the coarse grid of [`on_grid`] starts.
     base: Instant,
+    /// The process whose thread serves it: a forked child inherits this
+    /// timer but not its thread (nor, perhaps, an unlocked mutex), and
+    /// makes its own (see [`timer`]).
+    pid: u32,
 }
 
+/// This process's timer, made (and its thread started) at first use. A
+/// forked child makes a new one: the parent's stays behind, leaked, never
+/// touched again.
+static TIMER: AtomicPtr<Timer> = AtomicPtr::new(std::ptr::null_mut());
+
 fn timer() -> &'static Timer {
-    static TIMER: OnceLock<Timer> = OnceLock::new();
-    TIMER.get_or_init(|| {
-        let started = std::thread::Builder::new().name("slotcast-timer".into()).spawn(run);
-        let timer = Timer { naps: Mutex::default(), changed: Condvar::new(), base: Instant::now() };
-        if started.is_err() {
-            timer.lock().no_thread = true;
+    let pid = std::process::id();
+    // ORDERING: Acquire; pairs with the Release of the CAS in `start`, so
+    // the timer is seen whole.
+    let current = TIMER.load(Acquire);
+    // SAFETY: a non-null pointer is a leaked `Box<Timer>` (`start`), never
+    // freed.
+    match unsafe { current.as_ref() } {
+        Some(timer) if timer.pid == pid => timer,
+        _ => start(current, pid),
+    }
+}
+
+/// Makes this process's timer and starts its thread, unless another thread
+/// just did.
+#[cold]
+fn start(current: *mut Timer, pid: u32) -> &'static Timer {
+    let made =
+        Box::into_raw(Box::new(Timer { naps: Mutex::default(), changed: Condvar::new(), base: Instant::now(), pid }));
+    // ORDERING: AcqRel; Release publishes the timer made above, Acquire
+    // sees the one another thread made first.
+    match TIMER.compare_exchange(current, made, AcqRel, Acquire) {
+        Ok(_) => {
+            // SAFETY: `made` was leaked above and is never freed.
+            let timer: &'static Timer = unsafe { &*made };
+            if std::thread::Builder::new().name("slotcast-timer".into()).spawn(move || run(timer)).is_err() {
+                timer.lock().no_thread = true;
+            }
+            timer
         }
-        timer
-    })
+        Err(_) => {
+            // SAFETY: `made` was never shared: ours to free.
+            drop(unsafe { Box::from_raw(made) });
+            timer()
+        }
+    }
 }
 
 impl Timer {
@@ -130,8 +167,7 @@ fn fire(wake: Wake) {
 
 /// The timer thread: sleeps until the earliest nap is due, fires every due
 /// nap outside the lock.
-fn run() {
-    let timer = timer();
+fn run(timer: &'static Timer) {
     let mut due = Vec::new();
     loop {
         let mut naps = timer.lock();

@@ -387,6 +387,11 @@ impl WriterCore {
 
     /// Returns every owned slot of `class` that no reader needs any more to
     /// the pool (or to the `RingPtr`s that retain it).
+    /// Whether any class's FIFO still holds a slot.
+    pub(super) fn keeps_slots(&self) -> bool {
+        self.owned.iter().any(|owned| owned.len() != 0)
+    }
+
     pub(super) fn give_back_idle(&mut self, class: SizeClass) {
         self.recompute_gate(0);
         let metas = self.shared.arena.metas(class);
@@ -562,7 +567,9 @@ impl WriterCore {
     /// Whether a claim of `class` would find room now (the async forms'
     /// test before they claim): [`claim_until`](Self::claim_until) without
     /// the claim, and the same refusals. Nothing claimed stays claimed: the
-    /// slot found stays at the front of its FIFO.
+    /// slot found stays at the front of its FIFO (its generation bumped,
+    /// and bumped again by the claim that follows, as a claim dropped
+    /// unpublished leaves it).
     #[cfg(not(loom))]
     pub(super) fn has_room(&mut self, class: SizeClass) -> Result<bool, Refused> {
         let class = match class {

@@ -1,5 +1,10 @@
-//! Defects found in the review of issue 14's async forms (each test is
-//! ignored with the defect it shows until it is fixed).
+//! Regressions of defects once found in the async forms and the allocator,
+//! each seen failing before its fix: an allocation's naps gathering at
+//! every poll, a forked child's timer that never fired, and the slots a
+//! reader still covered when the writer left never coming back.
+// A fork, and waits timed in milliseconds: real processes and real time,
+// which Miri has neither of.
+#![cfg(not(miri))]
 #![allow(
     clippy::disallowed_types,
     clippy::disallowed_methods,
@@ -26,14 +31,13 @@ impl Wake for Count {
 /// An allocation waiting on a full pool is polled by its executor whenever
 /// it is woken (here: at most once per look, as an executor coalescing
 /// wakes does). Every `Pending` poll of `alloc_with_async` sets a timer nap
-/// holding a waker (`SlotWait::nap`) and none is ever cancelled: a poll
-/// that a nap did not cause (a freeing drop's wake-up, a `select!` sibling,
-/// any spurious wake) starts one more chain of naps, each of which
-/// re-arms itself at every poll. After 100 ms of unprompted polls the idle
-/// wait is polled 4 to 6 times a millisecond, for as long as it waits,
-/// instead of about once (chains merge only when they fire together).
+/// holding a waker (`SlotWait::nap`); each replaces the last, which is
+/// cancelled. When none was, a poll that a nap did not cause (a freeing
+/// drop's wake-up, a `select!` sibling, any spurious wake) started one more
+/// chain of naps re-arming itself at every poll: after 100 ms of unprompted
+/// polls the idle wait was polled 4 to 6 times a millisecond for as long as
+/// it waited, instead of about once.
 #[test]
-#[ignore = "defect: every Pending poll of an allocation adds a nap that re-arms itself; extra polls accumulate"]
 fn a_waiting_allocation_is_polled_about_once_a_millisecond_however_often_it_was_polled() {
     let rt = Runtime::builder().slots(SizeClass::S, 1).build().unwrap();
     let alloc = rt.allocator();
@@ -75,7 +79,6 @@ fn a_waiting_allocation_is_polled_about_once_a_millisecond_however_often_it_was_
     assert!(polls <= 200, "an idle allocation wait was polled {polls} times in 100 ms");
 }
 
-
 /// A hand-written `block_on` (a thread that parks until woken).
 fn block_on<F: Future>(future: F) -> F::Output {
     struct Unpark(std::thread::Thread);
@@ -95,15 +98,15 @@ fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// The timer thread (`sync/timer.rs`) is started once per process, behind a
-/// `OnceLock`: a child forked after the parent used it inherits the
-/// initialised timer but not its thread, so no nap of the child ever fires.
-/// A runtime the child builds for itself then hangs wherever only a nap
-/// wakes a task: here an async writer facing a full ring (readers never
-/// wake the writer), which the child's own reader drains 20 ms later.
+/// The timer thread (`sync/timer.rs`) serves the process that started it: a
+/// child forked after the parent used it inherits the timer but not its
+/// thread, and makes its own. When it did not (the timer lived behind a
+/// `OnceLock`), no nap of the child ever fired, and a runtime the child
+/// built for itself hung wherever only a nap wakes a task: here an async
+/// writer facing a full ring (readers never wake the writer), which the
+/// child's own reader drains 20 ms later.
 #[cfg(all(target_os = "linux", not(miri)))]
 #[test]
-#[ignore = "defect: a forked child's naps never fire (the timer's thread is the parent's), so an async writer waiting for room hangs"]
 fn a_forked_child_runs_its_own_async_writer() {
     // The parent's timer: any async wait for room starts it.
     {
@@ -149,11 +152,10 @@ fn a_forked_child_runs_its_own_async_writer() {
             break;
         }
         if start.elapsed() > Duration::from_secs(5) {
-            // SAFETY: our child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
+            // SAFETY: a signal to our own child, which has not been reaped.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // SAFETY: a plain waitpid on our child, with a valid status.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
             panic!("the forked child's async writer never got the room its reader made (5 s)");
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -161,16 +163,14 @@ fn a_forked_child_runs_its_own_async_writer() {
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed: {status}");
 }
 
-/// `Allocator::return_ring_slots` now borrows the writer role once per
-/// writer epoch and process ("after the first time there is nothing left to
-/// return"). But a borrow returns only the kept slots no reader needs any
-/// more: slots a slow reader still covers stay the ring's. Once that
-/// reader moves on, no later claim borrows the role again for the same
-/// epoch, so those slots stay out of the pools until a new writer comes,
-/// and an async allocation waits for them forever. (The synchronous part
-/// passes at 137af2b: each failed claim borrowed the role then.)
+/// `Allocator::return_ring_slots` borrows the writer role to return the
+/// slots a gone writer kept, but a borrow returns only those no reader
+/// needs any more: slots a slow reader still covers stay the ring's. It
+/// stops borrowing for a writer (epoch) only once a borrow left nothing
+/// kept. When it stopped after the first borrow, the slots the reader
+/// covered then stayed out of the pools until a new writer came, and an
+/// async allocation waited for them forever.
 #[test]
-#[ignore = "defect: slots a reader still covered at the one borrow per writer epoch are never returned to the pool"]
 fn slots_a_reader_covered_when_the_writer_left_return_once_it_moves_on() {
     let rt = Runtime::builder().slots(SizeClass::S, 2).build().unwrap();
     let alloc = rt.allocator();
