@@ -91,17 +91,6 @@ impl ArenaCtl {
         }
     }
 
-    /// The list of this process's allocator tasks waiting for a free slot,
-    /// if one waits (two dependent loads otherwise: the list's pointer,
-    /// then its count): a pointer's drop takes it before
-    /// it gives its hold back, after which the arena may be gone, and wakes
-    /// it after, if that freed the slot.
-    #[cfg(not(loom))]
-    #[inline]
-    fn slot_waiters(&self) -> Option<Arc<crate::sync::Tasks>> {
-        if self.slot_tasks.is_waiting() { Some(Arc::clone(&self.slot_tasks)) } else { None }
-    }
-
     /// Whether this process is a `fork` of the one that opened this shared
     /// runtime: its handles are the parent's, and must touch nothing shared.
     #[inline]
@@ -422,10 +411,46 @@ impl SlotHold {
     #[inline]
     pub(crate) unsafe fn release(&self, class: SizeClass, slot: u32) {
         // An allocator task waiting for a free slot is woken if this frees
-        // one (`task_wait::SlotWait`). Taken before the hold is given back:
-        // after it, the arena may be gone.
+        // one (`task_wait::SlotWait`): out of line, so that the drop of a
+        // pointer while none waits stays as small as it was.
         #[cfg(not(loom))]
-        let waiters = self.ctl().slot_waiters();
+        if self.ctl().slot_tasks.is_waiting() {
+            // SAFETY: the caller's promise, passed on.
+            unsafe { self.release_waking(class, slot) };
+            return;
+        }
+        // SAFETY: the caller's promise, passed on.
+        let _may_have_freed = unsafe { self.give_back(class, slot) };
+    }
+
+    /// [`release`](SlotHold::release) with an allocator waiting: takes the
+    /// list before the hold is given back (after it, the arena may be gone)
+    /// and wakes it if that may have freed the slot.
+    ///
+    /// # Safety
+    ///
+    /// As [`release`](SlotHold::release).
+    #[cfg(not(loom))]
+    #[cold]
+    #[inline(never)]
+    unsafe fn release_waking(&self, class: SizeClass, slot: u32) {
+        let waiters = Arc::clone(&self.ctl().slot_tasks);
+        // SAFETY: the caller's promise, passed on.
+        if unsafe { self.give_back(class, slot) } {
+            // Allocator waits hold no count in `blocking`.
+            let _uncounted = waiters.wake_all();
+        }
+    }
+
+    /// Gives the hold back; returns whether that may have freed the slot
+    /// (in process: the count reached zero; shared: whether the slot is
+    /// free in the file depends on the other processes' holds).
+    ///
+    /// # Safety
+    ///
+    /// As [`release`](SlotHold::release).
+    #[inline]
+    unsafe fn give_back(&self, class: SizeClass, slot: u32) -> bool {
         if let Some(word) = self.local {
             let ctl = self.ctl();
             // SAFETY: our hold keeps the `ArenaCtl` (the local word and the
@@ -443,20 +468,13 @@ impl SlotHold {
                 }
             };
             // A hold with a local word belongs to a shared runtime.
-            let Some(holds) = ctl.process_holds() else { return };
+            let Some(holds) = ctl.process_holds() else { return false };
             if holds.release(word, give) {
                 // SAFETY: ours was the last hold of this process; we touch
                 // nothing of the arena afterwards.
                 unsafe { ArenaCtl::holds_released(self.ctl) };
             }
-            // Whether the slot is free in the file depends on the other
-            // processes' holds: a waiting allocator looks.
-            #[cfg(not(loom))]
-            if let Some(waiters) = waiters {
-                // Allocator waits hold no count in `blocking`.
-                let _uncounted = waiters.wake_all();
-            }
-            return;
+            return true;
         }
         // SAFETY: our reference keeps the meta word alive until this call.
         let released = pool::release(unsafe { self.meta.as_ref() });
@@ -465,10 +483,6 @@ impl SlotHold {
             // marked; we touch nothing of the arena afterwards.
             unsafe { ArenaCtl::orphan_released(self.ctl) };
         }
-        #[cfg(not(loom))]
-        if let (Some(waiters), Released::Freed) = (waiters, released) {
-            // Allocator waits hold no count in `blocking`.
-            let _uncounted = waiters.wake_all();
-        }
+        released == Released::Freed
     }
 }

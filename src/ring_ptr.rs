@@ -268,6 +268,7 @@ impl<T: ?Sized> Clone for RingPtr<T> {
 }
 
 impl<T: ?Sized> Drop for RingPtr<T> {
+    #[inline]
     fn drop(&mut self) {
         // End the read access first: once the count drops, the slot may be
         // rewritten (under loom the guard's drop is the end of a tracked read).
