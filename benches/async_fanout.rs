@@ -54,7 +54,8 @@
 
 mod common;
 
-use common::{BURST, CAP, Payload, Scenario, Tally, fill};
+use common::msg::{Inline64, Msg};
+use common::{BURST, CAP, Payload, Scenario, Tally, fill, median};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
@@ -102,47 +103,6 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 // --- what tokio's channel carries ---------------------------------------------
-
-/// 64 bytes by value: what a user sends through a broadcast channel when
-/// events are small (the `fanout` group's tokio peer carries the same).
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct Inline64([u8; 64]);
-
-trait Msg: Clone + Send + Sync + 'static {
-    fn make(seq: u64, len: usize) -> Self;
-    fn bytes(&self) -> &[u8];
-}
-
-impl Msg for Inline64 {
-    #[inline]
-    fn make(seq: u64, _len: usize) -> Self {
-        let mut m = Inline64([0; 64]);
-        fill(seq, &mut m.0);
-        m
-    }
-
-    #[inline]
-    fn bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl Msg for Arc<[u8]> {
-    /// One allocation, filled in place: the zero-copy way to share bytes
-    /// through a channel.
-    #[inline]
-    fn make(seq: u64, len: usize) -> Self {
-        let mut arc: Arc<[u8]> = std::iter::repeat_n(0u8, len).collect();
-        fill(seq, Arc::get_mut(&mut arc).expect("a new Arc is unique"));
-        arc
-    }
-
-    #[inline]
-    fn bytes(&self) -> &[u8] {
-        self
-    }
-}
 
 // --- one system running on a runtime -------------------------------------------
 
@@ -408,19 +368,6 @@ criterion_group! {
 }
 
 // --- interleaved rounds ------------------------------------------------------------
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
 
 /// One round of one system: events per second (per reader: each reader
 /// sees every event) over `bursts` timed bursts.

@@ -27,6 +27,7 @@
 
 mod common;
 
+use common::msg::{Inline64, Msg};
 use common::{Backoff, CAP, Ctx, Payload, ReaderFn, Scenario, Tally, fill, spsc, systems};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
@@ -120,48 +121,6 @@ fn spsc_ring(group: &mut BenchmarkGroup<'_, WallTime>, sc: &Scenario) {
 }
 
 // --- channels -----------------------------------------------------------------
-
-/// What a channel carries.
-trait Msg: Clone + Send + Sync + 'static {
-    fn make(seq: u64, len: usize) -> Self;
-    fn bytes(&self) -> &[u8];
-}
-
-/// 64 bytes by value: what a user sends through a broadcast channel when
-/// events are small.
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct Inline64([u8; 64]);
-
-impl Msg for Inline64 {
-    #[inline]
-    fn make(seq: u64, _len: usize) -> Self {
-        let mut m = Inline64([0; 64]);
-        fill(seq, &mut m.0);
-        m
-    }
-
-    #[inline]
-    fn bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl Msg for Arc<[u8]> {
-    /// One allocation, filled in place: the zero-copy way to share bytes
-    /// through a channel.
-    #[inline]
-    fn make(seq: u64, len: usize) -> Self {
-        let mut arc: Arc<[u8]> = std::iter::repeat_n(0u8, len).collect();
-        fill(seq, Arc::get_mut(&mut arc).expect("a new Arc is unique"));
-        arc
-    }
-
-    #[inline]
-    fn bytes(&self) -> &[u8] {
-        self
-    }
-}
 
 fn crossbeam_arc(group: &mut BenchmarkGroup<'_, WallTime>, sc: &Scenario) {
     let (senders, readers): (Vec<_>, Vec<ReaderFn>) = (0..sc.readers)

@@ -31,7 +31,7 @@
 
 mod common;
 
-use common::{BURST, Payload, Scenario, pingpong, systems};
+use common::{BURST, Payload, Scenario, median, pingpong, systems};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use slotcast::WaitStrategy;
@@ -97,19 +97,6 @@ fn latency_round<F: FnMut(Option<u64>)>(mut echo: pingpong::Echo<F>, trips: u64)
     }
     drop(echo);
     (hist.value_at_quantile(0.5) as f64, total as f64 / 2.0 / trips as f64)
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
 }
 
 /// What one target measured, as `targets.json` holds it.

@@ -104,10 +104,7 @@ impl Allocator {
         event_type: u32,
         fill: F,
     ) -> Result<RingPtr, AllocError> {
-        if self.shared.forked() {
-            return Err(AllocError::Forked);
-        }
-        let class = self.shared.config.class_for(class).ok_or(AllocError::NoSlots(class))?;
+        let class = self.route(class)?;
         let (slot, generation) = self.claim(class)?;
         failpoint!("alloc.claimed");
         slot_alloc::fill(&self.shared, class, slot, generation, event_type, fill)
@@ -197,10 +194,7 @@ impl Allocator {
         event_type: u32,
         fill: F,
     ) -> Result<RingPtr, AllocError> {
-        if self.shared.forked() {
-            return Err(AllocError::Forked);
-        }
-        let class = self.shared.config.class_for(class).ok_or(AllocError::NoSlots(class))?;
+        let class = self.route(class)?;
         let mut wait = SlotWait::new(&self.shared.slot_tasks);
         let (slot, generation) = std::future::poll_fn(|cx| {
             // Registered before the look: a slot freed after it wakes us.
@@ -256,6 +250,15 @@ impl Allocator {
         check_view::<T>(size_of::<T>()).map_err(view_error)?;
         let ptr = self.alloc_bytes_async(event_type, bytemuck::bytes_of(value)).await?;
         ptr.cast().map_err(view_error)
+    }
+
+    /// The class whose slots serve `class` (`class` itself, or the next
+    /// larger class with slots); refuses in a forked child.
+    fn route(&self, class: SizeClass) -> Result<SizeClass, AllocError> {
+        if self.shared.forked() {
+            return Err(AllocError::Forked);
+        }
+        self.shared.config.class_for(class).ok_or(AllocError::NoSlots(class))
     }
 
     /// As `claim_free`, and if the pool is empty, once more after releasing

@@ -8,6 +8,8 @@
     reason = "the tests run their own executor, wakers, counters and pacing on std types"
 )]
 
+mod common;
+use common::block_on;
 use futures_core::Stream;
 use slotcast::{Policy, ReadError, ReaderOptions, Runtime, SizeClass, WaitStrategy};
 use std::future::Future;
@@ -19,26 +21,6 @@ use std::sync::{
 };
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
-
-/// A hand-written `block_on` (a thread that parks until woken): the async
-/// forms need nothing but a `Waker`.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::park();
-    }
-}
 
 async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
     std::future::poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await

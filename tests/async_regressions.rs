@@ -11,6 +11,8 @@
     reason = "the tests run their own wakers, counters and pacing on std types"
 )]
 
+mod common;
+use common::block_on;
 use slotcast::{Runtime, SizeClass};
 use std::future::Future;
 use std::pin::pin;
@@ -77,25 +79,6 @@ fn a_waiting_allocation_is_polled_about_once_a_millisecond_however_often_it_was_
     // One chain of 1 ms naps: at most about 100 polls in 100 ms (57 seen
     // here with no unprompted poll before; 416 to 587 after them).
     assert!(polls <= 200, "an idle allocation wait was polled {polls} times in 100 ms");
-}
-
-/// A hand-written `block_on` (a thread that parks until woken).
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::park();
-    }
 }
 
 /// The timer thread (`sync/timer.rs`) serves the process that started it: a

@@ -3,8 +3,9 @@
 //! wait loop every system uses, the fan-out driver that times a burst until
 //! the last reader has its last event ([`FanoutRun`]), and where extra
 //! results are written. Submodules: the slotcast and disruptor fan-out
-//! systems ([`systems`]), the two-thread ping-pong pairs ([`pingpong`]) and
-//! the hand-written ring ([`spsc`]), each used by more than one group.
+//! systems ([`systems`]), the two-thread ping-pong pairs ([`pingpong`]),
+//! the hand-written ring ([`spsc`]) and what the peer channels carry
+//! ([`msg`]), each used by more than one group.
 //!
 //! Fairness rules, the same for every system in a group:
 //!
@@ -25,6 +26,7 @@
 //! crate allows them at its root.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod msg;
 pub mod pingpong;
 pub mod spsc;
 pub mod systems;
@@ -435,4 +437,19 @@ pub fn write_extra(name: &str, json: &str) {
     std::fs::create_dir_all(&dir).expect("create the extra results directory");
     let path = dir.join(format!("{name}.json"));
     std::fs::write(&path, json).expect("write an extra result");
+}
+
+/// The median of `values` (NaN if there are none): the figure of a set of
+/// interleaved rounds.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }

@@ -153,3 +153,26 @@ pub fn run_scenarios(scenarios: &[(&str, Scenario)]) {
         std::process::exit(1);
     }
 }
+
+/// A hand-written `block_on`: polls `future` on this thread, parking it
+/// until the future's waker is woken. The async forms need nothing but a
+/// `Waker`, so this is all the executor they need.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        #[allow(clippy::disallowed_methods, reason = "the tests' own executor parks its thread")]
+        std::thread::park();
+    }
+}
