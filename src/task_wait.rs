@@ -9,47 +9,55 @@
 //!
 //! ```text
 //! writer (unchanged)                          task, on a poll that finds nothing
-//! published.store(seq, Release)               once per wait: count in `blocking` (epoch e)
-//! b = blocking.load(Relaxed)                  tasks.register(key, waker)
-//! if count(b) == 0 { return }                 (acked >= e ?)            Acquire
-//! if waiters.fetch_add(0, AcqRel) > 0 {       waiters.fetch_add(1, AcqRel)
-//!     waiters.swap(0, AcqRel)                 if published.load(Acquire) != cursor { read }
-//!     futex.fetch_add(1, Release)             unacknowledged: a timer polls again after a nap
-//!     futex_wake_all + tasks.wake_all()       Pending
+//! published.store(seq, Release)               count in `blocking` (epoch e), list its waker
+//! b = blocking.load(Relaxed)                  (acked >= e ?)            Acquire
+//! if count(b) == 0 { return }                 waiters.fetch_add(1, AcqRel)
+//! if waiters.fetch_add(0, AcqRel) > 0 {       if published.load(Acquire) != cursor { read }
+//!     waiters.swap(0, AcqRel)                 unacknowledged: a timer polls again after a nap
+//!     futex.fetch_add(1, Release)             Pending
+//!     futex_wake_all; take the listed tasks
+//!     out, uncount them, wake them
 //! }
 //! ```
 //!
-//! * **Nothing when nobody waits.** A task counts itself in `blocking` only
-//!   while a wait of it is pending, and uncounts itself when the wait ends
-//!   or its future is dropped. With no task waiting (and no `Blocking`
-//!   reader) the writer's whole cost is the Relaxed load of `blocking` it
-//!   makes already after every publish: no extra load, no read-modify-write,
-//!   no syscall.
+//! * **Nothing when nobody waits.** A task is counted in `blocking` only
+//!   while a wait of it is listed: the wake-up that takes it out of the
+//!   list uncounts it, and so does the end of the wait or the drop of its
+//!   future if it is still listed (a woken task that still finds nothing
+//!   lists and counts itself again). With no task waiting (and no
+//!   `Blocking` reader) the writer's whole cost is the Relaxed load of
+//!   `blocking` it makes already after every publish: no extra load, no
+//!   read-modify-write, no syscall.
 //! * **One process.** The writer's wake-up (`Futex::wake_all`) wakes the
 //!   process's task list after the kernel's sleepers: the publishing thread
 //!   itself calls `Waker::wake`, no thread in between.
 //! * **Across processes.** The kernel wakes only threads: the first task of
 //!   a process to wait on a shared runtime starts a thread of that process
-//!   (`slotcast-wake`) that sleeps on the futex word and wakes the
-//!   process's tasks after every bump of it (it holds no handle: it reads
-//!   the arena under a lease that the arena's drop waits out, and sleeps
-//!   outside it) (a task registers its waker
-//!   before its RMW on `waiters`, which the writer's RMWs acquire before
-//!   its bump, which the thread acquires before it takes the list: every
-//!   task the bump is for is in the list it wakes). While another process
-//!   holds the writer role the thread also reaps dead processes about once
-//!   a millisecond, so a writer that dies ends the tasks' waits
-//!   (`WriterDead`) as it ends the blocking forms'. The thread stops after
-//!   100 ms without a waiting task.
+//!   (`slotcast-wake`) that sleeps on the futex word and takes the
+//!   process's tasks out of the list after every bump of it. A task lists
+//!   its waker before its RMW on `waiters`, which the writer's RMWs acquire
+//!   before its bump, which the thread acquires before it takes the list:
+//!   every task the bump is for is in the list it takes. The thread holds
+//!   no handle: it reads the arena (and uncounts the tasks it took) under a
+//!   lease that the arena's drop waits out, and sleeps and wakes the tasks
+//!   outside it, so a waker may run anything. While another process holds
+//!   the writer role the thread also reaps dead processes about once a
+//!   millisecond, so a writer that dies ends the tasks' waits
+//!   (`WriterDead`) as it ends the blocking forms'; a reap that ends the
+//!   stream wakes the tasks itself (a writer killed between resetting
+//!   `waiters` and bumping the word left nobody counted there). The thread
+//!   stops after 100 ms without a waiting task.
 //! * **The unacknowledged race.** The writer's Relaxed load of `blocking`
 //!   may miss a registration still in flight while the task misses the
 //!   writer's `published` (the store-buffering race of `wait.rs`). A
 //!   blocking reader covers it with bounded naps until the writer
 //!   acknowledges its registration; a task does the same with the timer
 //!   thread (`sync/timer.rs`): an unacknowledged wait is polled again after
-//!   1 ms, then 2, 4, ... up to 100 ms. In that race an event can be seen
-//!   late by one nap, or by the time to the writer's next publish, which
-//!   sees the registration and wakes the task.
+//!   1 ms, then 2, 4, ... up to 100 ms (on a 1 ms grid, cancelled when the
+//!   wait ends). In that race an event can be seen late by one nap, or by
+//!   the time to the writer's next publish, which sees the registration and
+//!   wakes the task. A wait whose process could not start its futex thread
+//!   naps too, acknowledged or not.
 //!
 //! **Room.** Readers never wake the writer (it would cost every read a
 //! read-modify-write): a task facing a full ring or pool yields to its
@@ -58,19 +66,21 @@
 //!
 //! **Free slots.** An allocator task waiting for a free slot is woken by
 //! the pointer drop that frees one in its process ([`SlotWait`]): every
-//! drop loads the count of waiting allocators (two dependent loads while none waits: the list's
-//! pointer, then its count),
-//! and takes the list before it frees, since the arena may go after. A
-//! free it misses (a registration racing the drop, another process's drop,
-//! the writer handing back slots) is seen at the wait's next nap.
+//! drop checks the count of waiting allocators (two dependent loads while
+//! none waits: the list's pointer, then its count); with one waiting, it
+//! takes the list before it frees, since the arena may go after, and wakes
+//! it out of line. A free it misses (a registration racing the drop,
+//! another process's drop, the writer handing back slots) is seen at the
+//! wait's next nap (one at a time: each replaces the last).
 //!
 //! **Checked.** `loom_tests/task_wake.rs` models a task waiting for two
-//! events while the writer publishes them (loom's `block_on` reports a task
-//! nobody woke as a deadlock); its mutants put the waker in the list after
-//! the RMW on `waiters` (`task_register_after`) and leave the list unwoken
-//! (`tasks_unwoken`). The timer and the futex thread are plain std, outside
-//! the model: the thread's argument is above, and the tests of real
-//! processes (`tests/ipc.rs`) run it.
+//! events while the writer publishes them (under a parking `block_on`, a
+//! task nobody woke is a deadlock, which loom reports); its mutants list a
+//! waker that wakes nothing until after the RMW on `waiters`
+//! (`task_register_after`) and leave the list unwoken (`tasks_unwoken`).
+//! The timer and the futex thread are plain std, outside the model: the
+//! thread's argument is above, and the tests of real processes
+//! (`tests/ipc.rs`) run it.
 //!
 //! **Cancellation.** A wait keeps nothing but its registration: dropping its
 //! future unregisters it (the owner's `Drop` calls [`TaskWait::finish`]),
