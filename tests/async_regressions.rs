@@ -89,41 +89,33 @@ fn a_waiting_allocation_is_polled_about_once_a_millisecond_however_often_it_was_
 /// writer facing a full ring (readers never wake the writer), which the
 /// child's own reader drains 20 ms later.
 #[cfg(all(target_os = "linux", not(miri)))]
+/// An async writer facing a full ring of 2, which a reader thread drains
+/// 20 ms later: only the timer's naps bring the writer back.
+fn writer_waits_for_a_slow_reader() {
+    let rt = Runtime::builder().ring_capacity(2).build().unwrap();
+    let mut reader = rt.reader().unwrap();
+    let mut writer = rt.writer().unwrap();
+    let drain = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        for _ in 0..4 {
+            drop(reader.recv().unwrap());
+        }
+    });
+    for i in 0..4u8 {
+        block_on(writer.publish_bytes_async(0, &[i])).unwrap();
+    }
+    drain.join().unwrap();
+}
+
 #[test]
 fn a_forked_child_runs_its_own_async_writer() {
     // The parent's timer: any async wait for room starts it.
-    {
-        let rt = Runtime::builder().ring_capacity(2).build().unwrap();
-        let mut reader = rt.reader().unwrap();
-        let mut writer = rt.writer().unwrap();
-        let drain = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
-            for _ in 0..4 {
-                drop(reader.recv().unwrap());
-            }
-        });
-        for i in 0..4u8 {
-            block_on(writer.publish_bytes_async(0, &[i])).unwrap();
-        }
-        drain.join().unwrap();
-    }
+    writer_waits_for_a_slow_reader();
     // SAFETY: the child builds its own runtime and `_exit`s.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0);
     if pid == 0 {
-        let rt = Runtime::builder().ring_capacity(2).build().unwrap();
-        let mut reader = rt.reader().unwrap();
-        let mut writer = rt.writer().unwrap();
-        let drain = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
-            for _ in 0..4 {
-                drop(reader.recv().unwrap());
-            }
-        });
-        for i in 0..4u8 {
-            block_on(writer.publish_bytes_async(0, &[i])).unwrap();
-        }
-        drain.join().unwrap();
+        writer_waits_for_a_slow_reader();
         // SAFETY: ends the child at once.
         unsafe { libc::_exit(0) };
     }
