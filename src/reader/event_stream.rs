@@ -23,10 +23,11 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// One event of a [`ReaderStream`], owned: it stays readable after the
-/// reader moved on. A pool-slot event is a retained [`RingPtr`] (the
-/// writer's bytes, in place); an XS event is a copy of its at most 64
-/// bytes (see [`ReaderStream`] for why).
+/// One event, owned: it stays readable after the reader moved on. What a
+/// [`ReaderStream`] yields, and what [`EventRef::to_owned_event`] makes of
+/// any event read (the Python package's events are these). A pool-slot
+/// event is a retained [`RingPtr`] (the writer's bytes, in place); an XS
+/// event is a copy of its at most 64 bytes (see the module docs for why).
 pub struct OwnedEvent {
     sequence: u64,
     repr: Repr,
@@ -35,6 +36,42 @@ pub struct OwnedEvent {
 enum Repr {
     Inline { event_type: u32, len: u8, bytes: [u8; INLINE_CAPACITY] },
     Pooled(RingPtr),
+}
+
+impl EventRef<'_> {
+    /// This event, kept past the reader's cursor: a copy of its bytes if it
+    /// is an XS event in its ring entry, else a retained [`RingPtr`] to its
+    /// slot (one refcount increment, no copy). Unlike
+    /// [`retain`](EventRef::retain), it never claims a slot, so it never
+    /// fails for want of one.
+    ///
+    /// ```
+    /// use slotcast::Runtime;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::new()?;
+    /// let mut reader = rt.reader()?;
+    /// let mut writer = rt.writer()?;
+    /// writer.try_publish_bytes(1, b"small")?;
+    /// writer.try_publish_bytes(2, &[9; 500])?;
+    /// let mut kept = Vec::new();
+    /// reader.try_read(|event, _| kept.push(event.to_owned_event()))?;
+    /// let kept: Vec<_> = kept.into_iter().collect::<Result<_, _>>()?;
+    /// assert_eq!(kept[0].data(), b"small");
+    /// assert!(kept[0].ring_ptr().is_none(), "XS: a copy");
+    /// assert_eq!((kept[1].event_type(), kept[1].data().len()), (2, 500));
+    /// assert!(kept[1].ring_ptr().is_some(), "a retained slot");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`retain`](EventRef::retain) for a pool-slot event:
+    /// [`ReadError::Corrupt`] (only a corrupted shared mapping) and
+    /// [`ReadError::Forked`].
+    pub fn to_owned_event(&self) -> Result<OwnedEvent, ReadError> {
+        OwnedEvent::of(self)
+    }
 }
 
 impl OwnedEvent {

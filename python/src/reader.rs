@@ -1,0 +1,168 @@
+//! `slotcast.Reader`: reading from Python, one event at a time, in
+//! batches, or by iterating. Each event comes out owned (see `event.rs`):
+//! the reader's cursor moves on at once, and the event stays readable.
+
+use crate::errors;
+use crate::event::Event;
+use crate::wait::{Locked, Wait};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use slotcast_core::{OwnedEvent, ReadError};
+use std::num::NonZeroUsize;
+
+/// A reader of a runtime. The GIL is released while it waits.
+#[pyclass(module = "slotcast", frozen)]
+pub(crate) struct Reader {
+    inner: Locked<slotcast_core::Reader>,
+    /// Whether the writer may lap it.
+    #[pyo3(get)]
+    lossy: bool,
+}
+
+impl Reader {
+    pub(crate) fn new(reader: slotcast_core::Reader, lossy: bool) -> Self {
+        Self { inner: Locked::new(reader), lossy }
+    }
+
+    /// The next event: `Ok(None)` when `wait` ran out first; the stream's
+    /// ends and failures as the `ReadError` (`Closed` is the iterator's
+    /// stop, an exception elsewhere); `Err` for this object being closed
+    /// and for a signal's exception while waiting.
+    fn next_event(&self, py: Python<'_>, wait: Wait) -> PyResult<Result<Option<OwnedEvent>, ReadError>> {
+        let mut guard = self.inner.lock(py);
+        let reader = guard.as_mut().ok_or_else(|| errors::closed("reader"))?;
+        match reader.try_recv() {
+            Ok(Some(event)) => return Ok(event.to_owned_event().map(Some)),
+            Ok(None) if wait.waits() => {}
+            other => return Ok(other.map(|_| None)),
+        }
+        let waited = wait.run(py, |until| match reader.recv_deadline(until) {
+            Ok(None) => None,
+            Ok(Some(event)) => Some(event.to_owned_event()),
+            Err(e) => Some(Err(e)),
+        })?;
+        Ok(waited.transpose())
+    }
+
+    /// `next_event` as a `read` returns it: an `Event`, or an exception.
+    fn read_event(&self, py: Python<'_>, wait: Wait) -> PyResult<Option<Event>> {
+        match self.next_event(py, wait)? {
+            Ok(event) => Ok(event.map(Event::new)),
+            Err(e) => Err(errors::read(py, e)),
+        }
+    }
+}
+
+#[pymethods]
+impl Reader {
+    /// The next event, waiting up to `timeout` seconds (`None`: as long as
+    /// it takes). Raises `Timeout`, `Closed`, `Lagged` or `WriterDead`.
+    #[pyo3(signature = (timeout = None))]
+    fn read(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Event> {
+        let wait = Wait::from_timeout(timeout)?;
+        self.read_event(py, wait)?.ok_or_else(|| errors::read_timeout(py))
+    }
+
+    /// The next event if there is one now, else `None`.
+    fn try_read(&self, py: Python<'_>) -> PyResult<Option<Event>> {
+        self.read_event(py, Wait::Now)
+    }
+
+    /// Every event available now, up to `max_events`, waiting up to
+    /// `timeout` seconds for the first. Raises as `read` when there is not
+    /// even one.
+    #[pyo3(signature = (max_events = 256, timeout = None))]
+    fn read_batch<'py>(
+        &self,
+        py: Python<'py>,
+        max_events: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let wait = Wait::from_timeout(timeout)?;
+        let max =
+            NonZeroUsize::new(max_events).ok_or_else(|| PyValueError::new_err("max_events must be at least 1"))?;
+        let mut kept: Vec<Result<OwnedEvent, ReadError>> = Vec::new();
+        let read = {
+            let mut guard = self.inner.lock(py);
+            let reader = guard.as_mut().ok_or_else(|| errors::closed("reader"))?;
+            reader.set_max_batch(max);
+            match reader.try_read(|event, _| kept.push(event.to_owned_event())) {
+                Ok(0) if wait.waits() => wait
+                    .run(py, |until| match reader.read_deadline(until, |event, _| kept.push(event.to_owned_event())) {
+                        Ok(0) => None,
+                        done => Some(done),
+                    })?
+                    .unwrap_or(Ok(0)),
+                read => read,
+            }
+        };
+        match read {
+            Ok(0) => Err(errors::read_timeout(py)),
+            Ok(_) => {
+                let events = kept
+                    .into_iter()
+                    .map(|owned| owned.map_err(|e| errors::read(py, e)).and_then(|o| Bound::new(py, Event::new(o))))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyList::new(py, events)
+            }
+            Err(e) => Err(errors::read(py, e)),
+        }
+    }
+
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// The next event, waiting as long as it takes; stops when the writer
+    /// closed the stream and every event was read.
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Event>> {
+        match self.next_event(py, Wait::Forever)? {
+            Ok(event) => Ok(event.map(Event::new)),
+            Err(ReadError::Closed) => Ok(None),
+            Err(e) => Err(errors::read(py, e)),
+        }
+    }
+
+    /// Events published that this reader has not read yet.
+    #[getter]
+    fn lag(&self, py: Python<'_>) -> PyResult<u64> {
+        self.inner.lock(py).as_ref().map(slotcast_core::Reader::lag).ok_or_else(|| errors::closed("reader"))
+    }
+
+    /// Events this lossy reader missed, in all.
+    #[getter]
+    fn lost(&self, py: Python<'_>) -> PyResult<u64> {
+        self.inner.lock(py).as_ref().map(slotcast_core::Reader::lost).ok_or_else(|| errors::closed("reader"))
+    }
+
+    /// The sequence number of the next event it reads.
+    #[getter]
+    fn cursor(&self, py: Python<'_>) -> PyResult<u64> {
+        self.inner.lock(py).as_ref().map(slotcast_core::Reader::cursor).ok_or_else(|| errors::closed("reader"))
+    }
+
+    /// Leaves the runtime: it no longer holds the writer back. Later reads
+    /// raise `Closed`. Idempotent; events already read stay valid.
+    fn close(&self, py: Python<'_>) {
+        let reader = self.inner.lock(py).take();
+        drop(reader);
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Closes the reader.
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) {
+        self.close(py);
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        match self.inner.lock(py).as_ref() {
+            Some(r) => format!("<slotcast.Reader cursor={} lag={} lossy={}>", r.cursor(), r.lag(), self.lossy),
+            None => "<slotcast.Reader closed>".to_owned(),
+        }
+    }
+}
