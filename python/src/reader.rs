@@ -22,7 +22,7 @@ pub(crate) struct Reader {
 
 impl Reader {
     pub(crate) fn new(reader: slotcast_core::Reader, lossy: bool) -> Self {
-        Self { inner: Locked::new(reader), lossy }
+        Self { inner: Locked::new(reader, "reader"), lossy }
     }
 
     /// The next event: `Ok(None)` when `wait` ran out first; the stream's
@@ -31,13 +31,13 @@ impl Reader {
     /// and for a signal's exception while waiting.
     fn next_event(&self, py: Python<'_>, wait: Wait) -> PyResult<Result<Option<OwnedEvent>, ReadError>> {
         let mut guard = self.inner.lock(py);
-        let reader = guard.as_mut().ok_or_else(|| errors::closed("reader"))?;
+        let reader = self.inner.get(&mut guard)?;
         match reader.try_recv() {
             Ok(Some(event)) => return Ok(event.to_owned_event().map(Some)),
             Ok(None) if wait.waits() => {}
             other => return Ok(other.map(|_| None)),
         }
-        let waited = wait.run(py, |until| match reader.recv_deadline(until) {
+        let waited = wait.run(py, &self.inner, |until| match reader.recv_deadline(until) {
             Ok(None) => None,
             Ok(Some(event)) => Some(event.to_owned_event()),
             Err(e) => Some(Err(e)),
@@ -85,13 +85,15 @@ impl Reader {
         let mut kept: Vec<Result<OwnedEvent, ReadError>> = Vec::new();
         let read = {
             let mut guard = self.inner.lock(py);
-            let reader = guard.as_mut().ok_or_else(|| errors::closed("reader"))?;
+            let reader = self.inner.get(&mut guard)?;
             reader.set_max_batch(max);
             match reader.try_read(|event, _| kept.push(event.to_owned_event())) {
                 Ok(0) if wait.waits() => wait
-                    .run(py, |until| match reader.read_deadline(until, |event, _| kept.push(event.to_owned_event())) {
-                        Ok(0) => None,
-                        done => Some(done),
+                    .run(py, &self.inner, |until| {
+                        match reader.read_deadline(until, |event, _| kept.push(event.to_owned_event())) {
+                            Ok(0) => None,
+                            done => Some(done),
+                        }
                     })?
                     .unwrap_or(Ok(0)),
                 read => read,
@@ -127,26 +129,26 @@ impl Reader {
     /// Events published that this reader has not read yet.
     #[getter]
     fn lag(&self, py: Python<'_>) -> PyResult<u64> {
-        self.inner.lock(py).as_ref().map(slotcast_core::Reader::lag).ok_or_else(|| errors::closed("reader"))
+        self.inner.map(py, slotcast_core::Reader::lag)
     }
 
     /// Events this lossy reader missed, in all.
     #[getter]
     fn lost(&self, py: Python<'_>) -> PyResult<u64> {
-        self.inner.lock(py).as_ref().map(slotcast_core::Reader::lost).ok_or_else(|| errors::closed("reader"))
+        self.inner.map(py, slotcast_core::Reader::lost)
     }
 
     /// The sequence number of the next event it reads.
     #[getter]
     fn cursor(&self, py: Python<'_>) -> PyResult<u64> {
-        self.inner.lock(py).as_ref().map(slotcast_core::Reader::cursor).ok_or_else(|| errors::closed("reader"))
+        self.inner.map(py, slotcast_core::Reader::cursor)
     }
 
     /// Leaves the runtime: it no longer holds the writer back. Later reads
-    /// raise `Closed`. Idempotent; events already read stay valid.
+    /// raise `Closed`, and a read waiting in another thread gives up with
+    /// `Closed`. Idempotent; events already read stay valid.
     fn close(&self, py: Python<'_>) {
-        let reader = self.inner.lock(py).take();
-        drop(reader);
+        drop(self.inner.close(py));
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

@@ -6,8 +6,10 @@
 // models, and this package is never built under loom.
 #![allow(clippy::disallowed_types)]
 
+use crate::errors;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -62,8 +64,10 @@ impl Wait {
 
     /// Runs `attempt` with the GIL released, a slice at a time, until it
     /// returns `Some` or the wait is over (`Ok(None)`). Between slices it
-    /// lets Python handle signals: a `KeyboardInterrupt` ends the wait.
-    pub(crate) fn run<T, F>(self, py: Python<'_>, mut attempt: F) -> PyResult<Option<T>>
+    /// lets Python handle signals (a `KeyboardInterrupt` ends the wait) and
+    /// looks at `owner`'s close: a `close()` from another thread ends the
+    /// wait with `Closed` within a slice.
+    pub(crate) fn run<T, U, F>(self, py: Python<'_>, owner: &Locked<U>, mut attempt: F) -> PyResult<Option<T>>
     where
         F: FnMut(Instant) -> Option<T> + Send,
         T: Send,
@@ -73,6 +77,11 @@ impl Wait {
                 return Ok(Some(done));
             }
             py.check_signals()?;
+            // ORDERING: Relaxed; a flag polled between slices, which orders
+            // nothing else (the object itself is taken under the lock).
+            if owner.closing.load(Ordering::Relaxed) {
+                return Err(errors::closed(owner.what));
+            }
         }
         Ok(None)
     }
@@ -82,11 +91,35 @@ impl Wait {
 /// are serialised by a lock, and `None` once closed.
 pub(crate) struct Locked<T> {
     inner: Mutex<Option<T>>,
+    /// Set by `close`, before it waits for the lock: a call waiting with
+    /// the lock held (for an event, or for room) gives up within a slice.
+    closing: AtomicBool,
+    /// "writer" or "reader", for messages.
+    what: &'static str,
 }
 
 impl<T: Send> Locked<T> {
-    pub(crate) fn new(value: T) -> Self {
-        Self { inner: Mutex::new(Some(value)) }
+    pub(crate) fn new(value: T, what: &'static str) -> Self {
+        Self { inner: Mutex::new(Some(value)), closing: AtomicBool::new(false), what }
+    }
+
+    /// The object under the lock, or `Closed` once it was closed.
+    pub(crate) fn get<'a>(&self, guard: &'a mut MutexGuard<'_, Option<T>>) -> PyResult<&'a mut T> {
+        guard.as_mut().ok_or_else(|| errors::closed(self.what))
+    }
+
+    /// `f` of the object under the lock, or `Closed`.
+    pub(crate) fn map<R>(&self, py: Python<'_>, f: impl FnOnce(&T) -> R) -> PyResult<R> {
+        self.lock(py).as_ref().map(f).ok_or_else(|| errors::closed(self.what))
+    }
+
+    /// Takes the object out (the caller drops it): a call waiting on it in
+    /// another thread ends within a slice (see `Wait::run`), then this
+    /// takes the lock. Idempotent.
+    pub(crate) fn close(&self, py: Python<'_>) -> Option<T> {
+        // ORDERING: Relaxed; see `Wait::run`.
+        self.closing.store(true, Ordering::Relaxed);
+        self.lock(py).take()
     }
 
     /// The lock, taken with the GIL held when it is free (the common case,

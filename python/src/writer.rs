@@ -23,7 +23,7 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub(crate) fn new(writer: slotcast_core::Writer, config: Config) -> Self {
-        Self { inner: Locked::new(writer), config }
+        Self { inner: Locked::new(writer, "writer"), config }
     }
 
     /// `TooLarge` unless a `len`-byte payload has a class with slots (XS
@@ -46,7 +46,7 @@ impl Writer {
         wait: Wait,
     ) -> PyResult<usize> {
         let mut guard = self.inner.lock(py);
-        let writer = guard.as_mut().ok_or_else(|| errors::closed("writer"))?;
+        let writer = self.inner.get(&mut guard)?;
         // One store of the published cursor for the whole call: deferred
         // until the flush below (the writer still flushes before it waits
         // for room, so readers can make it).
@@ -55,7 +55,7 @@ impl Writer {
         let mut published = 0;
         let mut result = Ok(());
         for bytes in events {
-            if let Err(e) = publish_one(py, writer, event_type, bytes, wait, published) {
+            if let Err(e) = publish_one(py, &self.inner, writer, event_type, bytes, wait, published) {
                 result = Err(e);
                 break;
             }
@@ -70,8 +70,10 @@ impl Writer {
 /// Publishes one event: at once if there is room (with the GIL held, the
 /// common case), else waiting with the GIL released as `wait` says.
 /// `before`: events of the same call published already, for the error.
+/// `owner`: the lock `writer` was taken from, whose `close()` ends a wait.
 fn publish_one(
     py: Python<'_>,
+    owner: &Locked<slotcast_core::Writer>,
     writer: &mut slotcast_core::Writer,
     event_type: u32,
     bytes: &[u8],
@@ -82,7 +84,7 @@ fn publish_one(
         Ok(sequence) => Ok(sequence),
         Err(PublishError::Full(first)) if wait.waits() => {
             let mut full = first;
-            let done = wait.run(py, |until| match writer.publish_bytes_deadline(event_type, bytes, until) {
+            let done = wait.run(py, owner, |until| match writer.publish_bytes_deadline(event_type, bytes, until) {
                 Err(PublishError::Full(still)) => {
                     full = still;
                     None
@@ -109,8 +111,8 @@ impl Writer {
         let wait = Wait::from_timeout(timeout)?;
         let held = Held::of(data)?;
         let mut guard = self.inner.lock(py);
-        let writer = guard.as_mut().ok_or_else(|| errors::closed("writer"))?;
-        publish_one(py, writer, event_type, held.bytes(), wait, 0)
+        let writer = self.inner.get(&mut guard)?;
+        publish_one(py, &self.inner, writer, event_type, held.bytes(), wait, 0)
     }
 
     /// `publish` that never waits: raises `Full` if there is no room now.
@@ -193,15 +195,14 @@ impl Writer {
     /// Events published so far (the next event's sequence number).
     #[getter]
     fn published(&self, py: Python<'_>) -> PyResult<u64> {
-        let guard = self.inner.lock(py);
-        guard.as_ref().map(slotcast_core::Writer::published).ok_or_else(|| errors::closed("writer"))
+        self.inner.map(py, slotcast_core::Writer::published)
     }
 
     /// Closes the stream: readers read what is left, then see `Closed`.
-    /// Later calls on this writer raise `Closed`. Idempotent.
+    /// Later calls on this writer raise `Closed`, and a call waiting for
+    /// room in another thread gives up with `Closed`. Idempotent.
     fn close(&self, py: Python<'_>) {
-        let writer = self.inner.lock(py).take();
-        drop(writer);
+        drop(self.inner.close(py));
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
