@@ -21,7 +21,10 @@ Zero copy both ways:
 
 * Publishing takes any object with the buffer protocol (``bytes``,
   ``bytearray``, ``memoryview``, ``array.array``, a C-contiguous NumPy
-  array) and copies its bytes once, straight into the event's slot.
+  array) and copies its bytes once, straight into the event's slot. An
+  object without it raises ``TypeError``; a non-contiguous buffer raises
+  what its exporter raises (``BufferError`` from a strided memoryview,
+  ``ValueError`` from NumPy).
 * An ``Event`` is the event in place: ``memoryview(event)`` (or
   ``event.view()``) reads the bytes the writer wrote, without a copy. The
   event keeps its slot alive as Rust's ``RingPtr`` does (one reference
@@ -145,7 +148,9 @@ class Event:
 
 class Writer:
     """The one writer of a runtime (``Runtime.writer()``). Every publish is
-    visible to readers when the call returns.
+    visible to readers when the call returns. Closing it, or dropping the
+    last reference to it, closes the stream (``rt.writer().publish(...)``
+    publishes one event and closes): keep the writer while publishing.
 
     ``timeout``: ``None`` waits for room as long as it takes, a number of
     seconds waits that long at most (then ``Timeout``), ``0`` does not wait
@@ -200,9 +205,9 @@ class Reader:
         """The next event if there is one now, else ``None``. Raises as
         ``read`` for the stream's end."""
     def read_batch(self, max_events: int = 256, timeout: Optional[float] = None) -> list[Event]:
-        """Every event available now, up to ``max_events`` of them, waiting
-        (up to ``timeout``) for the first. Raises as ``read`` when there is
-        not even one."""
+        """The events available now, at most ``max_events`` of them (the
+        rest stay for the next call), waiting (up to ``timeout``) for the
+        first. Raises as ``read`` when there is not even one."""
     def __iter__(self) -> Iterator[Event]: ...
     def __next__(self) -> Event: ...
     @property
@@ -238,8 +243,11 @@ class Runtime:
         wait: WaitStrategy = "blocking",
     ) -> None:
         """An in-process runtime. ``slots`` maps size-class names (``"XS"``
-        … ``"XL"``) to their slot counts (0 removes a class); the rest keep
-        their defaults. ``ring_capacity`` is a power of two."""
+        … ``"XL"``, any case) to their slot counts (0 removes a class); the
+        rest keep their defaults. ``ring_capacity`` is a power of two.
+        ``ValueError`` for an unknown class or wait strategy and for
+        settings the runtime refuses (a ring that is not a power of two,
+        too many slots)."""
     @staticmethod
     def create_shared(
         path: str,

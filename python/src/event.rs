@@ -39,14 +39,29 @@ pub(crate) struct Event {
 }
 
 impl Event {
-    pub(crate) fn new(owned: OwnedEvent) -> Self {
-        Self {
-            sequence: owned.sequence(),
-            event_type: owned.event_type(),
-            class: owned.class(),
-            owned: Some(owned),
-            exports: 0,
-        }
+    /// The Python object of `owned`, left out of the cyclic garbage
+    /// collector's lists. PyO3 makes every class collectable, but an event
+    /// holds no Python object, so it can never be part of a cycle; tracked,
+    /// every event a program keeps alive (a reader's backlog, a cache of
+    /// events) would be walked by each collection, and each read would add
+    /// to the young generation's walk.
+    pub(crate) fn bound(py: Python<'_>, owned: OwnedEvent) -> PyResult<Bound<'_, Event>> {
+        let event = Bound::new(
+            py,
+            Self {
+                sequence: owned.sequence(),
+                event_type: owned.event_type(),
+                class: owned.class(),
+                owned: Some(owned),
+                exports: 0,
+            },
+        )?;
+        // SAFETY: `event` is a live object of a GC type (PyO3's classes all
+        // are) and the GIL is held. Untracking an object that references
+        // no other object is what CPython does itself for such tuples and
+        // dicts; the deallocator's own untrack tolerates an untracked one.
+        unsafe { ffi::PyObject_GC_UnTrack(event.as_ptr().cast()) };
+        Ok(event)
     }
 
     /// The payload, or `Released`.

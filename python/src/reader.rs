@@ -8,7 +8,7 @@ use crate::wait::{Locked, Wait};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
-use slotcast_core::{OwnedEvent, ReadError};
+use slotcast_core::{OwnedEvent, ReadBatch, ReadError};
 use std::num::NonZeroUsize;
 
 /// A reader of a runtime. The GIL is released while it waits.
@@ -46,12 +46,18 @@ impl Reader {
     }
 
     /// `next_event` as a `read` returns it: an `Event`, or an exception.
-    fn read_event(&self, py: Python<'_>, wait: Wait) -> PyResult<Option<Event>> {
+    fn read_event<'py>(&self, py: Python<'py>, wait: Wait) -> PyResult<Option<Bound<'py, Event>>> {
         match self.next_event(py, wait)? {
-            Ok(event) => Ok(event.map(Event::new)),
+            Ok(event) => event.map(|owned| Event::bound(py, owned)).transpose(),
             Err(e) => Err(errors::read(py, e)),
         }
     }
+}
+
+/// Every event of `batch`, kept past the cursor (the batch's drop moves
+/// the cursor past them).
+fn keep_batch(batch: ReadBatch<'_>) -> Vec<Result<OwnedEvent, ReadError>> {
+    batch.iter().map(|event| event.to_owned_event()).collect()
 }
 
 #[pymethods]
@@ -59,13 +65,13 @@ impl Reader {
     /// The next event, waiting up to `timeout` seconds (`None`: as long as
     /// it takes). Raises `Timeout`, `Closed`, `Lagged` or `WriterDead`.
     #[pyo3(signature = (timeout = None))]
-    fn read(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Event> {
+    fn read<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, Event>> {
         let wait = Wait::from_timeout(timeout)?;
         self.read_event(py, wait)?.ok_or_else(|| errors::read_timeout(py))
     }
 
     /// The next event if there is one now, else `None`.
-    fn try_read(&self, py: Python<'_>) -> PyResult<Option<Event>> {
+    fn try_read<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, Event>>> {
         self.read_event(py, Wait::Now)
     }
 
@@ -82,29 +88,31 @@ impl Reader {
         let wait = Wait::from_timeout(timeout)?;
         let max =
             NonZeroUsize::new(max_events).ok_or_else(|| PyValueError::new_err("max_events must be at least 1"))?;
-        let mut kept: Vec<Result<OwnedEvent, ReadError>> = Vec::new();
         let read = {
             let mut guard = self.inner.lock(py);
             let reader = self.inner.get(&mut guard)?;
+            // A batch holds at most `max_batch` events (`try_read` would
+            // hand out everything available, step after step).
+            let before = reader.max_batch();
             reader.set_max_batch(max);
-            match reader.try_read(|event, _| kept.push(event.to_owned_event())) {
-                Ok(0) if wait.waits() => wait
-                    .run(py, &self.inner, |until| {
-                        match reader.read_deadline(until, |event, _| kept.push(event.to_owned_event())) {
-                            Ok(0) => None,
-                            done => Some(done),
-                        }
+            let read = match reader.try_batch().map(keep_batch) {
+                Ok(kept) if kept.is_empty() && wait.waits() => wait
+                    .run(py, &self.inner, |until| match reader.batch_deadline(until).map(keep_batch) {
+                        Ok(kept) if kept.is_empty() => None,
+                        done => Some(done),
                     })?
-                    .unwrap_or(Ok(0)),
+                    .unwrap_or_else(|| Ok(Vec::new())),
                 read => read,
-            }
+            };
+            reader.set_max_batch(before);
+            read
         };
         match read {
-            Ok(0) => Err(errors::read_timeout(py)),
-            Ok(_) => {
+            Ok(kept) if kept.is_empty() => Err(errors::read_timeout(py)),
+            Ok(kept) => {
                 let events = kept
                     .into_iter()
-                    .map(|owned| owned.map_err(|e| errors::read(py, e)).and_then(|o| Bound::new(py, Event::new(o))))
+                    .map(|owned| owned.map_err(|e| errors::read(py, e)).and_then(|o| Event::bound(py, o)))
                     .collect::<PyResult<Vec<_>>>()?;
                 PyList::new(py, events)
             }
@@ -118,9 +126,9 @@ impl Reader {
 
     /// The next event, waiting as long as it takes; stops when the writer
     /// closed the stream and every event was read.
-    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Event>> {
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, Event>>> {
         match self.next_event(py, Wait::Forever)? {
-            Ok(event) => Ok(event.map(Event::new)),
+            Ok(event) => event.map(|owned| Event::bound(py, owned)).transpose(),
             Err(ReadError::Closed) => Ok(None),
             Err(e) => Err(errors::read(py, e)),
         }

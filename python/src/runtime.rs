@@ -118,8 +118,9 @@ impl Runtime {
 
     /// The file of a shared runtime; `None` in process.
     #[getter]
-    fn path(&self) -> Option<PathBuf> {
-        self.rt.path().map(PathBuf::from)
+    fn path(&self) -> Option<&std::ffi::OsStr> {
+        // As `os.fsdecode` would make it: a `str`, as the stub says.
+        self.rt.path().map(std::path::Path::as_os_str)
     }
 
     /// Events published so far.
