@@ -13,7 +13,10 @@
 //! case (Rust, C, Python, then again), so a neighbour's load hits them
 //! alike; each figure is the best of its rounds. It builds the C library (`slotcast-capi`) into
 //! `target/tmp/capi`, compiles `examples/c/bench.c` with the system C
-//! compiler and runs `examples/python/bench.py` with `python3`.
+//! compiler and runs `examples/python/bench.py` with `python3` over the C
+//! ABI's ctypes client (`examples/python/slotcast_ctypes.py`; the native
+//! package's figures, beside these, are the `ingest` bench group's:
+//! `cargo bench -p slotcast-benches --bench ingest`).
 //!
 //! The Rust rows: `publish_bytes` on a `Writer`; the same deferred, one
 //! cursor store per 32 events (`set_flush_every`); the same single publish behind a `std::sync::Mutex` (the

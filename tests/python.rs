@@ -1,4 +1,4 @@
-//! The Python client (`examples/python/slotcast.py`, ctypes over the C
+//! The C ABI's Python client (`examples/python/slotcast_ctypes.py`, ctypes over the C
 //! library) run with the system `python3`: a Python writer process verified
 //! by a Rust reader, a Rust writer verified by a Python reader process, the
 //! Python bad-input tests (`tests/python/test_errors.py`), and reader
@@ -133,16 +133,16 @@ fn the_python_bad_input_tests_cover_every_error_code() {
         if ["UNSUPPORTED", "PANIC"].contains(&name) {
             continue; // not reachable on Linux (see tests/c_client.rs)
         }
-        let code = format!("slotcast.ERR_{name}");
+        let code = format!("slotcast_ctypes.ERR_{name}");
         assert!(test.contains(&code), "tests/python/test_errors.py never provokes {code}");
         checked += 1;
     }
     assert_eq!(checked, 22);
     // The Python constants match the header's.
-    let module = std::fs::read_to_string(capi::root().join("examples/python/slotcast.py")).unwrap();
+    let module = std::fs::read_to_string(capi::root().join("examples/python/slotcast_ctypes.py")).unwrap();
     for line in header.lines().filter_map(|l| l.strip_prefix("#define SLOTCAST_ERR_")) {
         let (name, value) = line.split_once(' ').unwrap();
-        assert!(module.contains(&format!("\nERR_{name} = {value}\n")), "slotcast.py: ERR_{name} is not {value}");
+        assert!(module.contains(&format!("\nERR_{name} = {value}\n")), "slotcast_ctypes.py: ERR_{name} is not {value}");
     }
 }
 

@@ -1,6 +1,7 @@
-"""Ingest throughput from Python: events/s into an in-process runtime with
-no reader, for Writer.publish (one call per event) and Writer.publish_batch
-(32 events per call).
+"""Ingest throughput from Python through the C ABI's ctypes client
+(slotcast_ctypes.py): events/s into an in-process runtime with no reader,
+for Writer.publish (one call per event) and Writer.publish_batch (32 events
+per call). The native package's figures are benches/python/ingest.py's.
 
     python3 bench.py SIZE [SECONDS [ROUNDS]]
 
@@ -11,7 +12,7 @@ examples/ffi_ingest.rs runs it next to the Rust and C figures.
 import sys
 import time
 
-import slotcast
+import slotcast_ctypes
 
 BATCH = 32
 
@@ -19,7 +20,7 @@ BATCH = 32
 def measure(fn, seconds, rounds):
     best = 0.0
     for _ in range(rounds):
-        rt = slotcast.Runtime.new()
+        rt = slotcast_ctypes.Runtime.new()
         w = rt.writer()
         start = time.perf_counter()
         n = fn(w, start + seconds)

@@ -12,13 +12,13 @@ import sys
 import time
 
 import pattern
-import slotcast
+import slotcast_ctypes
 
 
 def main():
     path = sys.argv[1]
     events = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
-    rt = slotcast.Runtime.open(path)
+    rt = slotcast_ctypes.Runtime.open(path)
     reader = rt.reader(timeout=30)
     print("JOINED", flush=True)
     start = time.perf_counter()

@@ -13,7 +13,7 @@ import sys
 import time
 
 import pattern
-import slotcast
+import slotcast_ctypes
 
 BLOCK = 32
 
@@ -21,7 +21,7 @@ BLOCK = 32
 def main():
     path = sys.argv[1]
     events = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
-    rt = slotcast.Runtime.open(path)
+    rt = slotcast_ctypes.Runtime.open(path)
     writer = rt.writer()
     start = time.perf_counter()
     i = 0

@@ -27,7 +27,7 @@ import signal
 import sys
 
 import pattern
-import slotcast
+import slotcast_ctypes
 
 PATIENCE = 30.0
 
@@ -37,7 +37,7 @@ def say(*words):
 
 
 def tap(path):
-    rt = slotcast.Runtime.open(path)
+    rt = slotcast_ctypes.Runtime.open(path)
     reader = rt.reader(lossy=True)
     assert reader.lossy
     say("JOINED")
@@ -49,13 +49,13 @@ def tap(path):
     while True:
         try:
             event = reader.read(timeout=0)
-        except slotcast.Lagged as e:
+        except slotcast_ctypes.Lagged as e:
             lagged += 1
             reported += e.missed
             nxt += e.missed  # exactly the events missed are skipped
             continue
-        except slotcast.SlotcastError as e:
-            if e.code == slotcast.ERR_EMPTY:
+        except slotcast_ctypes.SlotcastError as e:
+            if e.code == slotcast_ctypes.ERR_EMPTY:
                 break
             raise
         pattern.check(nxt, event)
@@ -66,7 +66,7 @@ def tap(path):
 
 
 def drain(path):
-    rt = slotcast.Runtime.open(path)
+    rt = slotcast_ctypes.Runtime.open(path)
     reader = rt.reader(timeout=PATIENCE)
     say("JOINED")
     seen = 0
@@ -76,7 +76,7 @@ def drain(path):
     try:
         reader.read(timeout=0)
         raise AssertionError("an event after the close")
-    except slotcast.StreamClosed:
+    except slotcast_ctypes.StreamClosed:
         pass
     say("CLOSED", seen)
 
@@ -86,30 +86,30 @@ def read_on(reader, seen):
     while True:
         try:
             event = reader.read(timeout=PATIENCE)
-        except slotcast.SlotcastError as e:
+        except slotcast_ctypes.SlotcastError as e:
             return seen, e
         pattern.check(seen, event)
         seen += 1
 
 
 def dead(path):
-    rt = slotcast.Runtime.open(path)
+    rt = slotcast_ctypes.Runtime.open(path)
     reader = rt.reader()
     say("JOINED")
     seen, e = read_on(reader, 0)
-    if not isinstance(e, slotcast.WriterDead):
+    if not isinstance(e, slotcast_ctypes.WriterDead):
         raise e
     say("DEAD", seen)
     # Told once per dead writer: the next reads wait for the writer that
     # takes over, and end at its close (a second WriterDead fails).
     seen, e = read_on(reader, seen)
-    if not isinstance(e, slotcast.StreamClosed):
+    if not isinstance(e, slotcast_ctypes.StreamClosed):
         raise e
     say("CLOSED", seen)
 
 
 def oldest(path):
-    rt = slotcast.Runtime.open(path)
+    rt = slotcast_ctypes.Runtime.open(path)
     for lossy in (False, True):
         reader = rt.reader(lossy=lossy, from_oldest=True)
         events = list(reader.events(timeout=0))
@@ -121,7 +121,7 @@ def oldest(path):
 
 
 def write(path, start, count, then):
-    rt = slotcast.Runtime.open(path)
+    rt = slotcast_ctypes.Runtime.open(path)
     writer = rt.writer()
     for i in range(start, start + count):
         seq = writer.publish(pattern.payload(i), pattern.event_type(i), timeout=PATIENCE)

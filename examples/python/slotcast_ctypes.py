@@ -1,12 +1,27 @@
-"""slotcast for Python: ctypes over the C library, standard library only.
+"""slotcast's C ABI from Python: ctypes over the C library, standard library
+only.
+
+Python programs should use the native package (``import slotcast``, built
+from python/ with maturin): it reads events in place and publishes without
+this module's per-call ctypes overhead. This module is named
+``slotcast_ctypes`` so that it never shadows that package, and it stays for
+what the package cannot do:
+
+* hosts that load the C library through their own FFI without building an
+  extension: it is the C ABI's Python client, the pattern such a host
+  follows (ctypes here, cffi or another language's FFI there);
+* the C ABI's tests from a dynamic language (tests/python.rs runs
+  tests/python/*.py and examples/python/*.py over it);
+* the baseline the native package is measured against (benches/ingest.rs,
+  benches/python/ingest.py).
 
 One writer publishes events (bytes and a 32-bit type) into a slotcast
 runtime; every reader sees every event, in order. The runtime lives in this
 process or in a file that several processes share (a path under /dev/shm).
 
-    import slotcast
+    import slotcast_ctypes
 
-    rt = slotcast.Runtime.create_shared("/dev/shm/quotes")   # or Runtime.open(path)
+    rt = slotcast_ctypes.Runtime.create_shared("/dev/shm/quotes")   # or Runtime.open(path)
     reader = rt.reader()
     writer = rt.writer()
     writer.publish(b"tick", 1)
@@ -209,13 +224,19 @@ def _load(path):
         "slotcast_runtime_free": ([p], ctypes.c_int),
         "slotcast_writer_publish": ([p, u32, p, size, u64, ctypes.POINTER(u64)], ctypes.c_int),
         "slotcast_writer_publish_batch": ([p, ctypes.POINTER(_EventIn), size, u64, ctypes.POINTER(size)], ctypes.c_int),
-        "slotcast_writer_publish_packed": ([p, u32, p, ctypes.POINTER(u32), size, u64, ctypes.POINTER(size)], ctypes.c_int),
+        "slotcast_writer_publish_packed": (
+            [p, u32, p, ctypes.POINTER(u32), size, u64, ctypes.POINTER(size)],
+            ctypes.c_int,
+        ),
         "slotcast_writer_published": ([p, ctypes.POINTER(u64)], ctypes.c_int),
         "slotcast_writer_close": ([p], ctypes.c_int),
         "slotcast_writer_free": ([p], ctypes.c_int),
         "slotcast_reader_read": ([p, p, size, u64, ctypes.POINTER(_EventInfo)], ctypes.c_int),
         "slotcast_reader_borrow": ([p, u64, ctypes.POINTER(_EventView)], ctypes.c_int),
-        "slotcast_reader_borrow_batch": ([p, ctypes.POINTER(_EventView), size, u64, ctypes.POINTER(size)], ctypes.c_int),
+        "slotcast_reader_borrow_batch": (
+            [p, ctypes.POINTER(_EventView), size, u64, ctypes.POINTER(size)],
+            ctypes.c_int,
+        ),
         "slotcast_reader_lag": ([p, ctypes.POINTER(u64)], ctypes.c_int),
         "slotcast_reader_lost": ([p, ctypes.POINTER(u64)], ctypes.c_int),
         "slotcast_reader_close": ([p], ctypes.c_int),
@@ -393,7 +414,8 @@ class Writer(_Handle):
         raises ERR_RING_FULL or ERR_POOL_FULL at once)."""
         data = _payload(data)
         seq = ctypes.c_uint64()
-        check(lib.slotcast_writer_publish(self._h, event_type, data, len(data), _timeout_ns(timeout), ctypes.byref(seq)))
+        rc = lib.slotcast_writer_publish(self._h, event_type, data, len(data), _timeout_ns(timeout), ctypes.byref(seq))
+        check(rc)
         return seq.value
 
     def publish_batch(self, items, event_type=0, timeout=None):
@@ -466,7 +488,8 @@ class Reader(_Handle):
         if self._pending:
             return self._pending.popleft()
         info = _EventInfo()
-        self._check(lib.slotcast_reader_read(self._h, self._buf, len(self._buf), _timeout_ns(timeout), ctypes.byref(info)))
+        rc = lib.slotcast_reader_read(self._h, self._buf, len(self._buf), _timeout_ns(timeout), ctypes.byref(info))
+        self._check(rc)
         return Event(info.sequence, info.event_type, self._buf.raw[: info.len])
 
     def _check(self, code):
