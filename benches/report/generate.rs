@@ -19,6 +19,7 @@
 mod async_report;
 mod budget;
 mod charts;
+mod ingest_report;
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -811,6 +812,9 @@ fn main() {
 
     // --- issue 14: async fan-out, wake-up latency, publish cost, actor graph ----
     w.push_str(&async_report::sections(&r, &output, base137.as_ref()));
+
+    // --- issue 15: ingest from Rust, C and Python; Python's read ----------------
+    w.push_str(&ingest_report::section(&r));
 
     std::fs::write(&output, md).unwrap_or_else(|e| panic!("cannot write {}: {e}", output.display()));
     println!("wrote {} ({} benchmarks)", output.display(), r.results.len());
