@@ -7,6 +7,7 @@ use crate::errors;
 use crate::wait::{Locked, Wait};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
 use slotcast_core::{Config, PublishError, SizeClass};
 
 /// The one writer of a runtime. Every publish is visible to readers when
@@ -101,6 +102,23 @@ fn publish_one(
     }
 }
 
+/// The bytes of every item of `items`, held for the call. A list or a
+/// tuple (the common case) is walked by index into a vector of its size;
+/// any other iterable through the iterator protocol.
+fn hold_all<'py>(items: &Bound<'py, PyAny>) -> PyResult<Vec<Held<'py>>> {
+    if let Ok(list) = items.cast::<PyList>() {
+        let mut held = Vec::with_capacity(list.len());
+        for item in list.iter() {
+            held.push(Held::of(&item)?);
+        }
+        return Ok(held);
+    }
+    if let Ok(tuple) = items.cast::<PyTuple>() {
+        return tuple.iter().map(|item| Held::of(&item)).collect();
+    }
+    items.try_iter()?.map(|item| Held::of(&item?)).collect()
+}
+
 #[pymethods]
 impl Writer {
     /// Copies `data` (any object with the buffer protocol) into a slot of
@@ -135,7 +153,7 @@ impl Writer {
         timeout: Option<f64>,
     ) -> PyResult<usize> {
         let wait = Wait::from_timeout(timeout)?;
-        let held = items.try_iter()?.map(|item| Held::of(&item?)).collect::<PyResult<Vec<_>>>()?;
+        let held = hold_all(items)?;
         for (index, item) in held.iter().enumerate() {
             self.check_fits(item.bytes().len(), index)?;
         }
