@@ -352,3 +352,14 @@ fn another_user_cannot_open_a_private_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied"));
     drop(rt);
 }
+
+#[test]
+fn a_wait_for_the_creator_too_long_for_a_clock_waits_instead_of_panicking() {
+    // `Instant::now() + Duration::MAX` overflows: a caller's huge wait (the
+    // Python package passes a user's `wait_for_creator` through) must not
+    // panic the process.
+    let path = common::temp_path("wait-max");
+    let _created = Runtime::builder().shared(&path).build().unwrap();
+    let opened = OpenOptions::new().wait_for_creator(Duration::MAX).open(&path);
+    assert!(opened.is_ok(), "{:?}", opened.err());
+}

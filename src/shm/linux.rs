@@ -508,12 +508,14 @@ fn map_and_validate(path: &Path, wait_for_creator: Duration) -> Result<(Arena, C
 /// Reads and checks the identity line; returns the configuration it
 /// describes.
 fn validate_identity(id: &IdentityLine, wait_for_creator: Duration) -> Result<Config, OpenError> {
-    let deadline = Instant::now() + wait_for_creator;
+    // `None`: a wait too long for an `Instant` (`Duration::MAX`, say) waits
+    // as long as it takes, rather than overflow.
+    let deadline = Instant::now().checked_add(wait_for_creator);
     let magic = loop {
         // ORDERING(init): Acquire; pairs with the creator's Release store of
         // `magic`, after which every other identity word is written.
         let magic = id.magic.load(Acquire);
-        if magic != 0 || Instant::now() >= deadline {
+        if magic != 0 || deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             break magic;
         }
         crate::sync::sleep(Duration::from_millis(1));
