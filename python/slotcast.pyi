@@ -24,7 +24,9 @@ Zero copy both ways:
   array) and copies its bytes once, straight into the event's slot. An
   object without it raises ``TypeError``; a non-contiguous buffer raises
   what its exporter raises (``BufferError`` from a strided memoryview,
-  ``ValueError`` from NumPy).
+  ``ValueError`` from NumPy). The buffer must stay unchanged until the
+  call returns (as for ``socket.send``): a call that waits for room copies
+  it once there is room.
 * An ``Event`` is the event in place: ``memoryview(event)`` (or
   ``event.view()``) reads the bytes the writer wrote, without a copy. The
   event keeps its slot alive as Rust's ``RingPtr`` does (one reference
@@ -35,14 +37,22 @@ Zero copy both ways:
 
 Validity: an event and its memoryviews are valid until ``release()`` (or the
 end of a ``with event:`` block), whatever the reader does meanwhile. After
-``release()``, every use of the event raises ``Released``; ``release()``
-while a memoryview of it is open raises ``BufferError`` (release the view
-first, as with ``mmap``). No use of any object of this module can crash the
-interpreter.
+it, reading the payload (``data``, ``view()``, ``memoryview(event)``,
+``len``) raises ``Released``; ``sequence``, ``event_type``, ``size_class``
+and ``released`` still answer. ``release()`` while a memoryview of it is
+open raises ``BufferError`` (release the view first, as with ``mmap``); the
+end of a ``with`` block instead leaves the slot to the last open view. No
+use of any object of this module can crash the interpreter.
 
 Threads: every object may be used from several threads; calls on one writer
-or one reader are serialised. The GIL is released while a call waits (for
-an event, or for room in the ring), so other Python threads run.
+or one reader take turns. The GIL is released while a call waits (for an
+event, for room in the ring, or for its turn), in slices of 100 ms: Ctrl-C
+interrupts a wait, a ``timeout`` counts the wait for the turn too, and
+``try_read`` / ``try_publish`` do not wait for a turn either (``None``;
+``Full`` with ``what == "writer"``). A signal handler that interrupts a
+call on a writer or reader may ``close()`` it (the call then raises
+``Closed``); any other call on it from the handler raises ``RuntimeError``
+instead of waiting for itself.
 """
 
 from typing import Any, Iterable, Iterator, Literal, Mapping, Optional, Sequence, Union
@@ -66,16 +76,20 @@ class Full(SlotcastError):
     """A non-waiting publish (``try_publish``, or ``timeout=0``) found the
     ring full (the slowest gating reader is a whole ring behind) or the pool
     of the event's size class empty. Temporary: readers moving on and events
-    being released make room. ``what`` is ``"ring"`` or the class name
-    (``"XS"`` … ``"XL"``); ``published`` is how many events of a batch call
-    went in before it (0 for a single publish)."""
+    being released make room. ``what`` is ``"ring"``, the class name
+    (``"XS"`` … ``"XL"``), or ``"writer"`` when another thread's call is
+    using the writer; ``published`` is how many events of a batch call went
+    in before it (0 for a single publish)."""
     what: str
     published: int
 
 class Timeout(SlotcastError):
-    """A waiting call's ``timeout`` passed: no event to read, or no room to
-    publish. ``published`` is how many events of a batch call went in
-    before it (0 for single calls and reads)."""
+    """A waiting call's ``timeout`` passed: no event to read (``what`` is
+    ``"event"``), no room to publish (``"ring"`` or the class name), or
+    another thread's call kept the writer (``"writer"``). ``published`` is
+    how many events of a batch call went in before it (0 for single calls
+    and reads)."""
+    what: str
     published: int
 
 class Closed(SlotcastError):
@@ -134,17 +148,21 @@ class Event:
         """A read-only memoryview of the payload in place (no copy);
         same as ``memoryview(event)``."""
     def release(self) -> None:
-        """Gives the event's slot back now (idempotent). Later uses raise
-        ``Released``; raises ``BufferError`` while a memoryview of it is
-        open."""
+        """Gives the event's slot back now (idempotent). Later reads of the
+        payload raise ``Released``; raises ``BufferError`` while a
+        memoryview of it is open."""
     @property
     def released(self) -> bool:
         """Whether ``release()`` was called."""
     def __len__(self) -> int: ...
+    def __bool__(self) -> bool:
+        """Always ``True``, even for an empty payload (so
+        ``while (event := reader.try_read()):`` does not stop at one)."""
     def __buffer__(self, flags: int, /) -> memoryview: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None:
-        """Releases the event."""
+        """Releases the event; with memoryviews of it still open, its slot
+        goes back when the last of them is released."""
 
 class Writer:
     """The one writer of a runtime (``Runtime.writer()``). Every publish is
@@ -168,7 +186,9 @@ class Writer:
         published cursor for all of them. Returns how many were published.
         Every item is checked (buffer, size) before any is published; if
         waiting for room fails partway, the events before are published and
-        the error's ``published`` says how many."""
+        the error's ``published`` says how many (every exception that
+        ends a batch call carries it, ``KeyboardInterrupt`` and ``Closed``
+        too)."""
     def publish_packed(
         self, data: Buffer, lengths: Union[int, Sequence[int]], event_type: int = 0, *, timeout: Optional[float] = None
     ) -> int:
@@ -194,7 +214,10 @@ class Reader:
     ``from_oldest=True``), in order.
 
     Iterating waits for each next event and stops when the writer closed
-    the stream (``Closed``) and every event was read. ``timeout`` as on
+    the stream (``Closed``) and every event was read. It is not exhausted
+    for good: iterated again, it yields the events of a writer that reopened
+    the stream. A ``close()`` of the reader from another thread ends a
+    waiting iteration with ``Closed`` (the reader's end, not the stream's). ``timeout`` as on
     ``Writer``: ``None`` waits as long as it takes, a number of seconds at
     most that long (then ``Timeout``). The GIL is released while waiting."""
 
@@ -261,10 +284,15 @@ class Runtime:
     ) -> Runtime:
         """Creates a runtime in a new file at ``path`` that other processes
         open with ``Runtime.open``. Raises ``FileExistsError`` if it
-        exists."""
+        exists. The file lives as long as a process has it open: the last
+        one to close it (its last ``Runtime``, writer, reader or event gone)
+        removes it."""
     @staticmethod
     def open(path: str, *, recover_stale: bool = False, wait_for_creator: float = 1.0) -> Runtime:
-        """Opens the shared runtime another process created at ``path``."""
+        """Opens the shared runtime another process created at ``path``,
+        waiting up to ``wait_for_creator`` seconds (``inf``: as long as it
+        takes) for its creator to finish setting it up; ``recover_stale``
+        takes over a file whose processes all died."""
     @property
     def path(self) -> Optional[str]:
         """The file of a shared runtime; ``None`` in process."""

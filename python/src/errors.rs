@@ -77,21 +77,40 @@ fn with_attr<'py>(py: Python<'py>, err: PyErr, name: &str, value: impl IntoPyObj
     }
 }
 
+/// `err` carrying `published` (a batch call's events published before it),
+/// whatever its class.
+pub(crate) fn with_published(py: Python<'_>, err: PyErr, published: usize) -> PyErr {
+    with_attr(py, err, "published", published)
+}
+
+/// Another thread's call kept the writer past this call's wait: `Full` for
+/// a call that does not wait (`waited` false), else `Timeout`.
+pub(crate) fn busy(py: Python<'_>, waited: bool) -> PyErr {
+    let why = "another thread's call is using this writer (waiting for room)";
+    let err = if waited {
+        with_attr(py, Timeout::new_err(format!("timed out: {why}")), "what", "writer")
+    } else {
+        with_attr(py, Full::new_err(why), "what", "writer")
+    };
+    with_attr(py, err, "published", 0usize)
+}
+
 /// A publish that did not happen. `waited`: the call had a timeout other
 /// than 0, so a full ring or pool means the timeout passed. `published`:
 /// events of the same batch call published before it.
 pub(crate) fn publish(py: Python<'_>, e: PublishError, waited: bool, published: usize) -> PyErr {
     match e {
-        PublishError::Full(what) if waited => {
-            let msg = format!("timed out waiting for room: {what}");
-            with_attr(py, Timeout::new_err(msg), "published", published)
-        }
         PublishError::Full(what) => {
             let name = match what {
                 FullWhat::Ring => "ring".to_owned(),
                 FullWhat::Pool(class) => format!("{class:?}"),
             };
-            let err = with_attr(py, Full::new_err(what.to_string()), "what", name);
+            let err = if waited {
+                Timeout::new_err(format!("timed out waiting for room: {what}"))
+            } else {
+                Full::new_err(what.to_string())
+            };
+            let err = with_attr(py, err, "what", name);
             with_attr(py, err, "published", published)
         }
         PublishError::TooLarge { .. } | PublishError::NoSlots(_) => TooLarge::new_err(e.to_string()),
@@ -128,7 +147,8 @@ pub(crate) fn read(py: Python<'_>, e: ReadError) -> PyErr {
 
 /// The `timeout` of a read that passed with nothing to read.
 pub(crate) fn read_timeout(py: Python<'_>) -> PyErr {
-    with_attr(py, Timeout::new_err("timed out waiting for an event"), "published", 0usize)
+    let err = with_attr(py, Timeout::new_err("timed out waiting for an event"), "what", "event");
+    with_attr(py, err, "published", 0usize)
 }
 
 /// A writer that could not be made.

@@ -23,10 +23,13 @@ use slotcast_core::{OwnedEvent, SizeClass};
 use std::os::raw::c_int;
 
 /// One event, read in place; supports the buffer protocol (read-only).
-#[pyclass(module = "slotcast")]
+#[pyclass(module = "slotcast", weakref)]
 pub(crate) struct Event {
-    /// `None` once released.
+    /// `None` once released (and every view of it gone).
     owned: Option<OwnedEvent>,
+    /// `release()` or the end of a `with` block: the event is released for
+    /// its own methods; `owned` goes with the last open view.
+    released: bool,
     /// Its sequence number.
     #[pyo3(get)]
     sequence: u64,
@@ -53,6 +56,7 @@ impl Event {
                 event_type: owned.event_type(),
                 class: owned.class(),
                 owned: Some(owned),
+                released: false,
                 exports: 0,
             },
         )?;
@@ -67,8 +71,8 @@ impl Event {
     /// The payload, or `Released`.
     fn bytes(&self) -> PyResult<&[u8]> {
         match &self.owned {
-            Some(owned) => Ok(owned.data()),
-            None => Err(Released::new_err(format!("event {} was released", self.sequence))),
+            Some(owned) if !self.released => Ok(owned.data()),
+            _ => Err(Released::new_err(format!("event {} was released", self.sequence))),
         }
     }
 }
@@ -106,14 +110,22 @@ impl Event {
                 self.sequence, self.exports
             )));
         }
+        self.released = true;
         self.owned = None;
         Ok(())
     }
 
-    /// Whether `release()` was called.
+    /// Whether `release()` was called (or its `with` block ended).
     #[getter]
     fn released(&self) -> bool {
-        self.owned.is_none()
+        self.released
+    }
+
+    /// Always true, even for an empty payload: an event is not a container
+    /// to test for emptiness (`while (event := reader.try_read()):` must not
+    /// stop at an empty event).
+    fn __bool__(&self) -> bool {
+        true
     }
 
     fn __len__(&self) -> PyResult<usize> {
@@ -124,22 +136,28 @@ impl Event {
         slf
     }
 
-    /// Releases the event.
+    /// Releases the event. With memoryviews of it still open, the event is
+    /// released for its own methods at once and its slot goes back when
+    /// the last view is released, so that the block's own exception (or
+    /// none) is what propagates.
     #[pyo3(signature = (*_exc))]
-    fn __exit__(&mut self, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
-        self.release()
+    fn __exit__(&mut self, _exc: &Bound<'_, pyo3::types::PyTuple>) {
+        self.released = true;
+        if self.exports == 0 {
+            self.owned = None;
+        }
     }
 
     fn __repr__(&self) -> String {
         match &self.owned {
-            Some(owned) => format!(
+            Some(owned) if !self.released => format!(
                 "<slotcast.Event sequence={} event_type={} len={} size_class={:?}>",
                 self.sequence,
                 self.event_type,
                 owned.data().len(),
                 self.class
             ),
-            None => format!("<slotcast.Event sequence={} released>", self.sequence),
+            _ => format!("<slotcast.Event sequence={} released>", self.sequence),
         }
     }
 
@@ -177,5 +195,10 @@ impl Event {
     /// `_view` is a buffer this object exported, as CPython passes it.
     unsafe fn __releasebuffer__(&mut self, _view: *mut ffi::Py_buffer) {
         self.exports -= 1;
+        if self.released && self.exports == 0 {
+            // A `with` block ended while views were open: the last one
+            // gives the slot back.
+            self.owned = None;
+        }
     }
 }

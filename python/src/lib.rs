@@ -25,7 +25,10 @@ use pyo3::prelude::*;
 use slotcast_core::SizeClass;
 
 /// One writer, many readers, every event in order, read in place.
-#[pymodule(name = "slotcast")]
+// `gil_used`: the module relies on the GIL (an `Event` is a mutable class
+// whose borrow the buffer protocol takes); on a free-threaded Python it asks
+// for the GIL instead of racing.
+#[pymodule(name = "slotcast", gil_used = true)]
 fn slotcast_python(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<runtime::Runtime>()?;
     m.add_class::<writer::Writer>()?;

@@ -10,19 +10,45 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 use slotcast_core::{OwnedEvent, ReadBatch, ReadError};
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// A reader of a runtime. The GIL is released while it waits.
-#[pyclass(module = "slotcast", frozen)]
+#[pyclass(module = "slotcast", frozen, weakref)]
 pub(crate) struct Reader {
     inner: Locked<slotcast_core::Reader>,
     /// Whether the writer may lap it.
     #[pyo3(get)]
     lossy: bool,
+    /// Its runtime, for `lag` (how far the writer is).
+    runtime: slotcast_core::Runtime,
+    /// The reader's cursor and lost count as its last call left them: the
+    /// properties read these, so they never wait for a call that waits.
+    cursor: AtomicU64,
+    lost: AtomicU64,
 }
 
 impl Reader {
-    pub(crate) fn new(reader: slotcast_core::Reader, lossy: bool) -> Self {
-        Self { inner: Locked::new(reader, "reader"), lossy }
+    pub(crate) fn new(reader: slotcast_core::Reader, lossy: bool, runtime: slotcast_core::Runtime) -> Self {
+        let (cursor, lost) = (AtomicU64::new(reader.cursor()), AtomicU64::new(reader.lost()));
+        Self { inner: Locked::new(reader, "reader"), lossy, runtime, cursor, lost }
+    }
+
+    /// Runs `read` on the reader in this call's turn (waiting for the turn
+    /// as `wait` says: `Ok(None)` if it ran out first), then records the
+    /// cursor and lost count for the properties.
+    fn with_turn<R>(
+        &self,
+        py: Python<'_>,
+        wait: Wait,
+        read: impl FnOnce(&mut slotcast_core::Reader) -> PyResult<R>,
+    ) -> PyResult<Option<R>> {
+        let Some(mut turn) = self.inner.turn(py, wait)? else { return Ok(None) };
+        let reader = turn.get()?;
+        let result = read(reader);
+        // ORDERING: Relaxed; statistics, read alone.
+        self.cursor.store(reader.cursor(), Relaxed);
+        self.lost.store(reader.lost(), Relaxed);
+        result.map(Some)
     }
 
     /// The next event: `Ok(None)` when `wait` ran out first; the stream's
@@ -30,19 +56,20 @@ impl Reader {
     /// stop, an exception elsewhere); `Err` for this object being closed
     /// and for a signal's exception while waiting.
     fn next_event(&self, py: Python<'_>, wait: Wait) -> PyResult<Result<Option<OwnedEvent>, ReadError>> {
-        let mut guard = self.inner.lock(py);
-        let reader = self.inner.get(&mut guard)?;
-        match reader.try_recv() {
-            Ok(Some(event)) => return Ok(event.to_owned_event().map(Some)),
-            Ok(None) if wait.waits() => {}
-            other => return Ok(other.map(|_| None)),
-        }
-        let waited = wait.run(py, &self.inner, |until| match reader.recv_deadline(until) {
-            Ok(None) => None,
-            Ok(Some(event)) => Some(event.to_owned_event()),
-            Err(e) => Some(Err(e)),
+        let read = self.with_turn(py, wait, |reader| {
+            match reader.try_recv() {
+                Ok(Some(event)) => return Ok(event.to_owned_event().map(Some)),
+                Ok(None) if wait.waits() => {}
+                other => return Ok(other.map(|_| None)),
+            }
+            let waited = wait.run(py, &self.inner, |until| match reader.recv_deadline(until) {
+                Ok(None) => None,
+                Ok(Some(event)) => Some(event.to_owned_event()),
+                Err(e) => Some(Err(e)),
+            })?;
+            Ok(waited.transpose())
         })?;
-        Ok(waited.transpose())
+        Ok(read.unwrap_or(Ok(None)))
     }
 
     /// `next_event` as a `read` returns it: an `Event`, or an exception.
@@ -88,25 +115,24 @@ impl Reader {
         let wait = Wait::from_timeout(timeout)?;
         let max =
             NonZeroUsize::new(max_events).ok_or_else(|| PyValueError::new_err("max_events must be at least 1"))?;
-        let read = {
-            let mut guard = self.inner.lock(py);
-            let reader = self.inner.get(&mut guard)?;
+        let read = self.with_turn(py, wait, |reader| {
             // A batch holds at most `max_batch` events (`try_read` would
             // hand out everything available, step after step).
             let before = reader.max_batch();
             reader.set_max_batch(max);
             let read = match reader.try_batch().map(keep_batch) {
-                Ok(kept) if kept.is_empty() && wait.waits() => wait
-                    .run(py, &self.inner, |until| match reader.batch_deadline(until).map(keep_batch) {
+                Ok(kept) if kept.is_empty() && wait.waits() => {
+                    wait.run(py, &self.inner, |until| match reader.batch_deadline(until).map(keep_batch) {
                         Ok(kept) if kept.is_empty() => None,
                         done => Some(done),
-                    })?
-                    .unwrap_or_else(|| Ok(Vec::new())),
-                read => read,
+                    })
+                }
+                read => Ok(Some(read)),
             };
             reader.set_max_batch(before);
             read
-        };
+        })?;
+        let read = read.flatten().unwrap_or_else(|| Ok(Vec::new()));
         match read {
             Ok(kept) if kept.is_empty() => Err(errors::read_timeout(py)),
             Ok(kept) => {
@@ -136,27 +162,30 @@ impl Reader {
 
     /// Events published that this reader has not read yet.
     #[getter]
-    fn lag(&self, py: Python<'_>) -> PyResult<u64> {
-        self.inner.map(py, slotcast_core::Reader::lag)
+    fn lag(&self) -> u64 {
+        // ORDERING: Relaxed; see `with_turn`.
+        self.runtime.published().saturating_sub(self.cursor.load(Relaxed))
     }
 
     /// Events this lossy reader missed, in all.
     #[getter]
-    fn lost(&self, py: Python<'_>) -> PyResult<u64> {
-        self.inner.map(py, slotcast_core::Reader::lost)
+    fn lost(&self) -> u64 {
+        // ORDERING: Relaxed; see `with_turn`.
+        self.lost.load(Relaxed)
     }
 
     /// The sequence number of the next event it reads.
     #[getter]
-    fn cursor(&self, py: Python<'_>) -> PyResult<u64> {
-        self.inner.map(py, slotcast_core::Reader::cursor)
+    fn cursor(&self) -> u64 {
+        // ORDERING: Relaxed; see `with_turn`.
+        self.cursor.load(Relaxed)
     }
 
     /// Leaves the runtime: it no longer holds the writer back. Later reads
     /// raise `Closed`, and a read waiting in another thread gives up with
     /// `Closed`. Idempotent; events already read stay valid.
-    fn close(&self, py: Python<'_>) {
-        drop(self.inner.close(py));
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.inner.close(py)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -165,14 +194,11 @@ impl Reader {
 
     /// Closes the reader.
     #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) {
-        self.close(py);
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
+        self.close(py)
     }
 
-    fn __repr__(&self, py: Python<'_>) -> String {
-        match self.inner.lock(py).as_ref() {
-            Some(r) => format!("<slotcast.Reader cursor={} lag={} lossy={}>", r.cursor(), r.lag(), self.lossy),
-            None => "<slotcast.Reader closed>".to_owned(),
-        }
+    fn __repr__(&self) -> String {
+        format!("<slotcast.Reader cursor={} lag={} lossy={}>", self.cursor(), self.lag(), self.lossy)
     }
 }

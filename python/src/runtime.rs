@@ -15,7 +15,7 @@ use std::time::Duration;
 /// A slotcast runtime: a ring of events and pools of slots, in this
 /// process (`Runtime()`) or shared through a file (`Runtime.create_shared`,
 /// `Runtime.open`).
-#[pyclass(module = "slotcast", frozen)]
+#[pyclass(module = "slotcast", frozen, weakref)]
 pub(crate) struct Runtime {
     rt: slotcast_core::Runtime,
 }
@@ -108,9 +108,14 @@ impl Runtime {
     #[staticmethod]
     #[pyo3(signature = (path, *, recover_stale = false, wait_for_creator = 1.0))]
     fn open(py: Python<'_>, path: PathBuf, recover_stale: bool, wait_for_creator: f64) -> PyResult<Self> {
-        let wait = Duration::try_from_secs_f64(wait_for_creator).map_err(|_| {
-            PyValueError::new_err(format!("wait_for_creator must be a number of seconds >= 0, not {wait_for_creator}"))
-        })?;
+        if wait_for_creator.is_nan() || wait_for_creator < 0.0 {
+            return Err(PyValueError::new_err(format!(
+                "wait_for_creator must be a number of seconds >= 0, not {wait_for_creator}"
+            )));
+        }
+        // Beyond what a `Duration` holds (`inf` among others): as long as it
+        // takes.
+        let wait = Duration::try_from_secs_f64(wait_for_creator).unwrap_or(Duration::MAX);
         let options = OpenOptions::new().recover_stale(recover_stale).wait_for_creator(wait);
         let rt = py.detach(|| options.open(&path)).map_err(errors::open)?;
         Ok(Self { rt })
@@ -143,7 +148,7 @@ impl Runtime {
             .policy(if lossy { Policy::Lossy } else { Policy::Gating })
             .start_at(if from_oldest { StartAt::Oldest } else { StartAt::Now });
         let reader = self.rt.reader_with(options).map_err(errors::join)?;
-        Ok(Reader::new(reader, lossy))
+        Ok(Reader::new(reader, lossy, self.rt.clone()))
     }
 
     /// A snapshot of the runtime: see the type stub for its keys.

@@ -7,24 +7,46 @@ use crate::errors;
 use crate::wait::{Locked, Wait};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyInt, PyList, PyTuple};
 use slotcast_core::{Config, PublishError, SizeClass};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// The one writer of a runtime. Every publish is visible to readers when
 /// the call returns. `timeout`: `None` waits for room as long as it takes,
 /// a number of seconds at most that long (then `Timeout`), `0` not at all
 /// (then `Full`). The GIL is released while waiting.
-#[pyclass(module = "slotcast", frozen)]
+#[pyclass(module = "slotcast", frozen, weakref)]
 pub(crate) struct Writer {
     inner: Locked<slotcast_core::Writer>,
     /// Which size classes have slots: a batch is checked against it before
     /// anything of it is published.
     config: Config,
+    /// Events published as the writer's last call left it: the property
+    /// reads this, so it never waits for a call that waits for room.
+    published: AtomicU64,
 }
 
 impl Writer {
     pub(crate) fn new(writer: slotcast_core::Writer, config: Config) -> Self {
-        Self { inner: Locked::new(writer, "writer"), config }
+        let published = AtomicU64::new(writer.published());
+        Self { inner: Locked::new(writer, "writer"), config, published }
+    }
+
+    /// Runs `publish` on the writer in this call's turn, waiting for the
+    /// turn as `wait` says (`Full` or `Timeout` if another thread's call
+    /// keeps it past that), then records how many events are published.
+    fn with_turn<R>(
+        &self,
+        py: Python<'_>,
+        wait: Wait,
+        publish: impl FnOnce(&mut slotcast_core::Writer) -> PyResult<R>,
+    ) -> PyResult<R> {
+        let Some(mut turn) = self.inner.turn(py, wait)? else { return Err(errors::busy(py, wait.waits())) };
+        let writer = turn.get()?;
+        let result = publish(writer);
+        // ORDERING: Relaxed; a statistic, read alone.
+        self.published.store(writer.published(), Relaxed);
+        result
     }
 
     /// `TooLarge` unless a `len`-byte payload has a class with slots (XS
@@ -37,8 +59,10 @@ impl Writer {
         }
     }
 
-    /// Publishes `events` as one batch (see `publish_batch`), under the
-    /// writer's lock.
+    /// Publishes `events` as one batch (see `publish_batch`) in this
+    /// call's turn. Whatever exception ends it carries `published`, the
+    /// events of the call published before it (`KeyboardInterrupt` and
+    /// `Closed` too).
     fn publish_all<'a>(
         &self,
         py: Python<'_>,
@@ -46,25 +70,38 @@ impl Writer {
         event_type: u32,
         wait: Wait,
     ) -> PyResult<usize> {
-        let mut guard = self.inner.lock(py);
-        let writer = self.inner.get(&mut guard)?;
+        let mut published = 0;
+        self.with_turn(py, wait, |writer| self.publish_batch_in(py, writer, events, event_type, wait, &mut published))
+            .map_err(|e| errors::with_published(py, e, published))
+    }
+
+    /// `publish_all` in its turn; `published` counts the events it
+    /// published.
+    fn publish_batch_in<'a>(
+        &self,
+        py: Python<'_>,
+        writer: &mut slotcast_core::Writer,
+        events: impl Iterator<Item = &'a [u8]>,
+        event_type: u32,
+        wait: Wait,
+        published: &mut usize,
+    ) -> PyResult<usize> {
         // One store of the published cursor for the whole call: deferred
         // until the flush below (the writer still flushes before it waits
         // for room, so readers can make it).
         let every = writer.flush_every();
         writer.set_flush_every(u32::MAX);
-        let mut published = 0;
         let mut result = Ok(());
         for bytes in events {
-            if let Err(e) = publish_one(py, &self.inner, writer, event_type, bytes, wait, published) {
+            if let Err(e) = publish_one(py, &self.inner, writer, event_type, bytes, wait, *published) {
                 result = Err(e);
                 break;
             }
-            published += 1;
+            *published += 1;
         }
         writer.flush();
         writer.set_flush_every(every);
-        result.map(|()| published)
+        result.map(|()| *published)
     }
 }
 
@@ -128,9 +165,7 @@ impl Writer {
     fn publish(&self, py: Python<'_>, data: &Bound<'_, PyAny>, event_type: u32, timeout: Option<f64>) -> PyResult<u64> {
         let wait = Wait::from_timeout(timeout)?;
         let held = Held::of(data)?;
-        let mut guard = self.inner.lock(py);
-        let writer = self.inner.get(&mut guard)?;
-        publish_one(py, &self.inner, writer, event_type, held.bytes(), wait, 0)
+        self.with_turn(py, wait, |writer| publish_one(py, &self.inner, writer, event_type, held.bytes(), wait, 0))
     }
 
     /// `publish` that never waits: raises `Full` if there is no room now.
@@ -176,7 +211,10 @@ impl Writer {
         let wait = Wait::from_timeout(timeout)?;
         let held = Held::of(data)?;
         let bytes = held.bytes();
-        if let Ok(each) = lengths.extract::<usize>() {
+        if let Ok(each) = lengths.cast::<PyInt>() {
+            let each: usize = each.extract().map_err(|_| {
+                PyValueError::new_err(format!("a single length must be a whole number >= 1, not {each}"))
+            })?;
             if each == 0 {
                 return Err(PyValueError::new_err("a single length must be at least 1 (it splits the data)"));
             }
@@ -212,15 +250,16 @@ impl Writer {
 
     /// Events published so far (the next event's sequence number).
     #[getter]
-    fn published(&self, py: Python<'_>) -> PyResult<u64> {
-        self.inner.map(py, slotcast_core::Writer::published)
+    fn published(&self) -> u64 {
+        // ORDERING: Relaxed; see `with_turn`.
+        self.published.load(Relaxed)
     }
 
     /// Closes the stream: readers read what is left, then see `Closed`.
     /// Later calls on this writer raise `Closed`, and a call waiting for
     /// room in another thread gives up with `Closed`. Idempotent.
-    fn close(&self, py: Python<'_>) {
-        drop(self.inner.close(py));
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.inner.close(py)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -229,14 +268,11 @@ impl Writer {
 
     /// Closes the writer.
     #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) {
-        self.close(py);
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
+        self.close(py)
     }
 
-    fn __repr__(&self, py: Python<'_>) -> String {
-        match self.inner.lock(py).as_ref() {
-            Some(w) => format!("<slotcast.Writer published={}>", w.published()),
-            None => "<slotcast.Writer closed>".to_owned(),
-        }
+    fn __repr__(&self) -> String {
+        format!("<slotcast.Writer published={}>", self.published())
     }
 }
