@@ -104,6 +104,11 @@ impl Event {
     /// Gives the event's slot back now (idempotent). Later uses raise
     /// `Released`; raises `BufferError` while a memoryview of it is open.
     fn release(&mut self) -> PyResult<()> {
+        if self.released {
+            // Idempotent, also after a `with` block that left the slot to
+            // views still open.
+            return Ok(());
+        }
         if self.exports > 0 {
             return Err(PyBufferError::new_err(format!(
                 "cannot release event {}: {} memoryview(s) of it are open; release them first",

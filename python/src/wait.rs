@@ -158,18 +158,25 @@ impl<T> Drop for Turn<'_, T> {
         let locked = self.locked;
         // ORDERING: Relaxed; see `Wait::run` (the value itself is ordered by
         // the mutex that hands the turn over).
-        if locked.closing.load(Ordering::Relaxed) {
+        let closed = if locked.closing.load(Ordering::Relaxed) {
             // SAFETY: as in `get`: this is the only turn.
-            drop(unsafe { (*locked.value.get()).take() });
-        }
-        let mut turns = locked.lock_turns();
-        turns.owner = 0;
-        if turns.waiters > 0 {
-            turns.handoff = true;
-            locked.handed.notify_one();
+            unsafe { (*locked.value.get()).take() }
         } else {
-            turns.busy = false;
+            None
+        };
+        {
+            let mut turns = locked.lock_turns();
+            turns.owner = 0;
+            if turns.waiters > 0 {
+                turns.handoff = true;
+                locked.handed.notify_one();
+            } else {
+                turns.busy = false;
+            }
         }
+        // Dropped after the turn passed on: whatever its drop does (a
+        // writer's closes the stream), the turn is not left taken.
+        drop(closed);
     }
 }
 
@@ -289,13 +296,16 @@ impl<T: Send> Locked<T> {
     pub(crate) fn close(&self, py: Python<'_>) -> PyResult<()> {
         // ORDERING: Relaxed; see `Wait::run`.
         self.closing.store(true, Ordering::Relaxed);
-        match self.take_turn(py, Wait::Forever, false) {
-            // The turn's drop takes the object out (`closing` is set).
-            Ok(turn) => drop(turn),
-            // This thread's own interrupted call holds it, and drops it.
-            Err(e) if e.is_instance_of::<PyRuntimeError>(py) => {}
-            Err(e) => return Err(e),
+        let me = thread_token();
+        if self.lock_turns().owner == me {
+            // This thread's own call, interrupted by the signal handler we
+            // run in, holds it: that call ends with `Closed` and drops it.
+            // (Only this thread can make itself the owner, so this cannot
+            // change before we return.)
+            return Ok(());
         }
+        // The turn's drop takes the object out (`closing` is set).
+        drop(self.take_turn(py, Wait::Forever, false)?);
         Ok(())
     }
 }
