@@ -45,6 +45,8 @@
 // Harness code uses std's `Instant` and process spawning freely.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
+#[path = "../examples/common/c_bench.rs"]
+mod c_bench;
 mod common;
 
 use common::median;
@@ -190,38 +192,10 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("benches/ is in the workspace")
 }
 
-/// Builds the C library (`slotcast-capi`) in a target directory of its own
-/// (the one running this bench is locked by the cargo that runs it) and
-/// `examples/c/bench.c` against it, as `examples/ffi_ingest.rs` does.
-/// Returns (the library's directory, the C bench).
+/// The C library and `examples/c/bench.c`, built in this bench's own
+/// temporary target directory.
 fn build_c() -> (PathBuf, PathBuf) {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("capi");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--package", "slotcast-capi", "--target-dir"])
-        .arg(&target)
-        .current_dir(root())
-        .status()
-        .expect("run cargo to build the C library");
-    assert!(status.success(), "building slotcast-capi failed: {status}");
-    let lib = target.join("release");
-    let exe = lib.join("bench_c");
-    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
-    let status = Command::new(&cc)
-        .args(["-std=c11", "-D_DEFAULT_SOURCE", "-O2", "-Wall", "-Werror", "-o"])
-        .arg(&exe)
-        .arg(root().join("examples/c/bench.c"))
-        .arg("-I")
-        .arg(root().join("include"))
-        .arg("-L")
-        .arg(&lib)
-        .arg("-lslotcast")
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        .arg("-lpthread")
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run the C compiler {cc:?}: {e}"));
-    assert!(status.success(), "compiling examples/c/bench.c failed: {status}");
-    (lib, exe)
+    c_bench::build_c_bench(root(), &Path::new(env!("CARGO_TARGET_TMPDIR")).join("capi"))
 }
 
 /// Runs a bench program; returns its stdout's lines split on whitespace.

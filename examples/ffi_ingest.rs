@@ -25,10 +25,13 @@
 //! a foreign caller).
 #![allow(clippy::disallowed_types)] // the example shares a writer between its own threads with std's Mutex
 
+#[path = "common/c_bench.rs"]
+mod c_bench;
+
 use slotcast::Runtime;
 use slotcast::ffi;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -130,19 +133,6 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn build_library() -> PathBuf {
-    let target = root().join("target/tmp/capi");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--package", "slotcast-capi", "--target-dir"])
-        .arg(&target)
-        .current_dir(root())
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building slotcast-capi failed");
-    target.join("release")
-}
-
 /// Runs a bench program and returns its "<case> <size> <events/s>" lines.
 fn collect(cmd: &mut Command) -> Vec<(String, usize, f64)> {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
@@ -160,23 +150,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let seconds: f64 = args.next().map_or(0.3, |s| s.parse().expect("seconds per round"));
     let rounds: usize = args.next().map_or(5, |s| s.parse().expect("rounds"));
-    let lib = build_library();
-    let exe = lib.join("bench_c");
-    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
-    let status = Command::new(&cc)
-        .args(["-std=c11", "-D_DEFAULT_SOURCE", "-O2", "-Wall", "-Werror", "-o"])
-        .arg(&exe)
-        .arg(root().join("examples/c/bench.c"))
-        .arg("-I")
-        .arg(root().join("include"))
-        .arg("-L")
-        .arg(&lib)
-        .arg("-lslotcast")
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        .arg("-lpthread")
-        .status()
-        .expect("run the C compiler");
-    assert!(status.success(), "compiling examples/c/bench.c failed");
+    let (lib, exe) = c_bench::build_c_bench(root(), &root().join("target/tmp/capi"));
 
     let mut best: BTreeMap<(String, usize), f64> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();

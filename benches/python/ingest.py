@@ -74,7 +74,9 @@ TOUCH = [p[0] + p[-1] for p in LARGE_PAYLOADS]
 # --- ingest ---------------------------------------------------------------------------
 
 
-def native_single(w, until, limit):
+def single(w, until, limit):
+    # The same loop for both clients: their `publish` and `publish_batch`
+    # take the same arguments.
     publish = w.publish
     payloads = SMALL_PAYLOADS
     n = 0
@@ -86,7 +88,7 @@ def native_single(w, until, limit):
     return n
 
 
-def native_batch(w, until, limit):
+def batch(w, until, limit):
     publish_batch = w.publish_batch
     payloads = SMALL_PAYLOADS
     n = 0
@@ -113,30 +115,6 @@ def native_packed(events):
         return n
 
     return run
-
-
-def ctypes_single(w, until, limit):
-    publish = w.publish
-    payloads = SMALL_PAYLOADS
-    n = 0
-    while n < limit and time.perf_counter() < until:
-        for _ in range(CHUNK // BATCH):
-            for d in payloads:
-                publish(d, 1)
-        n += CHUNK
-    return n
-
-
-def ctypes_batch(w, until, limit):
-    publish_batch = w.publish_batch
-    payloads = SMALL_PAYLOADS
-    n = 0
-    while n < limit and time.perf_counter() < until:
-        for _ in range(CHUNK // BATCH):
-            if publish_batch(payloads, 1) != BATCH:
-                raise AssertionError("publish_batch published fewer events than given")
-        n += CHUNK
-    return n
 
 
 def check_small(events, n, what):
@@ -185,12 +163,12 @@ def ingest_ctypes(fn, seconds, check, what):
 
 
 INGEST = [
-    ("py-native-publish", ingest_native, native_single),
-    ("py-native-publish_batch32", ingest_native, native_batch),
+    ("py-native-publish", ingest_native, single),
+    ("py-native-publish_batch32", ingest_native, batch),
     ("py-native-publish_packed32", ingest_native, native_packed(BATCH)),
     ("py-native-publish_packed1024", ingest_native, native_packed(PACKED_LARGE)),
-    ("py-ctypes-publish", ingest_ctypes, ctypes_single),
-    ("py-ctypes-publish_batch32", ingest_ctypes, ctypes_batch),
+    ("py-ctypes-publish", ingest_ctypes, single),
+    ("py-ctypes-publish_batch32", ingest_ctypes, batch),
 ]
 
 
