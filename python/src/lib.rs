@@ -9,7 +9,7 @@
 //! * `reader.rs`, `event.rs`: `Reader` and the owned `Event`s it hands
 //!   out, read in place through the buffer protocol.
 //! * `buffer.rs`: the bytes of a Python object with the buffer protocol.
-//! * `wait.rs`: timeouts, waiting with the GIL released, the lock of a
+//! * `wait.rs`: timeouts, waiting with the GIL released, the turns of a
 //!   writer or reader shared by Python threads.
 //! * `errors.rs`: the exception classes and the mapping of Rust's errors.
 

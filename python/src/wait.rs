@@ -1,6 +1,6 @@
 //! What every waiting call shares: its `timeout` argument, waiting with the
 //! GIL released in slices (so Ctrl-C interrupts a wait that could last
-//! forever), and the lock that serialises calls on one writer or reader.
+//! forever), and the turns that serialise calls on one writer or reader.
 
 use crate::errors;
 use pyo3::exceptions::PyRuntimeError;
@@ -76,7 +76,8 @@ impl Wait {
             }
             py.check_signals()?;
             // ORDERING: Relaxed; a flag polled between slices, which orders
-            // nothing else (the object itself is taken under the lock).
+            // nothing else (the object itself passes with the turn, under
+            // the turns' mutex).
             if owner.closing.load(Ordering::Relaxed) {
                 return Err(errors::closed(owner.what));
             }

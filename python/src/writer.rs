@@ -108,7 +108,8 @@ impl Writer {
 /// Publishes one event: at once if there is room (with the GIL held, the
 /// common case), else waiting with the GIL released as `wait` says.
 /// `before`: events of the same call published already, for the error.
-/// `owner`: the lock `writer` was taken from, whose `close()` ends a wait.
+/// `owner`: the `Locked` whose turn `writer` came with; its `close()`
+/// ends a wait.
 fn publish_one(
     py: Python<'_>,
     owner: &Locked<slotcast_core::Writer>,
