@@ -128,10 +128,11 @@ def check_small(events, n, what):
         raise AssertionError(f"{what}: read {count} events of {n} published")
 
 
-def ingest_native(fn, seconds, check, what):
-    rt = slotcast.Runtime()
-    # The check run joins a gating reader first and reads every event back;
-    # the timed run has none (ingest alone).
+def ingest(rt, events_of, fn, seconds, check, what):
+    """One ingest case into `rt` (a native or a ctypes runtime); a check run
+    joins a gating reader first and reads every event back through
+    `events_of(reader)` as (sequence, type, bytes); the timed run has none
+    (ingest alone)."""
     reader = rt.reader() if check else None
     w = rt.writer()
     start = time.perf_counter()
@@ -141,25 +142,23 @@ def ingest_native(fn, seconds, check, what):
         raise AssertionError(f"{what}: the writer published {w.published} events, the loop counted {n}")
     w.close()
     if check:
-        check_small(((ev.sequence, ev.event_type, ev.data) for ev in reader), n, what)
+        check_small(events_of(reader), n, what)
+        reader.close()
     return n, took
+
+
+def ingest_native(fn, seconds, check, what):
+    return ingest(
+        slotcast.Runtime(), lambda r: ((ev.sequence, ev.event_type, ev.data) for ev in r), fn, seconds, check, what
+    )
 
 
 def ingest_ctypes(fn, seconds, check, what):
     rt = slotcast_ctypes.Runtime.new()
-    reader = rt.reader() if check else None
-    w = rt.writer()
-    start = time.perf_counter()
-    n = fn(w, start + seconds if not check else float("inf"), CHECK_EVENTS if check else float("inf"))
-    took = time.perf_counter() - start
-    if w.published != n:
-        raise AssertionError(f"{what}: the writer published {w.published} events, the loop counted {n}")
-    w.close()
-    if check:
-        check_small(reader.events(timeout=0), n, what)
-        reader.close()
-    rt.close()
-    return n, took
+    try:
+        return ingest(rt, lambda r: r.events(timeout=0), fn, seconds, check, what)
+    finally:
+        rt.close()
 
 
 INGEST = [
