@@ -112,7 +112,10 @@
 //!   sleepers, and a reader waiting on a writer in another process reaps
 //!   dead processes about once a millisecond, so it returns
 //!   [`ReadError::WriterDead`] within about a millisecond of the kernel
-//!   releasing the dead writer's lock. A new writer reopens the stream.
+//!   releasing the dead writer's lock. A writer that stops on a failure
+//!   may leave the same way on purpose ([`Writer::abandon`]: the state
+//!   "writer dead" instead of "closed", with the close's ordering and
+//!   wake-up). A new writer reopens the stream.
 //!
 //! # Async
 //!

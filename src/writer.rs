@@ -107,6 +107,9 @@ pub struct Writer {
     /// it opens the stream when it takes the role and closes it when it
     /// leaves. The allocator borrowing the role for a moment does neither.
     opens_stream: bool,
+    /// How it leaves the stream: closed, or (by [`abandon`](Writer::abandon))
+    /// as a dead writer's, for a new writer to reopen.
+    leaves_as: u64,
 }
 
 impl Writer {
@@ -168,7 +171,7 @@ impl Writer {
             return Err(WriterError::Taken { owner: pid });
         }
         match WriterCore::new(Arc::clone(&shared)) {
-            Ok(core) => Ok(Writer { core, opens_stream: false }),
+            Ok(core) => Ok(Writer { core, opens_stream: false, leaves_as: stream::CLOSED }),
             Err(what) => {
                 // ORDERING(writer-role): Release; as in `drop`: we changed
                 // nothing, the next taker finds the file as we did.
@@ -204,6 +207,36 @@ impl Writer {
     /// # }
     /// ```
     pub fn close(self) {
+        drop(self);
+    }
+
+    /// Leaves the role without closing the stream, as a writer whose
+    /// process dies does: the deferred events are published, readers read
+    /// every event, then get [`ReadError::WriterDead`](crate::ReadError::WriterDead)
+    /// once and wait for a new writer, which reopens the stream. For a
+    /// writer that stops because something failed rather than because the
+    /// stream ended (the NATS bridge's receiving half, when it loses its
+    /// link), so that its readers do not take the stream for finished.
+    ///
+    /// ```
+    /// use slotcast::{ReadError, Runtime};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rt = Runtime::new()?;
+    /// let mut reader = rt.reader()?;
+    /// let mut writer = rt.writer()?;
+    /// writer.try_publish_bytes(0, b"before")?;
+    /// writer.abandon();
+    /// assert_eq!(reader.recv()?.data(), b"before");
+    /// assert_eq!(reader.try_recv().map(|e| e.is_some()), Err(ReadError::WriterDead));
+    /// // Reported once: the reader then waits for the next writer.
+    /// assert_eq!(reader.try_recv().map(|e| e.is_some()), Ok(false));
+    /// rt.writer()?.try_publish_bytes(0, b"after")?;
+    /// assert_eq!(reader.recv()?.data(), b"after");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn abandon(mut self) {
+        self.leaves_as = stream::WRITER_DEAD;
         drop(self);
     }
 
@@ -357,9 +390,9 @@ impl Drop for Writer {
             // Before the role is released: a writer taking it next opens
             // the stream after this. ORDERING(close): Release; pairs with
             // the readers' Acquire load of the state: after our last store
-            // of `published`, so a reader that sees the stream closed reads
-            // every event first.
-            header.writer.stream.store(stream::CLOSED, mutant!("close_relaxed", Relaxed, Release));
+            // of `published`, so a reader that sees the stream closed (or,
+            // abandoned, its writer dead) reads every event first.
+            header.writer.stream.store(self.leaves_as, mutant!("close_relaxed", Relaxed, Release));
             wait::wake_all_for_state(header, arena.futex());
         }
         // ORDERING(writer-role): Release; pairs with the Acquire CAS of the

@@ -302,6 +302,41 @@ fn a_waiting_reader_wakes_when_the_writer_closes() {
     }
 }
 
+/// A writer that abandons its role does not close the stream: every kind
+/// of waiting reader wakes to `WriterDead` (once), then waits for the next
+/// writer and reads its events.
+#[cfg_attr(miri, ignore = "threads and sleeps: too slow under Miri")]
+#[test]
+fn a_waiting_reader_wakes_to_writer_dead_when_the_writer_abandons_then_reads_the_next() {
+    for strategy in [WaitStrategy::BusySpin, WaitStrategy::Yield, WaitStrategy::Blocking] {
+        for policy in [Policy::Gating, Policy::Lossy] {
+            let rt = Runtime::new().unwrap();
+            let mut reader = rt.reader_with(ReaderOptions::new().policy(policy)).unwrap();
+            reader.set_wait_strategy(strategy);
+            let mut writer = rt.writer().unwrap();
+            let (tx, rx) = mpsc::channel();
+            let waiter = std::thread::spawn(move || {
+                assert_eq!(reader.read(|_, _| ()), Ok(1));
+                tx.send(reader.read(|_, _| ()).map(|_| ())).unwrap();
+                // Reported once: the next read waits for a new writer's event.
+                let mut seen = Vec::new();
+                let next = reader.read(|e, _| seen.push(e.sequence())).map(|_| seen);
+                tx.send(next.map(|seen| assert_eq!(seen, vec![1]))).unwrap();
+            });
+            publish(&mut writer, 0, 16).unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            writer.abandon();
+            let result = rx.recv_timeout(Duration::from_secs(10)).expect("the reader never woke");
+            assert_eq!(result, Err(ReadError::WriterDead), "{strategy:?} {policy:?}");
+            let mut next = rt.writer().unwrap();
+            publish(&mut next, 1, 16).unwrap();
+            let after = rx.recv_timeout(Duration::from_secs(10)).expect("the reader never read the next writer");
+            assert_eq!(after, Ok(()), "{strategy:?} {policy:?}");
+            waiter.join().unwrap();
+        }
+    }
+}
+
 /// A late joiner starting from the oldest event replays the ring's window
 /// of XS events, in order and intact, then goes on with new ones.
 fn a_late_joiner_replays_the_window(kind: Kind) {
