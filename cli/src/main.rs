@@ -8,11 +8,25 @@
 //! slotcast hz    /dev/shm/quotes          # event rate, once a second
 //! slotcast bench --readers 2              # fan-out benchmark across processes
 //! slotcast clean /dev/shm/quotes          # remove a stale file
+//! slotcast bridge out /dev/shm/quotes --nats nats://10.0.0.1:4222 --subject quotes   # send the ring's events over NATS
+//! slotcast bridge in  /dev/shm/quotes --nats nats://10.0.0.1:4222 --subject quotes   # and publish them into a ring here
 //! ```
 //!
 //! Every command takes `--json` for output a script can parse.
+//!
+//! `bridge out` joins a runtime as a reader (gating unless `--lossy`) and
+//! sends its events to a NATS subject; `bridge in`, on another machine,
+//! publishes them into a runtime there (created if missing), where local
+//! readers read them as if the writer were local. Core NATS by default (at
+//! most once, every loss counted exactly), `--jetstream` for stored
+//! delivery that resumes across restarts. Both print a progress line to
+//! stdout every `--interval` (events/s, bytes/s, lag, lost, connection) and
+//! a final line with the totals; Ctrl-C or SIGTERM stops them cleanly
+//! (status 0). The subcommand is the default feature `bridge`.
 
 mod bench;
+#[cfg(feature = "bridge")]
+mod bridge;
 mod clean;
 mod hz;
 mod stat;
@@ -22,7 +36,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "slotcast", version, about = "Inspect, follow, measure and clean shared slotcast runtimes")]
+#[command(name = "slotcast", version, about = "Inspect, follow, measure, clean and bridge shared slotcast runtimes")]
 struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
@@ -55,6 +69,24 @@ enum Command {
     Bench(bench::Args),
     /// Remove a file no live process uses.
     Clean(clean::Args),
+    /// Carry a ring's events to other machines over NATS: `out` sends a
+    /// runtime's events to a subject, `in` publishes them into a runtime.
+    ///
+    /// Progress goes to stdout once per `--interval`, like `hz`: events/s,
+    /// bytes/s, lag, lost (and, for `in`, malformed messages and
+    /// duplicates), and the connection's state; the final line (starting
+    /// with `--`) has the totals. With `--json`, one object per line:
+    /// `status` is `progress`, then `stopped` (by Ctrl-C or SIGTERM),
+    /// `ended` (the source's stream ended) or `failed` (the error itself on
+    /// stderr, status 1), with the bridge's counters (`events`, `bytes`,
+    /// `messages`, `lost`, `lag`, `malformed`, `duplicates`, `rejected`,
+    /// `sources`, `disconnects`, `slow_consumer`, `next_sequence`,
+    /// `connected`, `ended`) and `events_per_second`, `bytes_per_second`
+    /// over the interval (the whole run in the final line). Errors go to
+    /// stderr, status 1. Ctrl-C or SIGTERM stops the bridge cleanly
+    /// (status 0); a second one leaves without waiting for it.
+    #[cfg(feature = "bridge")]
+    Bridge(bridge::Args),
     /// (internal) A reader process of `bench`.
     #[command(hide = true)]
     BenchReader(bench::RoleArgs),
@@ -77,6 +109,8 @@ fn main() -> ExitCode {
         Command::Hz(args) => hz::run(&args, cli.json),
         Command::Bench(args) => bench::run(&args, cli.json),
         Command::Clean(args) => clean::run(&args, cli.json),
+        #[cfg(feature = "bridge")]
+        Command::Bridge(args) => bridge::run(&args, cli.json),
         Command::BenchReader(args) => bench::reader(&args),
         Command::BenchWriter(args) => bench::writer(&args),
     };
