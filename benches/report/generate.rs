@@ -17,6 +17,7 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 mod async_report;
+mod bridge_report;
 mod budget;
 mod charts;
 mod ingest_report;
@@ -815,6 +816,9 @@ fn main() {
 
     // --- issue 15: ingest from Rust, C and Python; Python's read ----------------
     w.push_str(&ingest_report::section(&r));
+
+    // --- issue 16: across machines, the NATS bridge -------------------------------
+    w.push_str(&bridge_report::section(&r));
 
     std::fs::write(&output, md).unwrap_or_else(|e| panic!("cannot write {}: {e}", output.display()));
     println!("wrote {} ({} benchmarks)", output.display(), r.results.len());
