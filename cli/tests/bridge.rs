@@ -44,6 +44,13 @@ struct Proc {
 }
 
 impl Proc {
+    /// `slotcast bridge DIRECTION PATH --nats URL --subject SUBJECT EXTRA...`
+    fn bridge(direction: &str, path: &str, url: &str, subject: &str, extra: &[&str]) -> Proc {
+        let mut args = vec!["bridge", direction, path, "--nats", url, "--subject", subject];
+        args.extend_from_slice(extra);
+        Proc::spawn(&args)
+    }
+
     fn spawn(args: &[&str]) -> Proc {
         let mut child = Command::new(env!("CARGO_BIN_EXE_slotcast"))
             .args(args)
@@ -219,24 +226,13 @@ fn core_nats_carries_every_event_through_both_commands() {
     // The receiving side first, creating the sink: core NATS keeps nothing
     // for a subscriber that is not there yet.
     let sink = sink_path.to_str().unwrap();
-    let mut bridge_in = Proc::spawn(&[
-        "bridge",
+    let mut bridge_in = Proc::bridge(
         "in",
         sink,
-        "--nats",
         &url,
-        "--subject",
         "cli.core",
-        "--json",
-        "--interval",
-        "0.1",
-        "--ring-capacity",
-        "1024",
-        "--slots",
-        "s=1500",
-        "--slots",
-        "XL=0",
-    ]);
+        &["--json", "--interval", "0.1", "--ring-capacity", "1024", "--slots", "s=1500", "--slots", "XL=0"],
+    );
     bridge_in.expect("a connected progress line from `in`", 20, |l| {
         is_status(l, "progress") && json(l)["connected"] == true
     });
@@ -248,18 +244,8 @@ fn core_nats_carries_every_event_through_both_commands() {
     // gives a subscriber only what is published after it subscribed: leave
     // it the time.
     std::thread::sleep(Duration::from_millis(300));
-    let mut bridge_out = Proc::spawn(&[
-        "bridge",
-        "out",
-        src_path.to_str().unwrap(),
-        "--nats",
-        &url,
-        "--subject",
-        "cli.core",
-        "--json",
-        "--interval",
-        "0.1",
-    ]);
+    let mut bridge_out =
+        Proc::bridge("out", src_path.to_str().unwrap(), &url, "cli.core", &["--json", "--interval", "0.1"]);
     // Its first progress line after connecting: its reader joins the
     // source just after, then every event published is carried.
     bridge_out.expect("a connected progress line from `out`", 20, |l| {
@@ -294,19 +280,13 @@ fn jetstream_carries_every_event_through_both_commands() {
     let source = Runtime::builder().shared(&src_path).build().unwrap();
     let t = Instant::now();
     // The sending side runs alone to the end: the stream stores the frames.
-    let mut bridge_out = Proc::spawn(&[
-        "bridge",
+    let mut bridge_out = Proc::bridge(
         "out",
         src_path.to_str().unwrap(),
-        "--nats",
         &url,
-        "--subject",
         "cli.js",
-        "--jetstream",
-        "--json",
-        "--interval",
-        "0.1",
-    ]);
+        &["--jetstream", "--json", "--interval", "0.1"],
+    );
     // Its first progress line after connecting: its reader joins the
     // source just after, then every event published is carried.
     bridge_out.expect("a connected progress line from `out`", 20, |l| {
@@ -325,19 +305,13 @@ fn jetstream_carries_every_event_through_both_commands() {
     // already there): it reads the stored frames from the start.
     let sink_rt = Runtime::builder().shared(&sink_path).build().unwrap();
     let mut reader = sink_rt.reader().unwrap();
-    let mut bridge_in = Proc::spawn(&[
-        "bridge",
+    let mut bridge_in = Proc::bridge(
         "in",
         sink_path.to_str().unwrap(),
-        "--nats",
         &url,
-        "--subject",
         "cli.js",
-        "--jetstream",
-        "--json",
-        "--interval",
-        "0.1",
-    ]);
+        &["--jetstream", "--json", "--interval", "0.1"],
+    );
     read_all(&mut reader, 60, || format!("in stderr {}", bridge_in.stderr()));
     let (status, lines) = bridge_in.finish(20);
     assert!(status.success(), "in: {status:?} {lines:#?} {}", bridge_in.stderr());
@@ -357,17 +331,7 @@ fn signals_stop_both_commands_cleanly_with_a_final_line() {
     let source = Runtime::builder().shared(&src_path).build().unwrap();
 
     // Ctrl-C on `in`, text output.
-    let mut bridge_in = Proc::spawn(&[
-        "bridge",
-        "in",
-        sink_path.to_str().unwrap(),
-        "--nats",
-        &url,
-        "--subject",
-        "cli.sig",
-        "--interval",
-        "0.1",
-    ]);
+    let mut bridge_in = Proc::bridge("in", sink_path.to_str().unwrap(), &url, "cli.sig", &["--interval", "0.1"]);
     let line = bridge_in.expect("a progress line", 20, |l| l.contains("events/s") && l.contains(" connected"));
     assert!(line.contains("lag 0") && line.contains("lost 0") && line.contains("malformed 0"), "{line}");
     let t = Instant::now();
@@ -386,19 +350,8 @@ fn signals_stop_both_commands_cleanly_with_a_final_line() {
     assert!(!sink_path.exists(), "the sink {} is still there", sink_path.display());
 
     // SIGTERM on `out`, JSON output: it leaves the source's reader table.
-    let mut bridge_out = Proc::spawn(&[
-        "bridge",
-        "out",
-        src_path.to_str().unwrap(),
-        "--nats",
-        &url,
-        "--subject",
-        "cli.sig",
-        "--lossy",
-        "--json",
-        "--interval",
-        "0.1",
-    ]);
+    let mut bridge_out =
+        Proc::bridge("out", src_path.to_str().unwrap(), &url, "cli.sig", &["--lossy", "--json", "--interval", "0.1"]);
     bridge_out.expect("a connected progress line", 20, |l| is_status(l, "progress") && json(l)["connected"] == true);
     // It joins the source just after connecting, as a lossy reader here.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -426,7 +379,7 @@ fn a_missing_file_or_an_unreachable_server_fails_with_a_message() {
     let nowhere = format!("nats://127.0.0.1:{port}");
     let missing = temp_path("missing");
     remove(&missing);
-    let mut out = Proc::spawn(&["bridge", "out", missing.to_str().unwrap(), "--nats", &nowhere, "--subject", "x"]);
+    let mut out = Proc::bridge("out", missing.to_str().unwrap(), &nowhere, "x", &[]);
     let (status, _) = out.finish(10);
     assert_eq!(status.code(), Some(1), "{}", out.stderr());
     let err = out.stderr();
@@ -436,17 +389,7 @@ fn a_missing_file_or_an_unreachable_server_fails_with_a_message() {
     let src_path = temp_path("unreachable-src");
     let source = Runtime::builder().shared(&src_path).build().unwrap();
     let t = Instant::now();
-    let mut out = Proc::spawn(&[
-        "bridge",
-        "out",
-        src_path.to_str().unwrap(),
-        "--nats",
-        &nowhere,
-        "--subject",
-        "x",
-        "--connect-timeout",
-        "1",
-    ]);
+    let mut out = Proc::bridge("out", src_path.to_str().unwrap(), &nowhere, "x", &["--connect-timeout", "1"]);
     let (status, lines) = out.finish(10);
     let took = t.elapsed();
     assert_eq!(status.code(), Some(1), "{lines:#?} {}", out.stderr());
@@ -458,17 +401,7 @@ fn a_missing_file_or_an_unreachable_server_fails_with_a_message() {
 
     let sink_path = temp_path("unreachable-sink");
     remove(&sink_path);
-    let mut bridge_in = Proc::spawn(&[
-        "bridge",
-        "in",
-        sink_path.to_str().unwrap(),
-        "--nats",
-        &nowhere,
-        "--subject",
-        "x",
-        "--connect-timeout",
-        "0.5",
-    ]);
+    let mut bridge_in = Proc::bridge("in", sink_path.to_str().unwrap(), &nowhere, "x", &["--connect-timeout", "0.5"]);
     let (status, _) = bridge_in.finish(10);
     assert_eq!(status.code(), Some(1), "{}", bridge_in.stderr());
     assert!(bridge_in.stderr().starts_with("slotcast: NATS: connect: no server answered at"), "{}", bridge_in.stderr());
@@ -492,17 +425,7 @@ fn a_missing_file_or_an_unreachable_server_fails_with_a_message() {
     assert!(status.success() && lines.last().unwrap().starts_with("-- stopped"), "{lines:#?} {}", again.stderr());
     assert!(!sink_path.exists(), "left cleanly this time");
     // Not a number of seconds: refused before anything starts.
-    let mut bad = Proc::spawn(&[
-        "bridge",
-        "in",
-        sink_path.to_str().unwrap(),
-        "--nats",
-        &nowhere,
-        "--subject",
-        "x",
-        "--interval",
-        "0",
-    ]);
+    let mut bad = Proc::bridge("in", sink_path.to_str().unwrap(), &nowhere, "x", &["--interval", "0"]);
     let (status, _) = bad.finish(10);
     assert_eq!(status.code(), Some(1), "{}", bad.stderr());
     assert!(bad.stderr().contains("--interval"), "{}", bad.stderr());
@@ -530,19 +453,13 @@ fn jetstream_in_restarted_on_a_new_sink_resumes_without_a_false_loss() {
     };
     let sink = sink_path.to_str().unwrap();
     let spawn_in = || Proc::spawn(&args(sink).iter().map(String::as_str).collect::<Vec<_>>());
-    let mut bridge_out = Proc::spawn(&[
-        "bridge",
+    let mut bridge_out = Proc::bridge(
         "out",
         src_path.to_str().unwrap(),
-        "--nats",
         &url,
-        "--subject",
         "cli.restart",
-        "--jetstream",
-        "--json",
-        "--interval",
-        "0.1",
-    ]);
+        &["--jetstream", "--json", "--interval", "0.1"],
+    );
     bridge_out.expect("a connected progress line from `out`", 20, |l| {
         is_status(l, "progress") && json(l)["connected"] == true
     });
