@@ -116,6 +116,10 @@ async fn send_until(
             Waited::Event => None,
             Waited::Error(e) => Some(e),
             Waited::Idle => {
+                // Idle: what is in flight is acknowledged first, so that a
+                // refused frame is sent again within a heartbeat rather than
+                // when the window next fills.
+                sender.settle_in_flight().await?;
                 let next = reader.cursor();
                 sender.send(Bytes::from(frame::heartbeat(source, next)), Id::Heartbeat(source, next), progress).await?;
                 last_sent = Instant::now();
@@ -256,6 +260,12 @@ enum Sender {
 /// The stream is then always a prefix of what was sent, in order; on a
 /// failure the sender waits for every frame in flight, asks the stream for
 /// its last frame, and sends again, in order, what follows it.
+///
+/// A chain's first frame (the bridge's first, or the first sent again)
+/// names instead the stream sequence of the subject's last message
+/// (`Nats-Expected-Last-Subject-Sequence`): the server keeps that across a
+/// restart, where it forgets a message id older than its duplicate window,
+/// and another subject's messages in a wider stream do not move it.
 struct JetStreamSender {
     context: jetstream::Context,
     stream: jetstream::stream::Stream,
@@ -265,6 +275,18 @@ struct JetStreamSender {
     max_in_flight: usize,
     /// The message id of the last frame sent (the chain's end).
     last_id: Option<String>,
+    /// Before a chain's first frame: the stream sequence of the subject's
+    /// last message it must follow (`Some(0)`: none, the subject is empty).
+    anchor: Option<u64>,
+}
+
+/// The last message of the subject in the stream.
+struct Stored {
+    /// Its message id (a frame's), if it has one.
+    id: Option<String>,
+    /// Its stream sequence.
+    sequence: u64,
+    payload: Bytes,
 }
 
 /// Rounds of sending again before the bridge gives up on the server.
@@ -290,6 +312,7 @@ impl Sender {
                     in_flight: VecDeque::new(),
                     max_in_flight: options.max_in_flight.max(1),
                     last_id: None,
+                    anchor: None,
                 }))
             }
         })
@@ -300,8 +323,10 @@ impl Sender {
     /// that frame, whatever its source).
     async fn last_sent(&mut self, source: u64) -> Result<Option<u64>, BridgeError> {
         let Sender::JetStream(js) = self else { return Ok(None) };
-        let Some((id, payload)) = js.last_stored().await? else { return Ok(None) };
-        js.last_id = id;
+        let last = js.last_stored().await?;
+        js.anchor = Some(last.as_ref().map_or(0, |l| l.sequence));
+        js.last_id = None;
+        let Some(Stored { payload, .. }) = last else { return Ok(None) };
         Ok(frame::Frame::parse(&payload).ok().filter(|f| f.source() == source).map(|f| f.next_sequence()))
     }
 
@@ -324,6 +349,17 @@ impl Sender {
         Ok(())
     }
 
+    /// With JetStream, waits until every frame in flight is stored (sending
+    /// again what was not).
+    async fn settle_in_flight(&mut self) -> Result<(), BridgeError> {
+        if let Sender::JetStream(js) = self {
+            while !js.in_flight.is_empty() {
+                js.settle_one().await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Waits until everything sent is with the server (and, with
     /// JetStream, stored), for at most [`SETTLE_TIMEOUT`].
     async fn settle(&mut self) -> Result<(), BridgeError> {
@@ -332,12 +368,7 @@ impl Sender {
                 Sender::Core { client, .. } => {
                     client.flush().await.map_err(|e| BridgeError::Nats { what: "flush", source: Box::new(e) })
                 }
-                Sender::JetStream(js) => {
-                    while !js.in_flight.is_empty() {
-                        js.settle_one().await?;
-                    }
-                    Ok(())
-                }
+                Sender::JetStream(_) => self.settle_in_flight().await,
             }
         };
         match tokio::time::timeout(SETTLE_TIMEOUT, settled).await {
@@ -355,9 +386,8 @@ impl Sender {
 }
 
 impl JetStreamSender {
-    /// The message id and payload of the last message the stream holds on
-    /// the subject.
-    async fn last_stored(&mut self) -> Result<Option<(Option<String>, Bytes)>, BridgeError> {
+    /// The last message the stream holds on the subject.
+    async fn last_stored(&mut self) -> Result<Option<Stored>, BridgeError> {
         // An empty stream is asked nothing more: nats-server 2.9.10 can
         // crash on a message request to a stream just created (a nil
         // dereference in `jsMsgGetRequest`, seen under load).
@@ -372,7 +402,7 @@ impl JetStreamSender {
         match self.stream.get_last_raw_message_by_subject(self.subject.as_str()).await {
             Ok(message) => {
                 let id = message.headers.get(async_nats::header::NATS_MESSAGE_ID).map(|v| v.as_str().to_owned());
-                Ok(Some((id, message.payload)))
+                Ok(Some(Stored { id, sequence: message.sequence, payload: message.payload }))
             }
             Err(e) if e.kind() == jetstream::stream::LastRawMessageErrorKind::NoMessageFound => Ok(None),
             Err(e) => Err(BridgeError::Nats { what: "read the stream's last frame", source: Box::new(e) }),
@@ -383,7 +413,9 @@ impl JetStreamSender {
     async fn publish(&mut self, frame: Bytes, id: String) -> Result<(), BridgeError> {
         let mut headers = HeaderMap::new();
         headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
-        if let Some(last) = &self.last_id {
+        if let Some(anchor) = self.anchor.take() {
+            headers.insert(async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, anchor.to_string().as_str());
+        } else if let Some(last) = &self.last_id {
             headers.insert(async_nats::header::NATS_EXPECTED_LAST_MESSAGE_ID, last.as_str());
         }
         let ack = self
@@ -420,14 +452,17 @@ impl JetStreamSender {
             // growing pauses (a server restarting).
             tokio::time::sleep(std::time::Duration::from_millis(100 * round)).await;
             let last = match self.last_stored().await {
-                Ok(last) => last.and_then(|(id, _)| id),
+                Ok(last) => last,
                 // The server is still away: look again.
                 Err(_) => continue,
             };
-            if let Some(k) = last.as_ref().and_then(|last| unsent.iter().position(|(_, i)| i == last)) {
+            let last_id = last.as_ref().and_then(|l| l.id.as_ref());
+            if let Some(k) = last_id.and_then(|last| unsent.iter().position(|(_, i)| i == last)) {
                 unsent.drain(..=k);
             }
-            self.last_id = last;
+            // A new chain, anchored where the subject stands.
+            self.anchor = Some(last.as_ref().map_or(0, |l| l.sequence));
+            self.last_id = None;
             for (f, i) in std::mem::take(&mut unsent) {
                 self.publish(f, i).await?;
             }

@@ -835,15 +835,47 @@ impl Drop for XsOnly {
     }
 }
 
-fn sending_restart(pooled: bool) {
+/// The stream, made before the bridges with a one-second duplicate window:
+/// a server restarted more than that after the last frame no longer knows
+/// its message id (the sending bridge must then anchor its next frame on
+/// the subject's last stream sequence instead).
+fn create_stream_with_a_short_duplicate_window(server: &NatsServer, link: &Link) {
+    let Delivery::JetStream { stream } = &link.delivery else { return };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let context = async_nats::jetstream::new(async_nats::connect(server.url()).await.unwrap());
+        context
+            .create_stream(async_nats::jetstream::stream::Config {
+                name: stream.clone(),
+                subjects: vec![link.subject.clone()],
+                storage: async_nats::jetstream::stream::StorageType::File,
+                duplicate_window: Duration::from_secs(1),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    });
+}
+
+/// The sending bridge stopped and started again; with `server_restart`,
+/// the server restarts while it is away, past the duplicate window.
+fn sending_restart(pooled: bool, server_restart: bool) {
     const BEFORE: u64 = 50_000;
     const DOWN: u64 = 2_000;
     const AFTER: u64 = 50_000;
     const N: u64 = BEFORE + DOWN + AFTER;
     let _xs = (!pooled).then(XsOnly::set);
-    let server = NatsServer::start(true);
-    let hosts = Hosts::new(if pooled { "send-restart-pooled" } else { "send-restart" }, 4096);
+    let mut server = NatsServer::start(true);
+    let name = match (pooled, server_restart) {
+        (true, _) => "send-restart-pooled",
+        (false, false) => "send-restart",
+        (false, true) => "send-restart-server",
+    };
+    let hosts = Hosts::new(name, 4096);
     let link = Link::new(server.url(), "send.restart", Delivery::jetstream_for("send.restart"));
+    if server_restart {
+        create_stream_with_a_short_duplicate_window(&server, &link);
+    }
     let far = Far::join(&hosts.sink, 1, if pooled { Expect::Increasing } else { Expect::Every });
     let bin = slotcast_bridge::spawn_in(hosts.sink.clone(), InOptions::new(link.clone())).unwrap();
     let out = start_out(&hosts.source, out_options(&link), None);
@@ -856,6 +888,10 @@ fn sending_restart(pooled: bool) {
     wait_until(20, || out.progress().events >= BEFORE, || format!("out {:?}", out.progress()));
     out.stop();
     let first = join_bridge(out, "out (first)", 20);
+    if server_restart {
+        std::thread::sleep(Duration::from_millis(1_500));
+        server.restart();
+    }
     // While no bridge reads the source: its ring keeps the entries (and the
     // XS events in them); the pool slots of larger events are free again.
     for seq in BEFORE..BEFORE + DOWN {
@@ -1095,15 +1131,16 @@ fn main() {
         // environment concurrently.
         unsafe { std::env::set_var("TMPDIR", "/dev/shm") };
     }
-    let scenarios: [(&str, fn()); 14] = [
+    let scenarios: [(&str, fn()); 15] = [
         ("every_event_core", every_event_core),
         ("every_event_jetstream", every_event_jetstream),
         ("receiving_restart_jetstream", receiving_restart),
         ("server_restart_core", server_restart_core),
         ("malformed_core", malformed_core),
         ("malformed_jetstream", malformed_jetstream),
-        ("sending_restart_jetstream", || sending_restart(false)),
-        ("sending_restart_pooled_jetstream", || sending_restart(true)),
+        ("sending_restart_jetstream", || sending_restart(false, false)),
+        ("sending_restart_pooled_jetstream", || sending_restart(true, false)),
+        ("sending_restart_across_a_server_restart_jetstream", || sending_restart(false, true)),
         ("lossy_lapped", lossy_lapped),
         ("bridges_start_together_jetstream", bridges_start_together),
         ("failed_in_bridge_leaves_the_stream_open", failed_in_bridge_leaves_the_stream_open),
