@@ -9,8 +9,8 @@
 //! Sequence numbers decide everything else. `next` is the source sequence
 //! the ring's next event must have:
 //!
-//! * a frame below `next` was published already (a JetStream redelivery
-//!   after a restart): its events are counted as duplicates, not published;
+//! * a frame below `next` was published already (read again after a
+//!   restart): its events are counted as duplicates, not published;
 //! * a frame that starts below `next` and ends above it is published from
 //!   `next` on;
 //! * a frame above `next` leaves a gap: the events in it are lost, and
@@ -18,11 +18,15 @@
 //!   the events a lossy sending bridge was lapped past);
 //! * a heartbeat or an end above `next` is a gap at the end of a burst;
 //! * a frame from another source starts a new stream (the source's file was
-//!   created again): counted in `sources`, not as a loss.
+//!   created again): counted in `sources`, not as a loss;
+//! * an event the ring has no slot class for is counted as rejected and
+//!   skipped, and the run goes on after it.
 //!
-//! With a resume file, a record of (local sequence, source sequence) is
-//! written before the first event of every run between gaps ([`crate::resume`]),
-//! so a restarted bridge knows `next` from its ring alone.
+//! With a resume file, a record of (local sequence, source sequence, and
+//! with JetStream the stream position to read from) is written before the
+//! first event of every run between gaps and then every 64 frames or every
+//! second ([`crate::resume`]), so a restarted bridge knows `next`, and
+//! where to read, from its ring alone.
 
 use crate::frame::{Frame, Kind};
 use crate::resume::Record;

@@ -40,7 +40,9 @@
 //! a well-formed frame with invented events or sequence numbers is taken
 //! for the source's (a frame far ahead makes the events before it count as
 //! lost, and later real ones as duplicates). Keep the subject to the
-//! bridges with the server's permissions (accounts, users, TLS).
+//! bridges with the server's permissions (accounts, users, TLS). For the
+//! same reason one subject carries one ring's events: a receiving bridge
+//! takes each change of source for a new stream.
 //!
 //! ```no_run
 //! use slotcast::Runtime;
